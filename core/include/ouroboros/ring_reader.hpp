@@ -1,0 +1,112 @@
+// A reader of a v1 ring buffer over read-only bytes that another process may be writing.
+//
+// Never blocks the writer and never trusts the buffer: every length, offset and token is checked
+// before use, each entry is copied and then re-validated (a seqlock read), and a reader that was
+// lapped resumes at the oldest intact entry and reports exactly how many entries it lost.
+//
+// Thread-safety: not thread-safe; one reader object per thread. Any number of readers may read
+// the same buffer concurrently, in any processes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace ouroboros {
+
+enum class read_status {
+  ok,                   // an entry: sequence and payload are set
+  no_data,              // nothing new yet; call again later
+  lapped,               // entries were overwritten before they could be read: `lost` says how many
+  not_a_log,            // no v1 magic (yet), or the buffer is too small for its header and table
+  unsupported_version,  // the magic is there but the version is not 1
+  corrupt,              // the buffer broke the format; `detail` says how. The reader resyncs
+  writer_restarted,     // (shm_reader only) the segment was re-created under the same name; the
+                        // reader re-attached at its oldest entry and sequence numbers restart
+};
+
+std::string_view to_string(read_status status) noexcept;
+
+enum class start_position {
+  oldest,  // the oldest entry still intact (full history)
+  newest,  // the start of the newest chunk (recent entries)
+  now,     // only entries written after attaching (tail)
+};
+
+struct read_result {
+  read_status status = read_status::no_data;
+  std::uint64_t sequence = 0;             // ok: the entry's global sequence number (1-based)
+  std::uint64_t lost = 0;                 // lapped: entries lost immediately before the next one
+  std::span<const std::byte> payload;     // ok: valid until the next call on this reader
+  std::string_view detail;                // corrupt, not_a_log, unsupported_version: why
+};
+
+class ring_reader {
+ public:
+  ring_reader() = default;
+
+  // Validates the header and positions the reader. Re-attaching (to the same or another buffer)
+  // starts clean. Returns ok, not_a_log, unsupported_version or corrupt; on anything but ok the
+  // reader is detached and read_next() keeps returning that status.
+  read_result attach(std::span<const std::byte> buffer, start_position start = start_position::oldest);
+  void detach() noexcept;
+
+  // The next entry, or why there is none. Bounded work per call whatever the buffer holds.
+  read_result read_next();
+
+  bool attached() const noexcept { return base_ != nullptr; }
+  // Sequence number of the last entry delivered (or of the start position before the first).
+  std::uint64_t position_sequence() const noexcept { return sequence_; }
+  std::uint64_t entries_delivered() const noexcept { return delivered_; }
+  std::uint64_t entries_lost() const noexcept { return lost_; }
+  std::uint32_t chunk_count() const noexcept { return chunk_count_; }
+  std::span<const std::byte> buffer() const noexcept { return {base_, size_}; }
+
+  // The number of entries the writer has committed as far as the chunk table tells (the largest
+  // committed token; exact at chunk granularity, a lower bound otherwise). For "how far behind".
+  std::uint64_t newest_chunk_token() const noexcept;
+
+ private:
+  struct row_snapshot {
+    std::uint64_t offset_word = 0;
+    std::uint64_t token = 0;
+    bool usable = false;  // committed, read consistently, and its offset lies inside the buffer
+    std::size_t offset() const noexcept;
+    bool same_as(const row_snapshot& other) const noexcept {
+      return usable && other.usable && offset_word == other.offset_word && token == other.token;
+    }
+  };
+
+  row_snapshot load_row(std::uint32_t index) const noexcept;
+  // Finds the committed row with the smallest token >= min_token (skipping `exclude`).
+  bool find_row(std::uint64_t min_token, std::uint32_t exclude, std::uint32_t& index,
+                row_snapshot& row) const noexcept;
+  bool any_row_newer_than(std::uint64_t token) const noexcept;
+  void enter(std::uint32_t index, const row_snapshot& row) noexcept;
+  void schedule_resync(std::uint64_t min_token, bool exclude_current = false) noexcept;
+  read_result fail_corrupt(std::string_view why) noexcept;
+  read_result step(bool copy_payload);
+  void skip_to_end();
+
+  const std::byte* base_ = nullptr;
+  std::size_t size_ = 0;
+  std::uint32_t chunk_count_ = 0;
+  std::size_t table_end_ = 0;
+
+  std::uint32_t row_index_ = 0;
+  row_snapshot entered_;
+  std::size_t position_ = 0;
+  std::uint64_t sequence_ = 0;  // s: the current chunk's token plus entries read from it
+  bool resync_pending_ = false;
+  bool resync_reports_loss_ = true;
+  bool resync_exclude_current_ = false;
+  std::uint64_t resync_min_token_ = 0;
+
+  std::uint64_t delivered_ = 0;
+  std::uint64_t lost_ = 0;
+  std::vector<std::byte> scratch_;
+};
+
+}  // namespace ouroboros

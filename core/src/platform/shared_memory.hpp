@@ -1,0 +1,63 @@
+// The platform boundary: named shared memory and process facts. Everything above this header
+// works on byte spans; only the implementation files below it include operating-system headers
+// (posix_shared_memory.cpp is the one place that includes <sys/mman.h>).
+//
+// Thread-safety: mapping objects are not thread-safe; the free functions are.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ouroboros::platform {
+
+enum class open_result { ok, missing, exists, permission, failed };
+
+// Identifies the object behind a name, to tell when a name was re-created.
+struct object_identity {
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+  bool operator==(const object_identity&) const = default;
+};
+
+class mapping {
+ public:
+  mapping() = default;
+  ~mapping();
+  mapping(const mapping&) = delete;
+  mapping& operator=(const mapping&) = delete;
+  mapping(mapping&& other) noexcept;
+  mapping& operator=(mapping&& other) noexcept;
+
+  // Creates `name` exclusively (fails with `exists` if it is there), sized and mapped read-write.
+  static open_result create(const std::string& name, std::size_t size, unsigned mode, mapping& out,
+                            std::string& error);
+  // Opens an existing object read-only (or read-write) and maps all of it.
+  static open_result open(const std::string& name, bool writable, mapping& out, std::string& error);
+
+  std::byte* data() const noexcept { return data_; }
+  std::size_t size() const noexcept { return size_; }
+  object_identity identity() const noexcept { return identity_; }
+  void reset() noexcept;
+
+ private:
+  std::byte* data_ = nullptr;
+  std::size_t size_ = 0;
+  object_identity identity_;
+};
+
+// The identity of whatever `name` refers to now; false when it does not exist.
+bool identity_of(const std::string& name, object_identity& out) noexcept;
+bool unlink(const std::string& name) noexcept;
+// Names (with their leading '/') of every shared-memory object this user can see.
+std::vector<std::string> list_names();
+
+std::uint64_t current_pid() noexcept;
+// Start time of a process as unix nanoseconds (0 if unknown or gone).
+std::uint64_t process_start_unix_ns(std::uint64_t pid) noexcept;
+bool process_exists(std::uint64_t pid) noexcept;
+std::uint64_t realtime_ns() noexcept;
+std::uint64_t random_u64() noexcept;
+
+}  // namespace ouroboros::platform

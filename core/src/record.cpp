@@ -1,0 +1,249 @@
+#include "ouroboros/record.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace ouroboros {
+
+namespace rl = record_layout;
+
+namespace {
+std::uint16_t load_u16(const std::byte* p) noexcept {
+  return static_cast<std::uint16_t>(std::to_integer<unsigned>(p[0]) |
+                                    (std::to_integer<unsigned>(p[1]) << 8));
+}
+std::uint32_t load_u32(const std::byte* p) noexcept {
+  std::uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | std::to_integer<std::uint32_t>(p[i]);
+  return v;
+}
+std::uint64_t load_u64(const std::byte* p) noexcept {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | std::to_integer<std::uint64_t>(p[i]);
+  return v;
+}
+void copy_bytes(std::byte* to, std::string_view from) noexcept {
+  if (!from.empty()) std::memcpy(to, from.data(), from.size());  // data() may be null when empty
+}
+void store_le(std::byte* p, std::uint64_t v, int bytes) noexcept {
+  for (int i = 0; i < bytes; ++i) p[i] = static_cast<std::byte>((v >> (8 * i)) & 0xFFU);
+}
+std::string_view view(const std::byte* p, std::size_t n) noexcept {
+  return {reinterpret_cast<const char*>(p), n};
+}
+std::string_view cut(std::string_view text, std::size_t limit) noexcept {
+  return text.substr(0, utf8_prefix(text, limit));
+}
+}  // namespace
+
+std::string_view to_string(level value) noexcept {
+  static constexpr std::array<std::string_view, level_count> names = {
+      "trace", "debug", "info", "warn", "error", "critical"};
+  const auto index = static_cast<std::size_t>(value);
+  return index < names.size() ? names[index] : std::string_view("?");
+}
+
+std::optional<level> parse_level(std::string_view text) noexcept {
+  if (text.size() == 1 && text[0] >= '0' && text[0] <= '5') return static_cast<level>(text[0] - '0');
+  std::array<char, 16> lower{};
+  if (text.size() >= lower.size()) return std::nullopt;
+  std::transform(text.begin(), text.end(), lower.begin(),
+                 [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; });
+  const std::string_view name(lower.data(), text.size());
+  if (name == "warning") return level::warn;
+  if (name == "err") return level::error;
+  if (name == "crit" || name == "fatal") return level::critical;
+  for (std::size_t i = 0; i < level_count; ++i) {
+    if (name == to_string(static_cast<level>(i))) return static_cast<level>(i);
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(decode_status status) noexcept {
+  switch (status) {
+    case decode_status::ok: return "ok";
+    case decode_status::not_a_record: return "not a record";
+    case decode_status::bad_version: return "unknown record version";
+    case decode_status::truncated: return "record truncated";
+    case decode_status::bad_level: return "invalid level";
+    case decode_status::invalid_utf8: return "invalid UTF-8";
+  }
+  return "unknown decode status";
+}
+
+bool is_valid_utf8(std::string_view text) noexcept {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  std::size_t i = 0;
+  while (i < n) {
+    // Fast path for ASCII runs, which are most log text.
+    while (i + 8 <= n) {
+      std::uint64_t chunk;
+      std::memcpy(&chunk, s + i, 8);
+      if ((chunk & 0x8080808080808080ULL) != 0) break;
+      i += 8;
+    }
+    if (i >= n) break;
+    const unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t extra = 0;
+    std::uint32_t min = 0;
+    std::uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) { extra = 1; min = 0x80; cp = c & 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { extra = 2; min = 0x800; cp = c & 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { extra = 3; min = 0x10000; cp = c & 0x07; }
+    else return false;
+    if (n - i <= extra) return false;
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const unsigned char cc = s[i + k];
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+std::size_t utf8_prefix(std::string_view text, std::size_t limit) noexcept {
+  if (text.size() <= limit) return text.size();
+  std::size_t end = limit;
+  // Step back over continuation bytes so the cut lands on a sequence start.
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return end;
+}
+
+record_field record_view::field(std::size_t index) const noexcept {
+  const std::byte* p = fields_bytes_.data();
+  record_field f;
+  for (std::size_t i = 0; i <= index && i < field_count; ++i) {
+    const std::size_t key_size = std::to_integer<std::size_t>(p[0]);
+    const std::size_t value_size = load_u16(p + 1 + key_size);
+    f.key = view(p + 1, key_size);
+    f.value = view(p + 3 + key_size, value_size);
+    p += 3 + key_size + value_size;
+  }
+  return f;
+}
+
+struct record_decoder {
+  static decode_result decode(std::span<const std::byte> payload) noexcept {
+    decode_result result;
+    if (payload.empty() || std::to_integer<std::uint8_t>(payload[0]) != rl::marker) return result;
+    if (payload.size() < 2) {
+      result.status = decode_status::truncated;
+      return result;
+    }
+    if (std::to_integer<std::uint8_t>(payload[1]) != rl::version) {
+      result.status = decode_status::bad_version;
+      return result;
+    }
+    if (payload.size() < rl::fixed_size) {
+      result.status = decode_status::truncated;
+      return result;
+    }
+    const std::byte* p = payload.data();
+    const std::size_t n = payload.size();
+    record_view& r = result.record;
+    const auto level_byte = std::to_integer<std::uint8_t>(p[2]);
+    if (level_byte >= level_count) {
+      result.status = decode_status::bad_level;
+      return result;
+    }
+    r.severity = static_cast<level>(level_byte);
+    r.flags = std::to_integer<std::uint8_t>(p[3]);
+    r.thread = load_u32(p + 4);
+    r.timestamp = load_u64(p + 8);
+    const std::size_t tag_size = std::to_integer<std::size_t>(p[16]);
+    r.field_count = std::to_integer<std::size_t>(p[17]);
+    std::size_t at = rl::fixed_size;
+    if (n - at < tag_size) {
+      result.status = decode_status::truncated;
+      return result;
+    }
+    r.tag = view(p + at, tag_size);
+    at += tag_size;
+    const std::size_t fields_start = at;
+    for (std::size_t i = 0; i < r.field_count; ++i) {
+      if (n - at < 1) { result.status = decode_status::truncated; return result; }
+      const std::size_t key_size = std::to_integer<std::size_t>(p[at]);
+      if (n - at - 1 < key_size + 2) { result.status = decode_status::truncated; return result; }
+      const std::size_t value_size = load_u16(p + at + 1 + key_size);
+      if (n - at - 3 - key_size < value_size) { result.status = decode_status::truncated; return result; }
+      if (!is_valid_utf8(view(p + at + 1, key_size)) ||
+          !is_valid_utf8(view(p + at + 3 + key_size, value_size))) {
+        result.status = decode_status::invalid_utf8;
+        return result;
+      }
+      at += 3 + key_size + value_size;
+    }
+    r.fields_bytes_ = payload.subspan(fields_start, at - fields_start);
+    r.message = view(p + at, n - at);
+    if (!is_valid_utf8(r.tag) || !is_valid_utf8(r.message)) {
+      result.status = decode_status::invalid_utf8;
+      return result;
+    }
+    result.status = decode_status::ok;
+    return result;
+  }
+};
+
+decode_result decode_record(std::span<const std::byte> payload) noexcept {
+  return record_decoder::decode(payload);
+}
+
+std::size_t record_prefix_size(const record_header& header,
+                               std::span<const record_field> fields) noexcept {
+  std::size_t size = rl::fixed_size + cut(header.tag, rl::max_tag_size).size();
+  const std::size_t count = std::min(fields.size(), rl::max_fields);
+  for (std::size_t i = 0; i < count; ++i) {
+    size += 3 + cut(fields[i].key, rl::max_key_size).size() +
+            cut(fields[i].value, rl::max_value_size).size();
+  }
+  return size;
+}
+
+std::size_t encode_record_prefix(std::span<std::byte> out, const record_header& header,
+                                 std::span<const record_field> fields) noexcept {
+  if (out.size() < record_prefix_size(header, fields)) return 0;
+  std::byte* p = out.data();
+  const std::string_view tag = cut(header.tag, rl::max_tag_size);
+  const std::size_t count = std::min(fields.size(), rl::max_fields);
+  p[0] = std::byte{rl::marker};
+  p[1] = std::byte{rl::version};
+  p[2] = static_cast<std::byte>(header.severity);
+  p[3] = std::byte{header.flags};
+  store_le(p + 4, header.thread, 4);
+  store_le(p + 8, header.timestamp, 8);
+  p[16] = static_cast<std::byte>(tag.size());
+  p[17] = static_cast<std::byte>(count);
+  std::size_t at = rl::fixed_size;
+  copy_bytes(p + at, tag);
+  at += tag.size();
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string_view key = cut(fields[i].key, rl::max_key_size);
+    const std::string_view value = cut(fields[i].value, rl::max_value_size);
+    p[at] = static_cast<std::byte>(key.size());
+    copy_bytes(p + at + 1, key);
+    store_le(p + at + 1 + key.size(), value.size(), 2);
+    copy_bytes(p + at + 3 + key.size(), value);
+    at += 3 + key.size() + value.size();
+  }
+  return at;
+}
+
+std::size_t encode_record(std::span<std::byte> out, const record_header& header,
+                          std::string_view message, std::span<const record_field> fields) noexcept {
+  const std::size_t prefix = encode_record_prefix(out, header, fields);
+  if (prefix == 0) return 0;
+  const std::size_t room = out.size() - prefix;
+  const std::size_t kept = utf8_prefix(message, room);
+  copy_bytes(out.data() + prefix, message.substr(0, kept));
+  if (kept < message.size()) out[3] |= std::byte{rl::flag_truncated};
+  return prefix + kept;
+}
+
+}  // namespace ouroboros

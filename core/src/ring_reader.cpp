@@ -1,0 +1,321 @@
+// The reader's algorithm follows docs/format.md "Reader obligations" step by step; the order of
+// the steps in step() is what makes it correct, so each step names the rule it implements.
+#include "ouroboros/ring_reader.hpp"
+
+#include <atomic>
+#include <limits>
+
+#include "ouroboros/detail/shared_words.hpp"
+#include "ouroboros/layout.hpp"
+
+namespace ouroboros {
+
+using detail::load_shared;
+namespace lay = layout;
+
+std::string_view to_string(read_status status) noexcept {
+  switch (status) {
+    case read_status::ok: return "ok";
+    case read_status::no_data: return "no data yet";
+    case read_status::lapped: return "lapped: entries were overwritten before they were read";
+    case read_status::not_a_log: return "not a log buffer";
+    case read_status::unsupported_version: return "unsupported format version";
+    case read_status::corrupt: return "corrupt buffer";
+    case read_status::writer_restarted: return "segment re-created by a new writer; re-attached";
+  }
+  return "unknown read status";
+}
+
+std::size_t ring_reader::row_snapshot::offset() const noexcept {
+  return static_cast<std::size_t>(offset_word & lay::row_offset_mask);
+}
+
+ring_reader::row_snapshot ring_reader::load_row(std::uint32_t index) const noexcept {
+  // Offset, token, offset again: equal committed offsets bracket a token that belongs to them.
+  const std::size_t at = lay::row_position(index);
+  row_snapshot row;
+  const auto first = load_shared<std::uint64_t>(base_, at + lay::row_offset_word);
+  row.token = load_shared<std::uint64_t>(base_, at + lay::row_token_word);
+  const auto second = load_shared<std::uint64_t>(base_, at + lay::row_offset_word);
+  row.offset_word = first;
+  if (first != second || (first & lay::row_committed_bit) == 0) return row;
+  const std::uint64_t offset = first & lay::row_offset_mask;
+  // Offsets come from untrusted bytes: inside the data area, room for a header, 4-aligned.
+  row.usable = offset >= table_end_ && offset % lay::entry_alignment == 0 &&
+               offset <= size_ - lay::entry_header_size;
+  return row;
+}
+
+read_result ring_reader::attach(std::span<const std::byte> buffer, start_position start) {
+  detach();
+  read_result result;
+  if (buffer.data() == nullptr || buffer.size() < lay::header_size ||
+      reinterpret_cast<std::uintptr_t>(buffer.data()) % 8 != 0) {
+    result.status = read_status::not_a_log;
+    result.detail = "buffer smaller than the 16-byte header or not 8-byte aligned";
+    return result;
+  }
+  const std::byte* base = buffer.data();
+  if (load_shared<std::uint64_t>(base, lay::magic_offset) != lay::buffer_magic) {
+    result.status = read_status::not_a_log;
+    result.detail = "no ring buffer magic";
+    return result;
+  }
+  const auto version = load_shared<std::uint32_t>(base, lay::version_offset);
+  const auto count = load_shared<std::uint32_t>(base, lay::chunk_count_offset);
+  if (version != lay::format_version) {
+    result.status = read_status::unsupported_version;
+    result.detail = "format version is not 1";
+    return result;
+  }
+  if (count == 0) {
+    result.status = read_status::corrupt;
+    result.detail = "chunk count is 0";
+    return result;
+  }
+  if (buffer.size() < lay::table_end(count) + lay::entry_header_size) {
+    result.status = read_status::not_a_log;
+    result.detail = "buffer too small for its chunk table";
+    return result;
+  }
+  base_ = base;
+  size_ = buffer.size();
+  chunk_count_ = count;
+  table_end_ = lay::table_end(count);
+  sequence_ = 0;
+  delivered_ = lost_ = 0;
+
+  std::uint32_t index = 0;
+  row_snapshot row;
+  bool found = false;
+  if (start == start_position::oldest) {
+    found = find_row(0, chunk_count_, index, row);
+  } else {
+    for (std::uint32_t i = 0; i < chunk_count_; ++i) {
+      const row_snapshot candidate = load_row(i);
+      if (candidate.usable && (!found || candidate.token > row.token)) {
+        found = true;
+        index = i;
+        row = candidate;
+      }
+    }
+  }
+  if (found) {
+    enter(index, row);
+  } else {
+    // Only during a writer's row restart: pick the start on the first read instead.
+    schedule_resync(0);
+    resync_reports_loss_ = false;
+  }
+  if (start == start_position::now) skip_to_end();
+  result.status = read_status::ok;
+  return result;
+}
+
+void ring_reader::detach() noexcept {
+  base_ = nullptr;
+  size_ = 0;
+  chunk_count_ = 0;
+  resync_pending_ = false;
+  resync_reports_loss_ = true;
+  resync_exclude_current_ = false;
+  entered_ = {};
+}
+
+void ring_reader::enter(std::uint32_t index, const row_snapshot& row) noexcept {
+  row_index_ = index;
+  entered_ = row;
+  position_ = row.offset();
+  sequence_ = row.token;
+}
+
+void ring_reader::schedule_resync(std::uint64_t min_token, bool exclude_current) noexcept {
+  resync_pending_ = true;
+  resync_min_token_ = min_token;
+  resync_exclude_current_ = exclude_current;
+}
+
+bool ring_reader::find_row(std::uint64_t min_token, std::uint32_t exclude, std::uint32_t& index,
+                           row_snapshot& row) const noexcept {
+  bool found = false;
+  for (std::uint32_t i = 0; i < chunk_count_; ++i) {
+    if (i == exclude) continue;
+    const row_snapshot candidate = load_row(i);
+    if (candidate.usable && candidate.token >= min_token && (!found || candidate.token < row.token)) {
+      found = true;
+      index = i;
+      row = candidate;
+    }
+  }
+  return found;
+}
+
+bool ring_reader::any_row_newer_than(std::uint64_t token) const noexcept {
+  for (std::uint32_t i = 0; i < chunk_count_; ++i) {
+    const row_snapshot candidate = load_row(i);
+    if (candidate.usable && candidate.token > token) return true;
+  }
+  return false;
+}
+
+std::uint64_t ring_reader::newest_chunk_token() const noexcept {
+  std::uint64_t newest = 0;
+  for (std::uint32_t i = 0; base_ != nullptr && i < chunk_count_; ++i) {
+    const row_snapshot candidate = load_row(i);
+    if (candidate.usable && candidate.token > newest) newest = candidate.token;
+  }
+  return newest;
+}
+
+read_result ring_reader::fail_corrupt(std::string_view why) noexcept {
+  // Skip the rest of this chunk: resume at the next chunk that starts after the bad entry. The
+  // skipped entries are counted as lost, so the accounting stays exact.
+  schedule_resync(sequence_ == std::numeric_limits<std::uint64_t>::max() ? sequence_
+                                                                         : sequence_ + 1);
+  read_result result;
+  result.status = read_status::corrupt;
+  result.detail = why;
+  return result;
+}
+
+read_result ring_reader::read_next() {
+  if (base_ == nullptr) {
+    read_result result;
+    result.status = read_status::not_a_log;
+    result.detail = "reader is not attached";
+    return result;
+  }
+  return step(true);
+}
+
+read_result ring_reader::step(bool copy_payload) {
+  read_result result;
+  // Each pass either returns or moves the reader (into the next chunk, to chunk 0, or to a
+  // resync point). A well-formed buffer needs a handful of moves per entry; a hostile one could
+  // chain moves forever, so the passes are bounded.
+  const std::uint64_t max_passes = 2 * static_cast<std::uint64_t>(chunk_count_) + 16;
+  for (std::uint64_t pass = 0; pass < max_passes; ++pass) {
+    if (resync_pending_) {
+      std::uint32_t index = 0;
+      row_snapshot row;
+      const std::uint32_t exclude = resync_exclude_current_ ? row_index_ : chunk_count_;
+      if (!find_row(resync_min_token_, exclude, index, row)) {
+        result.status = read_status::no_data;
+        return result;
+      }
+      const std::uint64_t lost = resync_reports_loss_ ? row.token - sequence_ : 0;
+      resync_pending_ = false;
+      resync_reports_loss_ = true;
+      enter(index, row);
+      if (lost > 0) {
+        lost_ += lost;
+        result.status = read_status::lapped;
+        result.lost = lost;
+        return result;
+      }
+      continue;
+    }
+
+    bool wrap = false;
+    std::uint32_t header = 0;
+    std::uint32_t length = 0;
+    if (size_ - position_ < lay::entry_header_size) {
+      wrap = true;  // (a) implicit wrap
+    } else {
+      // (b) the header first, with acquire: everything below is judged against this one load.
+      header = load_shared<std::uint32_t>(base_, position_);
+      length = header & lay::entry_length_mask;
+      if ((header & lay::entry_committed_bit) == 0 || length == lay::length_no_data) {
+        // (c) a lapped reader must not report "no data" forever
+        if (!load_row(row_index_).same_as(entered_)) {
+          schedule_resync(sequence_);
+          continue;
+        }
+        // (5) never stall while newer data exists: a chunk that ended with neither a wrap nor
+        // an advance. The second header load matters: entry s+1 was committed before any row
+        // with a larger token, so if it is still absent now, it will never come here.
+        if (header == 0 && any_row_newer_than(sequence_) &&
+            load_shared<std::uint32_t>(base_, position_) == 0) {
+          schedule_resync(sequence_, true);
+          continue;
+        }
+        result.status = read_status::no_data;
+        return result;
+      }
+      // (c) the current row must still be the one we entered
+      if (!load_row(row_index_).same_as(entered_)) {
+        schedule_resync(sequence_);
+        continue;
+      }
+      // (d) only now the next row: a chunk that starts exactly here
+      if (row_index_ + 1 < chunk_count_) {
+        const row_snapshot next = load_row(row_index_ + 1);
+        if (next.usable && next.offset() == position_) {
+          if (next.token == sequence_) {
+            enter(row_index_ + 1, next);  // the header just loaded is its first entry
+          } else if (next.token > sequence_) {
+            schedule_resync(sequence_);
+            continue;
+          }
+          // a smaller token is a stale row from an earlier lap: ignore it
+        }
+      }
+      wrap = length == lay::length_wrap_marker;
+    }
+
+    if (wrap) {
+      // (e) continue at chunk 0 only if it continues the sequence exactly
+      const row_snapshot first = load_row(0);
+      if (first.usable && first.token == sequence_) {
+        if (row_index_ == 0 && position_ == first.offset()) {
+          return fail_corrupt("wrap marker at the start of chunk 0");
+        }
+        enter(0, first);
+      } else {
+        schedule_resync(sequence_);
+      }
+      continue;
+    }
+
+    // (f) validate, copy, fence, re-check the whole row
+    if (length < lay::length_min_entry) return fail_corrupt("reserved entry length 2 or 3");
+    if (length > size_ - position_) return fail_corrupt("entry runs past the end of the buffer");
+    const std::size_t payload_size = length - lay::entry_header_size;
+    if (copy_payload) {
+      if (scratch_.size() < payload_size) scratch_.resize(payload_size);
+      detail::copy_from_shared(scratch_.data(), base_ + position_ + lay::entry_header_size,
+                               payload_size);
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (!load_row(row_index_).same_as(entered_)) {
+      schedule_resync(sequence_);  // the copy may be torn: discard it
+      continue;
+    }
+    if (sequence_ == std::numeric_limits<std::uint64_t>::max()) {
+      return fail_corrupt("sequence number overflow");
+    }
+    ++sequence_;
+    ++delivered_;
+    const std::size_t next = lay::align_up(position_ + length, lay::entry_alignment);
+    position_ = next < size_ ? next : size_;
+    result.status = read_status::ok;
+    result.sequence = sequence_;
+    result.payload = std::span<const std::byte>(scratch_.data(), copy_payload ? payload_size : 0);
+    return result;
+  }
+  return fail_corrupt("no progress: the chunk table forms a loop");
+}
+
+void ring_reader::skip_to_end() {
+  // Walk without copying until "no data"; the walk is cheaper than the writer's writes, so it
+  // catches up. Entries skipped here are not reported as lost: the caller asked to start now.
+  constexpr std::uint64_t max_skips = std::uint64_t{1} << 26;
+  for (std::uint64_t i = 0; i < max_skips; ++i) {
+    const read_result r = step(false);
+    if (r.status != read_status::ok && r.status != read_status::lapped) break;
+  }
+  delivered_ = 0;
+  lost_ = 0;
+}
+
+}  // namespace ouroboros

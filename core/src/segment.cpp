@@ -1,0 +1,313 @@
+#include "ouroboros/segment.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "ouroboros/detail/shared_words.hpp"
+#include "platform/shared_memory.hpp"
+
+namespace ouroboros {
+
+namespace {
+constexpr std::size_t max_name_length = 255;
+// Process start times are derived from boot time, which the kernel may report a second apart
+// between reads; a pid reused by another process starts later than that.
+constexpr std::uint64_t start_time_tolerance_ns = 2'000'000'000ULL;
+
+segment_errc to_errc(platform::open_result result) {
+  switch (result) {
+    case platform::open_result::missing: return segment_errc::missing;
+    case platform::open_result::permission: return segment_errc::permission;
+    default: return segment_errc::system;
+  }
+}
+
+std::span<std::byte> span_of(const platform::mapping& m) { return {m.data(), m.size()}; }
+}  // namespace
+
+std::string canonical_segment_name(std::string_view name) {
+  if (name.empty()) throw segment_error(segment_errc::invalid_name, "segment name is empty");
+  std::string canonical = name.front() == '/' ? std::string(name) : "/" + std::string(name);
+  if (canonical.size() == 1) {
+    throw segment_error(segment_errc::invalid_name, "segment name '/' has no characters after '/'");
+  }
+  if (canonical.size() > max_name_length) {
+    throw segment_error(segment_errc::invalid_name,
+                        "segment name is " + std::to_string(canonical.size()) +
+                            " bytes long; the limit is " + std::to_string(max_name_length));
+  }
+  if (canonical.find('/', 1) != std::string::npos) {
+    throw segment_error(segment_errc::invalid_name, "segment name '" + std::string(name) +
+                                                        "' contains '/' after the first character");
+  }
+  if (canonical.find('\0') != std::string::npos) {
+    throw segment_error(segment_errc::invalid_name, "segment name contains a NUL byte");
+  }
+  if (canonical == "/." || canonical == "/..") {
+    throw segment_error(segment_errc::invalid_name, "segment name '" + canonical + "' is reserved");
+  }
+  return canonical;
+}
+
+std::string_view to_string(writer_liveness liveness) noexcept {
+  switch (liveness) {
+    case writer_liveness::unknown: return "unknown";
+    case writer_liveness::alive: return "alive";
+    case writer_liveness::closed: return "closed";
+    case writer_liveness::gone: return "gone";
+  }
+  return "unknown";
+}
+
+writer_liveness liveness_of(const extension_snapshot& snapshot) noexcept {
+  if (snapshot.closed()) return writer_liveness::closed;
+  if (!platform::process_exists(snapshot.writer_pid)) return writer_liveness::gone;
+  const std::uint64_t started = platform::process_start_unix_ns(snapshot.writer_pid);
+  if (started != 0 && snapshot.writer_start_unix_ns != 0) {
+    const std::uint64_t difference = started > snapshot.writer_start_unix_ns
+                                         ? started - snapshot.writer_start_unix_ns
+                                         : snapshot.writer_start_unix_ns - started;
+    if (difference > start_time_tolerance_ns) return writer_liveness::gone;  // pid was reused
+  }
+  return writer_liveness::alive;
+}
+
+// ---------------------------------------------------------------------------------------------
+// shm_writer
+
+struct shm_writer::platform_state {
+  platform::mapping memory;
+};
+
+namespace {
+// Creates the object, replacing what a dead writer left behind. Returns the mapping.
+std::unique_ptr<platform::mapping> create_segment(const std::string& name, std::size_t size,
+                                                  const shm_writer_options& options) {
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    auto memory = std::make_unique<platform::mapping>();
+    std::string error;
+    const auto created = platform::mapping::create(name, size, options.mode, *memory, error);
+    if (created == platform::open_result::ok) return memory;
+    if (created != platform::open_result::exists) throw segment_error(to_errc(created), error);
+
+    platform::mapping existing;
+    const auto opened = platform::mapping::open(name, false, existing, error);
+    if (opened == platform::open_result::missing) continue;  // vanished meanwhile: try again
+    if (opened != platform::open_result::ok) throw segment_error(to_errc(opened), error);
+    const std::span<const std::byte> bytes(existing.data(), existing.size());
+    ring_reader probe;
+    const bool is_log = probe.attach(bytes).status == read_status::ok;
+    if (!is_log && !options.take_over) {
+      throw segment_error(segment_errc::foreign_object,
+                          "'" + name + "' exists and is not an ouroboros log segment; "
+                          "remove it or choose another name (or take it over explicitly)");
+    }
+    if (is_log && !options.take_over) {
+      if (const auto ext = read_extension(bytes);
+          ext && liveness_of(*ext) == writer_liveness::alive &&
+          ext->writer_pid != platform::current_pid()) {
+        throw segment_error(segment_errc::owned_by_live_writer,
+                            "segment '" + name + "' belongs to a running writer (pid " +
+                                std::to_string(ext->writer_pid) +
+                                "); stop it or take the segment over explicitly");
+      }
+    }
+    platform::unlink(name);  // stale (or taken over): readers of the old one re-attach
+  }
+  throw segment_error(segment_errc::system,
+                      "cannot create segment '" + name + "': the name keeps being re-created");
+}
+
+writer_config checked_config(const shm_writer_options& options, const extension_info* info) {
+  if (options.chunk_count == 0) {
+    throw segment_error(segment_errc::invalid_config, "chunk count must be at least 1");
+  }
+  if (options.chunk_target_size < 64) {
+    throw segment_error(segment_errc::invalid_config, "chunk size must be at least 64 bytes");
+  }
+  if (options.chunk_count > (1U << 20)) {
+    throw segment_error(segment_errc::invalid_config, "chunk count must be at most 1048576");
+  }
+  if (options.chunk_target_size > (std::size_t{1} << 40) / options.chunk_count) {
+    throw segment_error(segment_errc::invalid_config, "segment would exceed 1 TiB");
+  }
+  if (options.dictionary_capacity > (1U << 24)) {
+    throw segment_error(segment_errc::invalid_config, "dictionary capacity must be at most 16 MiB");
+  }
+  writer_config config;
+  config.chunk_count = options.chunk_count;
+  config.chunk_target_size = options.chunk_target_size;
+  config.extension = info;
+  return config;
+}
+
+}  // namespace
+
+shm_writer::shm_writer(std::string_view name, const shm_writer_options& options)
+    : name_(canonical_segment_name(name)),
+      keep_(options.keep_on_close),
+      platform_(std::make_unique<platform_state>()) {
+  extension_info info;
+  info.writer_pid = platform::current_pid();
+  info.writer_start_unix_ns = platform::process_start_unix_ns(info.writer_pid);
+  if (info.writer_start_unix_ns == 0) info.writer_start_unix_ns = platform::realtime_ns();
+  info.incarnation = platform::random_u64();
+  info.payload_encoding = options.payload_encoding;
+  info.dictionary_capacity = options.dictionary_capacity;
+  const writer_config config = checked_config(options, &info);
+  platform_->memory = std::move(*create_segment(name_, required_buffer_size(config), options));
+  incarnation_ = info.incarnation;
+  try {
+    ring_.emplace(span_of(platform_->memory), config);
+  } catch (const std::invalid_argument& e) {
+    platform::unlink(name_);
+    throw segment_error(segment_errc::invalid_config, e.what());
+  }
+  extension_ = extension_writer(ring_->extension_block());
+  heartbeat();
+}
+
+shm_writer::~shm_writer() { close(); }
+
+void shm_writer::heartbeat() noexcept { extension_.beat(platform::realtime_ns()); }
+
+void shm_writer::close() noexcept {
+  if (closed_) return;
+  closed_ = true;
+  heartbeat();
+  extension_.set_flags(layout::extension_layout::flag_closed);
+  if (keep_) return;
+  // Unlink only our own segment: after a take-over the name belongs to someone else.
+  platform::object_identity now;
+  if (platform::identity_of(name_, now) && now == platform_->memory.identity()) {
+    platform::unlink(name_);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// shm_reader
+
+struct shm_reader::platform_state {
+  platform::mapping memory;
+};
+
+namespace {
+[[noreturn]] void throw_attach_failure(const std::string& name, const read_result& result) {
+  const auto code = result.status == read_status::unsupported_version ? segment_errc::unsupported_version
+                    : result.status == read_status::corrupt           ? segment_errc::corrupt
+                                                                      : segment_errc::not_a_log;
+  throw segment_error(code, "segment '" + name + "' is not a readable log: " +
+                                std::string(to_string(result.status)) + " (" +
+                                std::string(result.detail) + ")");
+}
+
+platform::mapping open_read_only(const std::string& name) {
+  platform::mapping memory;
+  std::string error;
+  const auto opened = platform::mapping::open(name, false, memory, error);
+  if (opened != platform::open_result::ok) {
+    if (opened == platform::open_result::missing) {
+      error = "segment '" + name + "' does not exist (no writer has created it, or it was removed)";
+    }
+    throw segment_error(to_errc(opened), error);
+  }
+  return memory;
+}
+}  // namespace
+
+shm_reader::shm_reader(std::string_view name, start_position start)
+    : name_(canonical_segment_name(name)), platform_(std::make_unique<platform_state>()) {
+  open_and_attach(start);
+}
+
+shm_reader::~shm_reader() = default;
+
+void shm_reader::open_and_attach(start_position start) {
+  platform::mapping memory = open_read_only(name_);
+  ring_reader fresh;
+  const read_result attached = fresh.attach({memory.data(), memory.size()}, start);
+  if (attached.status != read_status::ok) throw_attach_failure(name_, attached);
+  // Commit only after success, so a failed re-attach leaves the current segment readable.
+  ring_ = std::move(fresh);
+  platform_->memory = std::move(memory);
+  next_check_ = std::chrono::steady_clock::now() + replaced_check_interval;
+}
+
+read_result shm_reader::read_next() {
+  read_result result = ring_.read_next();
+  if (result.status == read_status::no_data) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_check_) {
+      next_check_ = now + replaced_check_interval;
+      if (check_replaced()) result.status = read_status::writer_restarted;
+    }
+  }
+  return result;
+}
+
+bool shm_reader::check_replaced() {
+  platform::object_identity now;
+  if (!platform::identity_of(name_, now) || now == platform_->memory.identity()) return false;
+  try {
+    open_and_attach(start_position::oldest);
+    return true;
+  } catch (const segment_error&) {
+    return false;  // the new writer has not finished creating it: try again later
+  }
+}
+
+std::span<const std::byte> shm_reader::bytes() const noexcept {
+  return {platform_->memory.data(), platform_->memory.size()};
+}
+
+std::optional<extension_snapshot> shm_reader::extension() const { return read_extension(bytes()); }
+
+writer_liveness shm_reader::liveness() const {
+  const auto ext = extension();
+  return ext ? liveness_of(*ext) : writer_liveness::unknown;
+}
+
+// ---------------------------------------------------------------------------------------------
+// discovery
+
+namespace {
+std::optional<segment_info> describe(const std::string& name, const platform::mapping& memory) {
+  const std::span<const std::byte> bytes(memory.data(), memory.size());
+  ring_reader probe;
+  if (probe.attach(bytes).status != read_status::ok) return std::nullopt;
+  segment_info info;
+  info.name = name;
+  info.size = memory.size();
+  info.chunk_count = probe.chunk_count();
+  info.extension = read_extension(bytes);
+  info.liveness = info.extension ? liveness_of(*info.extension) : writer_liveness::unknown;
+  info.newest_token = probe.newest_chunk_token();
+  return info;
+}
+}  // namespace
+
+std::vector<segment_info> list_segments() {
+  std::vector<segment_info> segments;
+  for (const std::string& name : platform::list_names()) {
+    platform::mapping memory;
+    std::string error;
+    if (platform::mapping::open(name, false, memory, error) != platform::open_result::ok) continue;
+    if (auto info = describe(name, memory)) segments.push_back(std::move(*info));
+  }
+  std::sort(segments.begin(), segments.end(),
+            [](const segment_info& a, const segment_info& b) { return a.name < b.name; });
+  return segments;
+}
+
+segment_info inspect_segment(std::string_view name) {
+  const std::string canonical = canonical_segment_name(name);
+  const platform::mapping memory = open_read_only(canonical);
+  auto info = describe(canonical, memory);
+  if (!info) {
+    ring_reader probe;
+    throw_attach_failure(canonical, probe.attach({memory.data(), memory.size()}));
+  }
+  return std::move(*info);
+}
+
+}  // namespace ouroboros

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds every configuration and runs every test suite:
+# the normal build, AddressSanitizer+UBSan, ThreadSanitizer, the fuzzer for a bounded time,
+# and the Python and Go readers. Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then export PATH="$PATH:/usr/local/go/bin"; fi
+export QT_QPA_PLATFORM=offscreen
+jobs=$(nproc)
+started=$(date +%s)
+step() { echo; echo "=== $* ($(( $(date +%s) - started )) s)"; }
+
+step "dev build"
+cmake --preset dev >/dev/null
+cmake --build --preset dev -j "$jobs"
+step "dev tests"
+ctest --preset dev -j "$jobs"
+
+step "asan+ubsan build"
+cmake --preset asan >/dev/null
+cmake --build --preset asan -j "$jobs"
+step "asan+ubsan tests"
+ctest --preset asan -j "$jobs" -LE no_sanitizer
+
+step "tsan build"
+cmake --preset tsan >/dev/null
+cmake --build --preset tsan -j "$jobs"
+step "tsan tests (concurrency)"
+ctest --preset tsan -j "$jobs" -L concurrency
+
+if [ -x scripts/fuzz.sh ]; then
+  step "fuzz"
+  scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
+fi
+
+if [ -d python ] && [ -f python/pyproject.toml ]; then
+  step "python reader"
+  python3 -m pytest -q python/tests
+fi
+if [ -d go ] && [ -f go/go.mod ]; then
+  step "go reader"
+  (cd go && go test ./...)
+fi
+step "all tests passed"
