@@ -1,0 +1,128 @@
+#include "ouroboros/record_reader.hpp"
+
+#include "ouroboros/detail/shared_words.hpp"
+#include "ouroboros/layout.hpp"
+
+namespace ouroboros {
+
+namespace {
+std::string_view as_text(std::span<const std::byte> bytes) noexcept {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+}  // namespace
+
+std::string_view to_string(entry_kind kind) noexcept {
+  switch (kind) {
+    case entry_kind::record: return "record";
+    case entry_kind::plain: return "plain";
+    case entry_kind::malformed: return "malformed";
+  }
+  return "unknown";
+}
+
+void entry_interpreter::attach(std::span<const std::byte> segment) noexcept {
+  segment_ = segment;
+  const auto ext = read_extension(segment);
+  has_block_ = ext.has_value();
+  records_ = ext && ext->payload_encoding == layout::extension_layout::encoding_record;
+  clock_seq_ = ~std::uint64_t{0};
+  clock_ = clock_calibration{};
+}
+
+std::uint64_t entry_interpreter::to_unix_ns(std::uint64_t ticks) noexcept {
+  if (has_block_) {
+    // One load per entry tells whether the writer re-calibrated since the last look; only then
+    // is the whole calibration re-read (a seqlock read in read_clock).
+    const auto count =
+        detail::load_shared<std::uint32_t>(segment_.data(), layout::chunk_count_offset);
+    const std::size_t seq_at =
+        layout::extension_block_offset(count) + layout::extension_layout::clock_seq_offset;
+    const auto seq = detail::load_shared<std::uint64_t>(segment_.data(), seq_at);
+    if (seq != clock_seq_) {
+      if (const auto fresh = read_clock(segment_)) {
+        clock_ = *fresh;
+        clock_seq_ = seq;
+      }
+    }
+  }
+  return clock_.to_unix_ns(ticks);
+}
+
+entry_view entry_interpreter::interpret(std::span<const std::byte> payload) noexcept {
+  entry_view view;
+  view.message = as_text(payload);
+  if (!records_) return view;
+  const decode_result decoded = decode_record(payload);
+  view.status = decoded.status;
+  if (decoded.status == decode_status::not_a_record) return view;  // plain bytes in a record log
+  if (decoded.status != decode_status::ok) {
+    view.kind = entry_kind::malformed;
+    return view;
+  }
+  const record_view& r = decoded.record;
+  view.kind = entry_kind::record;
+  view.record = r;
+  view.severity = r.severity;
+  view.thread = r.thread;
+  view.truncated = r.truncated();
+  view.tag = r.tag;
+  view.message = r.message;
+  view.unix_ns = r.timestamp_in_ticks() ? to_unix_ns(r.timestamp) : r.timestamp;
+  return view;
+}
+
+log_entry entry_interpreter::to_owned(std::span<const std::byte> payload, std::uint64_t sequence) {
+  const entry_view view = interpret(payload);
+  log_entry entry;
+  entry.sequence = sequence;
+  entry.kind = view.kind;
+  entry.severity = view.severity;
+  entry.unix_ns = view.unix_ns;
+  entry.thread = view.thread;
+  entry.truncated = view.truncated;
+  entry.tag = std::string(view.tag);
+  entry.message = std::string(view.message);
+  entry.error = std::string(view.error());
+  if (view.kind == entry_kind::record) {
+    entry.fields.reserve(view.record.field_count);
+    for (std::size_t i = 0; i < view.record.field_count; ++i) {
+      const record_field f = view.record.field(i);
+      entry.fields.emplace_back(std::string(f.key), std::string(f.value));
+    }
+  }
+  return entry;
+}
+
+std::string printable(std::string_view bytes) {
+  static constexpr std::string_view replacement = "\xEF\xBF\xBD";
+  std::string out;
+  out.reserve(bytes.size());
+  std::size_t i = 0;
+  while (i < bytes.size()) {
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    if (c < 0x80) {
+      const bool control = (c < 0x20 && c != '\t' && c != '\n') || c == 0x7F;
+      if (control)
+        out += replacement;
+      else
+        out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    // Longest valid sequence starting here (1..4 bytes), judged by the strict validator.
+    std::size_t length = (c & 0xE0) == 0xC0   ? 2
+                         : (c & 0xF0) == 0xE0 ? 3
+                         : (c & 0xF8) == 0xF0 ? 4
+                                              : 0;
+    if (length != 0 && i + length <= bytes.size() && is_valid_utf8(bytes.substr(i, length))) {
+      out.append(bytes.substr(i, length));
+      i += length;
+    } else {
+      out += replacement;
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace ouroboros
