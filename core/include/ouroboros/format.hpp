@@ -1,0 +1,506 @@
+// fmt-style formatting for log calls, parsed and checked at compile time, standard library only.
+//
+// Core must not depend on fmt, and fmt's runtime formatting costs more than the whole log-call
+// budget (docs/performance.md). log_format<Args...> is built by a consteval constructor from the
+// string literal: it checks the replacement fields against the argument types (count, index,
+// spec and presentation type) and records the literal pieces and parsed specs, so that at run
+// time formatting is a walk over pre-parsed pieces writing straight into a bounded buffer.
+//
+// Supported: "{}", "{N}", "{{", "}}", and specs [[fill]align][sign][#][0][width][.precision][type]
+// with fill ASCII, width and precision literal numbers. Types: integers (d x X b B o c),
+// bool (s or integer types), char (c or integer types), floating point (f F e E g G a A),
+// strings (s; precision = code points), pointers (p), enums (as their underlying integer), and
+// any type with a specialisation of ouroboros::log_formatter<T> (empty spec only).
+//
+// Thread-safety: pure functions and immutable values.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace ouroboros {
+
+// A bounded output buffer: writes past the end are counted, not performed.
+// Thread-safety: not thread-safe; a sink lives on one call's stack.
+class format_sink {
+ public:
+  format_sink(char* begin, std::size_t capacity) noexcept
+      : begin_(begin), at_(begin), end_(begin + capacity) {}
+
+  void append(const char* data, std::size_t size) noexcept {
+    const std::size_t room = static_cast<std::size_t>(end_ - at_);
+    if (size <= room) [[likely]] {
+      std::memcpy(at_, data, size);
+      at_ += size;
+    } else {
+      std::memcpy(at_, data, room);
+      at_ = end_;
+      overflow_ += size - room;
+    }
+  }
+  void append(std::string_view text) noexcept { append(text.data(), text.size()); }
+  void push(char c) noexcept {
+    if (at_ != end_) [[likely]]
+      *at_++ = c;
+    else
+      ++overflow_;
+  }
+  void fill(char c, std::size_t count) noexcept {
+    const std::size_t room = static_cast<std::size_t>(end_ - at_);
+    const std::size_t n = std::min(count, room);
+    std::memset(at_, c, n);
+    at_ += n;
+    overflow_ += count - n;
+  }
+  char* cursor() const noexcept { return at_; }
+  std::size_t room() const noexcept { return static_cast<std::size_t>(end_ - at_); }
+  void advance(std::size_t n) noexcept { at_ += n; }  // after writing n <= room() bytes at cursor()
+  std::size_t size() const noexcept { return static_cast<std::size_t>(at_ - begin_); }
+  bool overflowed() const noexcept { return overflow_ != 0; }
+  // The length the whole output would have had without the bound.
+  std::size_t wanted() const noexcept { return size() + overflow_; }
+  char* begin() const noexcept { return begin_; }
+
+ private:
+  char* begin_;
+  char* at_;
+  char* end_;
+  std::size_t overflow_ = 0;
+};
+
+// Customisation point for other types: specialise with
+//   static void format(const T& value, format_sink& out) noexcept;
+template <class T>
+struct log_formatter;
+
+namespace format_detail {
+
+enum class arg_kind : std::uint8_t {
+  signed_int,
+  unsigned_int,
+  boolean,
+  character,
+  floating,
+  string,
+  pointer,
+  custom
+};
+
+template <class T>
+concept string_like = std::is_convertible_v<const T&, std::string_view>;
+template <class T>
+concept has_log_formatter = requires(const T& v, format_sink& s) {
+  log_formatter<T>::format(v, s);
+};
+
+template <class T>
+consteval arg_kind kind_of() {
+  if constexpr (std::is_same_v<T, bool>)
+    return arg_kind::boolean;
+  else if constexpr (std::is_same_v<T, char>)
+    return arg_kind::character;
+  else if constexpr (std::is_enum_v<T>)
+    return kind_of<std::underlying_type_t<T>>();
+  else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>)
+    return arg_kind::signed_int;
+  else if constexpr (std::is_integral_v<T>)
+    return arg_kind::unsigned_int;
+  else if constexpr (std::is_floating_point_v<T>)
+    return arg_kind::floating;
+  else if constexpr (std::is_null_pointer_v<T>)
+    return arg_kind::pointer;
+  else if constexpr (string_like<T>)
+    return arg_kind::string;
+  else if constexpr (std::is_pointer_v<T>)
+    return arg_kind::pointer;
+  else if constexpr (has_log_formatter<T>)
+    return arg_kind::custom;
+  else {
+    static_assert(has_log_formatter<T>,
+                  "ouroboros: this argument type cannot be formatted; specialise "
+                  "ouroboros::log_formatter<T>");
+    return arg_kind::custom;
+  }
+}
+
+struct spec {
+  char fill = ' ';
+  char align = 0;  // '<', '>', '^' or 0 (default for the type)
+  char sign = 0;   // '+', ' ' or 0
+  bool alternate = false;
+  bool zero_pad = false;
+  char type = 0;
+  std::uint16_t width = 0;
+  std::int16_t precision = -1;
+  constexpr bool empty() const noexcept {
+    return align == 0 && sign == 0 && !alternate && !zero_pad && type == 0 && width == 0 &&
+           precision < 0;
+  }
+};
+
+inline constexpr std::uint8_t no_arg = 0xFF;
+
+struct piece {
+  std::uint16_t literal_begin = 0;
+  std::uint16_t literal_size = 0;
+  std::uint8_t arg = no_arg;  // argument written after the literal, or no_arg
+  bool plain = true;          // the argument's spec is empty
+  spec format;
+};
+
+// Not constexpr on purpose: calling it from the consteval parser stops compilation, and the
+// compiler prints the message argument.
+void format_string_error(const char* message);
+
+consteval bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    const std::size_t extra = (c & 0xE0) == 0xC0   ? 1
+                              : (c & 0xF0) == 0xE0 ? 2
+                              : (c & 0xF8) == 0xF0 ? 3
+                                                   : 0;
+    if (extra == 0 || i + extra >= s.size()) return false;
+    std::uint32_t cp = extra == 1 ? (c & 0x1F) : extra == 2 ? (c & 0x0F) : (c & 0x07);
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (extra == 1 && cp < 0x80) return false;
+    if (extra == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) return false;
+    if (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+consteval void check_spec(const spec& s, arg_kind kind) {
+  const char t = s.type;
+  const bool int_type =
+      t == 0 || t == 'd' || t == 'x' || t == 'X' || t == 'b' || t == 'B' || t == 'o' || t == 'c';
+  switch (kind) {
+    case arg_kind::signed_int:
+    case arg_kind::unsigned_int:
+      if (!int_type) format_string_error("invalid presentation type for an integer");
+      if (s.precision >= 0) format_string_error("precision is not allowed for integers");
+      break;
+    case arg_kind::boolean:
+    case arg_kind::character:
+      if (!int_type && t != 's') format_string_error("invalid presentation type for bool/char");
+      if (s.precision >= 0) format_string_error("precision is not allowed for bool/char");
+      if (t == 0 || t == 's' || (kind == arg_kind::character && t == 'c')) {
+        if (s.sign != 0 || s.alternate || s.zero_pad)
+          format_string_error("sign, '#' and '0' need a numeric type");
+      }
+      break;
+    case arg_kind::floating:
+      if (t != 0 && t != 'f' && t != 'F' && t != 'e' && t != 'E' && t != 'g' && t != 'G' &&
+          t != 'a' && t != 'A') {
+        format_string_error("invalid presentation type for a floating-point value");
+      }
+      if (s.precision > 150) format_string_error("precision above 150 is not supported");
+      break;
+    case arg_kind::string:
+      if (t != 0 && t != 's') format_string_error("invalid presentation type for a string");
+      if (s.sign != 0 || s.alternate || s.zero_pad)
+        format_string_error("sign, '#' and '0' need a numeric type");
+      break;
+    case arg_kind::pointer:
+      if (t != 0 && t != 'p') format_string_error("invalid presentation type for a pointer");
+      if (s.sign != 0 || s.alternate || s.precision >= 0)
+        format_string_error("invalid spec for a pointer");
+      break;
+    case arg_kind::custom:
+      if (!s.empty()) format_string_error("format specs are not supported for log_formatter types");
+      break;
+  }
+}
+
+}  // namespace format_detail
+
+// A format string checked against Args at compile time. Build it only from a string literal
+// (implicitly, in a log call); the consteval constructor rejects mismatches with a compile error.
+template <class... Args>
+class basic_log_format {
+ public:
+  static constexpr std::size_t arg_count = sizeof...(Args);
+  static constexpr std::size_t max_pieces = 2 * arg_count + 8;
+
+  template <std::size_t N>
+  consteval basic_log_format(const char (&literal)[N])
+      : text_(literal, N - 1) {  // NOLINT: implicit on purpose
+    parse();
+  }
+
+  std::string_view text() const noexcept { return text_; }
+  std::size_t piece_count() const noexcept { return count_; }
+  const format_detail::piece& piece(std::size_t i) const noexcept { return pieces_[i]; }
+  // True when the output is the text itself (no field, no escape).
+  bool verbatim() const noexcept { return count_ == 1 && pieces_[0].arg == format_detail::no_arg; }
+
+ private:
+  static constexpr std::array<format_detail::arg_kind, arg_count == 0 ? 1 : arg_count> kinds() {
+    if constexpr (arg_count == 0)
+      return {format_detail::arg_kind::custom};
+    else
+      return {format_detail::kind_of<Args>()...};
+  }
+
+  consteval void add_piece(std::size_t begin, std::size_t end) {
+    if (count_ == max_pieces)
+      format_detail::format_string_error("too many replacement fields or escaped braces");
+    if (text_.size() > 0xFFFF)
+      format_detail::format_string_error("format string longer than 65535 bytes");
+    pieces_[count_].literal_begin = static_cast<std::uint16_t>(begin);
+    pieces_[count_].literal_size = static_cast<std::uint16_t>(end - begin);
+    ++count_;
+  }
+
+  consteval std::size_t number(std::size_t& i, std::size_t limit) {
+    std::size_t value = 0;
+    while (i < text_.size() && text_[i] >= '0' && text_[i] <= '9') {
+      value = value * 10 + static_cast<std::size_t>(text_[i] - '0');
+      if (value > limit) format_detail::format_string_error("number in format spec too large");
+      ++i;
+    }
+    return value;
+  }
+
+  consteval void parse() {
+    using namespace format_detail;
+    if (!valid_utf8(text_)) format_string_error("format string is not valid UTF-8");
+    constexpr auto arg_kinds = kinds();
+    std::size_t literal_start = 0;
+    std::size_t next_auto = 0;
+    bool manual = false;
+    bool automatic = false;
+    std::size_t i = 0;
+    while (i < text_.size()) {
+      const char c = text_[i];
+      if (c == '}') {
+        if (i + 1 < text_.size() && text_[i + 1] == '}') {
+          add_piece(literal_start, i + 1);  // keep one '}', skip the other
+          i += 2;
+          literal_start = i;
+          continue;
+        }
+        format_string_error("unmatched '}' in format string");
+      }
+      if (c != '{') {
+        ++i;
+        continue;
+      }
+      if (i + 1 < text_.size() && text_[i + 1] == '{') {
+        add_piece(literal_start, i + 1);
+        i += 2;
+        literal_start = i;
+        continue;
+      }
+      const std::size_t literal_end = i;
+      ++i;
+      std::size_t index = 0;
+      if (i < text_.size() && text_[i] >= '0' && text_[i] <= '9') {
+        index = number(i, 255);
+        manual = true;
+      } else {
+        index = next_auto++;
+        automatic = true;
+      }
+      if (manual && automatic)
+        format_string_error("cannot mix automatic and manual argument indexing");
+      if (index >= arg_count)
+        format_string_error("argument index out of range (more fields than arguments?)");
+      spec s;
+      if (i < text_.size() && text_[i] == ':') {
+        ++i;
+        auto is_align = [](char a) { return a == '<' || a == '>' || a == '^'; };
+        if (i + 1 < text_.size() && is_align(text_[i + 1]) && text_[i] != '{' && text_[i] != '}') {
+          if (static_cast<unsigned char>(text_[i]) >= 0x80)
+            format_string_error("fill must be an ASCII character");
+          s.fill = text_[i];
+          s.align = text_[i + 1];
+          i += 2;
+        } else if (i < text_.size() && is_align(text_[i])) {
+          s.align = text_[i++];
+        }
+        if (i < text_.size() && (text_[i] == '+' || text_[i] == '-' || text_[i] == ' ')) {
+          s.sign = text_[i] == '-' ? 0 : text_[i];
+          ++i;
+        }
+        if (i < text_.size() && text_[i] == '#') {
+          s.alternate = true;
+          ++i;
+        }
+        if (i < text_.size() && text_[i] == '0') {
+          s.zero_pad = true;
+          ++i;
+        }
+        s.width = static_cast<std::uint16_t>(number(i, 4096));
+        if (i < text_.size() && text_[i] == '.') {
+          ++i;
+          if (i >= text_.size() || text_[i] < '0' || text_[i] > '9')
+            format_string_error("missing precision after '.'");
+          s.precision = static_cast<std::int16_t>(number(i, 4096));
+        }
+        if (i < text_.size() && text_[i] != '}') s.type = text_[i++];
+      }
+      if (i >= text_.size() || text_[i] != '}')
+        format_string_error("invalid format spec or missing '}'");
+      ++i;
+      check_spec(s, arg_kinds[index]);
+      add_piece(literal_start, literal_end);
+      pieces_[count_ - 1].arg = static_cast<std::uint8_t>(index);
+      pieces_[count_ - 1].plain = s.empty();
+      pieces_[count_ - 1].format = s;
+      literal_start = i;
+    }
+    if (literal_start < text_.size() || count_ == 0) add_piece(literal_start, text_.size());
+  }
+
+  std::string_view text_;
+  std::array<format_detail::piece, max_pieces> pieces_{};
+  std::size_t count_ = 0;
+};
+
+// The parameter type of log calls: Args are deduced from the arguments, never from the string.
+template <class... Args>
+using log_format = basic_log_format<std::remove_cvref_t<Args>...>;
+
+namespace format_detail {
+
+// Writes `text` padded to the spec's width (counted in code points).
+void write_padded(format_sink& out, const spec& s, std::string_view text,
+                  char default_align) noexcept;
+void write_integer(format_sink& out, const spec& s, std::uint64_t magnitude,
+                   bool negative) noexcept;
+void write_floating(format_sink& out, const spec& s, double value) noexcept;
+void write_string(format_sink& out, const spec& s, std::string_view text) noexcept;
+void write_pointer(format_sink& out, const spec& s, const void* pointer) noexcept;
+
+template <class T>
+inline void write_plain_integer(format_sink& out, T value) noexcept {
+  if (out.room() >= 24) [[likely]] {
+    const auto result = std::to_chars(out.cursor(), out.cursor() + 24, value);
+    out.advance(static_cast<std::size_t>(result.ptr - out.cursor()));
+  } else {
+    char digits[24];
+    const auto result = std::to_chars(digits, digits + sizeof digits, value);
+    out.append(digits, static_cast<std::size_t>(result.ptr - digits));
+  }
+}
+
+template <class T>
+inline void write_value(format_sink& out, const piece& p, const T& value) noexcept {
+  constexpr arg_kind kind = kind_of<T>();
+  if constexpr (std::is_enum_v<T>) {
+    write_value(out, p, static_cast<std::underlying_type_t<T>>(value));
+  } else if constexpr (kind == arg_kind::signed_int || kind == arg_kind::unsigned_int) {
+    if (p.plain) [[likely]] {
+      write_plain_integer(out, value);
+    } else if (p.format.type == 'c') {
+      const char c = static_cast<char>(value);
+      write_padded(out, p.format, std::string_view(&c, 1), '<');
+    } else {
+      const bool negative = value < 0;
+      const auto magnitude = negative ? std::uint64_t{0} - static_cast<std::uint64_t>(value)
+                                      : static_cast<std::uint64_t>(value);
+      write_integer(out, p.format, magnitude, negative);
+    }
+  } else if constexpr (kind == arg_kind::boolean) {
+    const char t = p.format.type;
+    if (t == 0 || t == 's')
+      write_padded(out, p.format, value ? "true" : "false", '<');
+    else
+      write_integer(out, p.format, value ? 1 : 0, false);
+  } else if constexpr (kind == arg_kind::character) {
+    const char t = p.format.type;
+    if (t == 0 || t == 'c' || t == 's') {
+      if (p.plain)
+        out.push(value);
+      else
+        write_padded(out, p.format, std::string_view(&value, 1), '<');
+    } else {
+      write_integer(out, p.format, static_cast<unsigned char>(value), false);
+    }
+  } else if constexpr (kind == arg_kind::floating) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (p.plain) {  // shortest text that round-trips as a float, as fmt prints it
+        char digits[32];
+        const auto result = std::to_chars(digits, digits + sizeof digits, value);
+        out.append(digits, static_cast<std::size_t>(result.ptr - digits));
+        return;
+      }
+    }
+    write_floating(out, p.format, static_cast<double>(value));
+  } else if constexpr (kind == arg_kind::string) {
+    std::string_view text;
+    if constexpr (std::is_pointer_v<T>)
+      text = value != nullptr ? std::string_view(value) : std::string_view("(null)");
+    else
+      text = std::string_view(value);
+    if (p.plain) [[likely]]
+      out.append(text);
+    else
+      write_string(out, p.format, text);
+  } else if constexpr (kind == arg_kind::pointer) {
+    write_pointer(out, p.format, static_cast<const void*>(value));
+  } else {
+    log_formatter<T>::format(value, out);
+  }
+}
+
+template <class... Args, std::size_t... I>
+inline void write_arg(format_sink& out, const piece& p, std::index_sequence<I...>,
+                      const Args&... args) noexcept {
+  // One comparison per argument; the compiler turns this into a jump table or a short chain.
+  (void)((p.arg == I ? (write_value(out, p, args), true) : false) || ...);
+}
+
+}  // namespace format_detail
+
+// Formats into `out`; output beyond its capacity is counted (out.overflowed()), never written.
+template <class... Args, class... Values>
+inline void format_to(format_sink& out, const basic_log_format<Args...>& format,
+                      const Values&... args) noexcept {
+  static_assert(sizeof...(Args) == sizeof...(Values), "format string and arguments do not match");
+  const std::string_view text = format.text();
+  for (std::size_t i = 0; i < format.piece_count(); ++i) {
+    const format_detail::piece& p = format.piece(i);
+    out.append(text.data() + p.literal_begin, p.literal_size);
+    if constexpr (sizeof...(Args) > 0) {
+      if (p.arg != format_detail::no_arg) {
+        format_detail::write_arg(out, p, std::index_sequence_for<Values...>{}, args...);
+      }
+    }
+  }
+}
+
+// Convenience for tests and tools (allocates).
+template <class... Args>
+std::string format(log_format<Args...> format_string, const Args&... args) {
+  std::string out(256, '\0');
+  for (;;) {
+    format_sink sink(out.data(), out.size());
+    format_to(sink, format_string, args...);
+    if (!sink.overflowed()) {
+      out.resize(sink.size());
+      return out;
+    }
+    out.resize(sink.wanted());
+  }
+}
+
+}  // namespace ouroboros

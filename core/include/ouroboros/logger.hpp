@@ -1,0 +1,321 @@
+// The publishing API: an application links core and logs into a named shared-memory segment.
+//
+//   ouroboros::logger log("my-app");
+//   log.info("net", "sent {} bytes to {}", n, peer);
+//   log.warn("db", {{"table", "users"}, {"rows", 12}}, "slow query took {} ms", ms);
+//
+// Each call below the threshold costs one relaxed load. Otherwise it stamps the time (TSC ticks
+// or realtime, see clock.hpp), formats the record on the stack (format strings are parsed and
+// checked at compile time, see format.hpp), then takes the producer lock only to copy the
+// finished record into the ring. No heap allocation. A message that does not fit the record
+// limit is cut at a UTF-8 boundary, ends with truncation_marker and carries flag_truncated;
+// records are never dropped (a full ring overwrites its oldest entries, which readers count as
+// lost). Invalid UTF-8 from arguments is replaced by '?', so every record decodes.
+//
+// Thread-safety: all member functions may be called from any number of threads at once, unless
+// the logger was created with producers::single (then one thread at a time). Producers are
+// serialised by a spin-then-yield lock held only for the copy into the ring.
+#pragma once
+
+#include <atomic>
+#include <bit>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <mutex>
+#include <span>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+
+#include "ouroboros/clock.hpp"
+#include "ouroboros/format.hpp"
+#include "ouroboros/record.hpp"
+#include "ouroboros/segment.hpp"
+
+namespace ouroboros {
+
+enum class producers {
+  many,    // any thread may log (default)
+  single,  // the caller promises that one thread at a time logs: no lock at all
+};
+
+struct logger_options {
+  // Segment geometry and ownership. payload_encoding is always set to the record encoding.
+  shm_writer_options segment;
+  level threshold = level::info;
+  // Largest record (header, tag, fields and message) in bytes; also bounded by the ring.
+  std::size_t max_record_size = 4096;
+  producers threading = producers::many;
+  clock_source clock = clock_source::automatic;
+  // A background thread refreshes the heartbeat and the clock calibration every interval.
+  // Without it, call maintain() yourself about once a second.
+  bool maintenance_thread = true;
+  std::chrono::milliseconds maintenance_interval{1000};
+};
+
+// A key=value field of a record. Values are stored as text; numbers are formatted on write.
+// Thread-safety: plain value type.
+class field {
+ public:
+  field(std::string_view key, std::string_view value) noexcept : key_(key), kind_(kind::text) {
+    text_ = value;
+  }
+  field(std::string_view key, const char* value) noexcept
+      : field(key, std::string_view(value ? value : "")) {}
+  field(std::string_view key, bool value) noexcept : key_(key), kind_(kind::boolean) {
+    unsigned_ = value;
+  }
+  template <class T>
+  requires(std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char>)
+      field(std::string_view key, T value)
+  noexcept : key_(key) {
+    if constexpr (std::is_signed_v<T>) {
+      kind_ = kind::signed_int;
+      signed_ = value;
+    } else {
+      kind_ = kind::unsigned_int;
+      unsigned_ = value;
+    }
+  }
+  field(std::string_view key, double value) noexcept : key_(key), kind_(kind::floating) {
+    floating_ = value;
+  }
+
+  std::string_view key() const noexcept { return key_; }
+  // Writes the value's text (for strings: the bytes as given).
+  void write_value(format_sink& out) const noexcept;
+
+ private:
+  enum class kind : std::uint8_t { text, signed_int, unsigned_int, floating, boolean };
+  std::string_view key_;
+  kind kind_;
+  union {
+    std::string_view text_;
+    std::int64_t signed_;
+    std::uint64_t unsigned_;
+    double floating_;
+  };
+};
+
+namespace detail {
+
+// Test-and-test-and-set lock: one atomic exchange when free (the common case), a short pause
+// loop, then yielding, because with more producer threads than cores the holder may have been
+// preempted and spinning would only burn its time slice.
+class producer_lock {
+ public:
+  void lock() noexcept {
+    if (!locked_.exchange(true, std::memory_order_acquire)) [[likely]]
+      return;
+    contended();
+  }
+  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+
+ private:
+  void contended() noexcept;
+  std::atomic<bool> locked_{false};
+};
+
+std::uint32_t os_thread_id() noexcept;
+inline thread_local std::uint32_t cached_thread_id = 0;
+inline std::uint32_t current_thread_id() noexcept {
+  std::uint32_t id = cached_thread_id;
+  if (id == 0) [[unlikely]]
+    cached_thread_id = id = os_thread_id();
+  return id;
+}
+
+// Builds one record in a caller-provided buffer (the stack, or the claimed ring memory).
+class record_builder {
+ public:
+  record_builder(std::byte* buffer, std::size_t capacity) noexcept
+      : buffer_(buffer), capacity_(capacity) {}
+  // Writes the fixed part, the tag and the fields; returns false when not even they fit.
+  bool begin(level severity, std::uint8_t flags, std::uint64_t timestamp, std::string_view tag,
+             std::span<const field> fields) noexcept;
+  format_sink message_sink() noexcept {
+    return {reinterpret_cast<char*>(buffer_) + prefix_, capacity_ - prefix_};
+  }
+  // Sanitises the message, applies the visible truncation; returns the record's size.
+  std::size_t finish(const format_sink& message) noexcept;
+  bool truncated() const noexcept {
+    return (std::to_integer<std::uint8_t>(buffer_[3]) & record_layout::flag_truncated) != 0;
+  }
+
+ private:
+  std::byte* buffer_;
+  std::size_t capacity_;
+  std::size_t prefix_ = 0;
+};
+
+}  // namespace detail
+
+class logger {
+ public:
+  // Appended to a message that was cut ("…[truncated]").
+  static constexpr std::string_view truncation_marker = "\xE2\x80\xA6[truncated]";
+  // Records up to this size are formatted on the stack, outside the producer lock; larger ones
+  // (when max_record_size allows them) are formatted straight into the ring under the lock.
+  static constexpr std::size_t stack_record_size = 2048;
+
+  // Creates (or takes over, per options.segment) the named segment. Throws segment_error.
+  explicit logger(std::string_view segment_name, const logger_options& options = {});
+  ~logger();
+  logger(const logger&) = delete;
+  logger& operator=(const logger&) = delete;
+
+  bool enabled(level severity) const noexcept {
+    return static_cast<std::uint8_t>(severity) >= threshold_.load(std::memory_order_relaxed);
+  }
+  void set_threshold(level severity) noexcept {
+    threshold_.store(static_cast<std::uint8_t>(severity), std::memory_order_relaxed);
+  }
+  level threshold() const noexcept {
+    return static_cast<level>(threshold_.load(std::memory_order_relaxed));
+  }
+
+  template <class... Args>
+  void log(level severity, std::string_view tag, log_format<Args...> format,
+           Args&&... args) noexcept {
+    if (enabled(severity)) emit<std::remove_cvref_t<Args>...>(severity, tag, {}, format, args...);
+  }
+  template <class... Args>
+  void log(level severity, std::string_view tag, std::initializer_list<field> fields,
+           log_format<Args...> format, Args&&... args) noexcept {
+    if (enabled(severity))
+      emit<std::remove_cvref_t<Args>...>(severity, tag, fields, format, args...);
+  }
+
+#define OUROBOROS_LOGGER_LEVEL(name)                                                               \
+  template <class... Args>                                                                         \
+  void name(std::string_view tag, log_format<Args...> format, Args&&... args) noexcept {           \
+    if (enabled(level::name))                                                                      \
+      emit<std::remove_cvref_t<Args>...>(level::name, tag, {}, format, args...);                   \
+  }                                                                                                \
+  template <class... Args>                                                                         \
+  void name(std::string_view tag, std::initializer_list<field> fields, log_format<Args...> format, \
+            Args&&... args) noexcept {                                                             \
+    if (enabled(level::name))                                                                      \
+      emit<std::remove_cvref_t<Args>...>(level::name, tag, fields, format, args...);               \
+  }
+  OUROBOROS_LOGGER_LEVEL(trace)
+  OUROBOROS_LOGGER_LEVEL(debug)
+  OUROBOROS_LOGGER_LEVEL(info)
+  OUROBOROS_LOGGER_LEVEL(warn)
+  OUROBOROS_LOGGER_LEVEL(error)
+  OUROBOROS_LOGGER_LEVEL(critical)
+#undef OUROBOROS_LOGGER_LEVEL
+
+  // An already formatted message (integrations use this). Checks the threshold too.
+  void write(level severity, std::string_view tag, std::string_view message,
+             std::span<const field> fields = {}) noexcept;
+  // As write(), with the caller's timestamp (unix ns, e.g. from another logging library).
+  void write_at(std::uint64_t unix_ns, level severity, std::string_view tag,
+                std::string_view message, std::span<const field> fields = {}) noexcept;
+
+  // Refreshes the heartbeat and re-publishes the clock calibration (the maintenance thread does
+  // this every interval).
+  void maintain() noexcept;
+
+  // Records written so far (takes the producer lock briefly).
+  std::uint64_t records_written() const noexcept;
+  std::uint64_t records_truncated() const noexcept {
+    return truncated_.load(std::memory_order_relaxed);
+  }
+  std::size_t max_record_size() const noexcept {
+    return max_record_;
+  }
+  const record_clock& clock() const noexcept {
+    return clock_;
+  }
+  const std::string& segment_name() const noexcept {
+    return writer_.name();
+  }
+  // The underlying segment (e.g. for extension().append_dictionary). Not synchronised with
+  // producers: use it only while no thread logs.
+  shm_writer& segment() noexcept {
+    return writer_;
+  }
+
+ private:
+  template <class... Args>
+  void emit(level severity, std::string_view tag, std::span<const field> fields,
+            const basic_log_format<Args...>& format, const Args&... args) noexcept {
+    const std::uint64_t timestamp = clock_.now();
+    alignas(8) std::byte staging[stack_record_size];
+    detail::record_builder builder(staging, stack_capacity_);
+    if (!builder.begin(severity, tick_flag_, timestamp, tag, fields)) [[unlikely]] {
+      emit_large(severity, timestamp, tag, fields,
+                 [&](format_sink& out) { format_to(out, format, args...); });
+      return;
+    }
+    format_sink message = builder.message_sink();
+    if (format.verbatim())
+      message.append(format.text());
+    else
+      format_to(message, format, args...);
+    if (message.overflowed() && max_record_ > stack_capacity_) [[unlikely]] {
+      emit_large(severity, timestamp, tag, fields,
+                 [&](format_sink& out) { format_to(out, format, args...); });
+      return;
+    }
+    const std::size_t size = builder.finish(message);
+    if (builder.truncated()) [[unlikely]]
+      truncated_.fetch_add(1, std::memory_order_relaxed);
+    publish(staging, size);
+  }
+
+  void publish(const std::byte* record, std::size_t size) noexcept {
+    if (threading_ == producers::many) lock_.lock();
+    ring_writer& ring = writer_.ring();
+    detail::copy_to_shared(ring.claim(size), record, size);
+    ring.publish();
+    if (threading_ == producers::many) lock_.unlock();
+  }
+
+  // A type-erased reference to the formatting step, for the rare large-record path.
+  class format_step {
+   public:
+    template <class F>
+    format_step(F& f) noexcept
+        : object_(&f),
+          call_([](void* o, format_sink& out) noexcept { (*static_cast<F*>(o))(out); }) {
+    }  // NOLINT
+    void operator()(format_sink& out) const noexcept { call_(object_, out); }
+
+   private:
+    void* object_;
+    void (*call_)(void*, format_sink&) noexcept;
+  };
+  template <class F>
+  void emit_large(level severity, std::uint64_t timestamp, std::string_view tag,
+                  std::span<const field> fields, F&& step) noexcept {
+    emit_large_erased(severity, timestamp, tag, fields, format_step(step));
+  }
+  void emit_large_erased(level severity, std::uint64_t timestamp, std::string_view tag,
+                         std::span<const field> fields, format_step step) noexcept;
+  void emit_text(std::uint8_t flags, std::uint64_t timestamp, level severity, std::string_view tag,
+                 std::string_view message, std::span<const field> fields) noexcept;
+  void maintenance_loop();
+
+  mutable shm_writer writer_;
+  record_clock clock_;
+  std::uint8_t tick_flag_ = 0;
+  producers threading_;
+  std::size_t max_record_ = 0;
+  std::size_t stack_capacity_ = 0;
+  std::atomic<std::uint8_t> threshold_;
+  std::atomic<std::uint64_t> truncated_{0};
+  alignas(64) mutable detail::producer_lock lock_;
+
+  std::mutex maintenance_mutex_;  // guards stop_ and serialises maintain()
+  std::condition_variable maintenance_wake_;
+  bool stop_ = false;
+  std::chrono::milliseconds maintenance_interval_;
+  std::thread maintenance_;
+};
+
+}  // namespace ouroboros

@@ -1,0 +1,177 @@
+// The less common formatting paths (width, padding, bases, floating point). The common ones
+// (plain integers and strings) are inline in format.hpp.
+#include "ouroboros/format.hpp"
+
+#include <cstdint>
+#include <system_error>
+
+namespace ouroboros::format_detail {
+
+namespace {
+std::size_t code_points(std::string_view text) noexcept {
+  std::size_t count = 0;
+  for (const char c : text) count += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+  return count;
+}
+
+// Byte length of the first `limit` code points.
+std::size_t prefix_of_code_points(std::string_view text, std::size_t limit) noexcept {
+  std::size_t seen = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+      if (seen == limit) return i;
+      ++seen;
+    }
+  }
+  return text.size();
+}
+
+void pad(format_sink& out, const spec& s, std::size_t used, char default_align,
+         std::string_view prefix, std::string_view body) noexcept {
+  const std::size_t width = s.width;
+  if (used >= width) {
+    out.append(prefix);
+    out.append(body);
+    return;
+  }
+  const std::size_t padding = width - used;
+  if (s.zero_pad && s.align == 0) {  // numeric zero padding goes between sign/prefix and digits
+    out.append(prefix);
+    out.fill('0', padding);
+    out.append(body);
+    return;
+  }
+  const char align = s.align != 0 ? s.align : default_align;
+  const std::size_t left = align == '>' ? padding : align == '^' ? padding / 2 : 0;
+  out.fill(s.fill, left);
+  out.append(prefix);
+  out.append(body);
+  out.fill(s.fill, padding - left);
+}
+}  // namespace
+
+void write_padded(format_sink& out, const spec& s, std::string_view text,
+                  char default_align) noexcept {
+  pad(out, s, code_points(text), default_align, {}, text);
+}
+
+void write_integer(format_sink& out, const spec& s, std::uint64_t magnitude,
+                   bool negative) noexcept {
+  char prefix[4];
+  std::size_t prefix_size = 0;
+  if (negative)
+    prefix[prefix_size++] = '-';
+  else if (s.sign != 0)
+    prefix[prefix_size++] = s.sign;
+  int base = 10;
+  bool upper = false;
+  switch (s.type) {
+    case 'x': base = 16; break;
+    case 'X':
+      base = 16;
+      upper = true;
+      break;
+    case 'b': base = 2; break;
+    case 'B':
+      base = 2;
+      upper = true;
+      break;
+    case 'o': base = 8; break;
+    default: break;
+  }
+  if (s.alternate && base != 10) {
+    prefix[prefix_size++] = '0';
+    if (base == 16) prefix[prefix_size++] = upper ? 'X' : 'x';
+    if (base == 2) prefix[prefix_size++] = upper ? 'B' : 'b';
+  }
+  char digits[72];
+  const auto result = std::to_chars(digits, digits + sizeof digits, magnitude, base);
+  const auto count = static_cast<std::size_t>(result.ptr - digits);
+  if (upper) {
+    for (std::size_t i = 0; i < count; ++i) {
+      if (digits[i] >= 'a' && digits[i] <= 'z')
+        digits[i] = static_cast<char>(digits[i] - 'a' + 'A');
+    }
+  }
+  pad(out, s, prefix_size + count, '>', {prefix, prefix_size}, {digits, count});
+}
+
+void write_floating(format_sink& out, const spec& s, double value) noexcept {
+  // 'f' of the largest double at precision 150 needs 309 + 1 + 150 digits plus a sign.
+  char digits[512];
+  std::to_chars_result result{};
+  char* const first = digits + 1;
+  char* const last = digits + sizeof digits;
+  const bool upper = s.type == 'F' || s.type == 'E' || s.type == 'G' || s.type == 'A';
+  const int precision = s.precision;
+  switch (s.type) {
+    case 'f':
+    case 'F':
+      result = std::to_chars(first, last, value, std::chars_format::fixed,
+                             precision < 0 ? 6 : precision);
+      break;
+    case 'e':
+    case 'E':
+      result = std::to_chars(first, last, value, std::chars_format::scientific,
+                             precision < 0 ? 6 : precision);
+      break;
+    case 'g':
+    case 'G':
+      result = std::to_chars(first, last, value, std::chars_format::general,
+                             precision < 0 ? 6 : precision);
+      break;
+    case 'a':
+    case 'A':
+      result = precision < 0 ? std::to_chars(first, last, value, std::chars_format::hex)
+                             : std::to_chars(first, last, value, std::chars_format::hex, precision);
+      break;
+    default:
+      result = precision < 0
+                   ? std::to_chars(first, last, value)
+                   : std::to_chars(first, last, value, std::chars_format::general, precision);
+      break;
+  }
+  if (result.ec != std::errc{}) {
+    out.append("?");
+    return;
+  }
+  char* begin = first;
+  std::size_t count = static_cast<std::size_t>(result.ptr - first);
+  if (upper) {
+    for (std::size_t i = 0; i < count; ++i) {
+      if (begin[i] >= 'a' && begin[i] <= 'z') begin[i] = static_cast<char>(begin[i] - 'a' + 'A');
+    }
+  }
+  std::string_view prefix;
+  if (*begin == '-') {
+    prefix = "-";
+    ++begin;
+    --count;
+  } else if (s.sign == '+') {
+    prefix = "+";
+  } else if (s.sign == ' ') {
+    prefix = " ";
+  }
+  const bool finite = value == value && value - value == 0;  // not NaN, not infinite
+  spec adjusted = s;
+  if (!finite) adjusted.zero_pad = false;  // fmt pads inf/nan with spaces
+  pad(out, adjusted, prefix.size() + count, '>', prefix, {begin, count});
+}
+
+void write_string(format_sink& out, const spec& s, std::string_view text) noexcept {
+  if (s.precision >= 0)
+    text = text.substr(0, prefix_of_code_points(text, static_cast<std::size_t>(s.precision)));
+  pad(out, s, code_points(text), '<', {}, text);
+}
+
+void write_pointer(format_sink& out, const spec& s, const void* pointer) noexcept {
+  char digits[24];
+  const auto result =
+      std::to_chars(digits, digits + sizeof digits, reinterpret_cast<std::uintptr_t>(pointer), 16);
+  const auto count = static_cast<std::size_t>(result.ptr - digits);
+  spec adjusted = s;
+  adjusted.zero_pad = s.zero_pad;
+  pad(out, adjusted, 2 + count, '>', "0x", {digits, count});
+}
+
+}  // namespace ouroboros::format_detail

@@ -1,0 +1,275 @@
+#include "ouroboros/logger.hpp"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+namespace ouroboros {
+
+namespace rl = record_layout;
+
+namespace {
+void store_le(std::byte* p, std::uint64_t value, int bytes) noexcept {
+  for (int i = 0; i < bytes; ++i) p[i] = static_cast<std::byte>((value >> (8 * i)) & 0xFFU);
+}
+
+// Replaces every byte that is not part of a valid UTF-8 sequence by '?', in place, so that every
+// record the logger writes decodes. ASCII runs (most log text) are checked 8 bytes at a time.
+void sanitize_utf8(char* text, std::size_t size) noexcept {
+  std::size_t i = 0;
+  while (i < size) {
+    while (i + 8 <= size) {
+      std::uint64_t chunk;
+      std::memcpy(&chunk, text + i, 8);
+      if ((chunk & 0x8080808080808080ULL) != 0) break;
+      i += 8;
+    }
+    if (i >= size) return;
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    const std::size_t length = (c & 0xE0) == 0xC0   ? 2
+                               : (c & 0xF0) == 0xE0 ? 3
+                               : (c & 0xF8) == 0xF0 ? 4
+                                                    : 0;
+    if (length != 0 && i + length <= size && is_valid_utf8({text + i, length})) {
+      i += length;
+    } else {
+      text[i++] = '?';
+    }
+  }
+}
+}  // namespace
+
+void field::write_value(format_sink& out) const noexcept {
+  char digits[32];
+  switch (kind_) {
+    case kind::text: out.append(text_); return;
+    case kind::boolean:
+      out.append(unsigned_ != 0 ? std::string_view("true") : std::string_view("false"));
+      return;
+    case kind::signed_int: {
+      const auto r = std::to_chars(digits, digits + sizeof digits, signed_);
+      out.append(digits, static_cast<std::size_t>(r.ptr - digits));
+      return;
+    }
+    case kind::unsigned_int: {
+      const auto r = std::to_chars(digits, digits + sizeof digits, unsigned_);
+      out.append(digits, static_cast<std::size_t>(r.ptr - digits));
+      return;
+    }
+    case kind::floating: {
+      const auto r = std::to_chars(digits, digits + sizeof digits, floating_);
+      if (r.ec == std::errc{}) out.append(digits, static_cast<std::size_t>(r.ptr - digits));
+      return;
+    }
+  }
+}
+
+namespace detail {
+
+void producer_lock::contended() noexcept {
+  for (unsigned spins = 0;; ++spins) {
+    if (!locked_.load(std::memory_order_relaxed) &&
+        !locked_.exchange(true, std::memory_order_acquire))
+      return;
+    if (spins < 64) {
+#ifdef OUROBOROS_HAS_TSC
+      _mm_pause();
+#endif
+    } else {
+      std::this_thread::yield();
+    }
+  }
+}
+
+std::uint32_t os_thread_id() noexcept {
+  return static_cast<std::uint32_t>(::syscall(SYS_gettid));
+}
+
+bool record_builder::begin(level severity, std::uint8_t flags, std::uint64_t timestamp,
+                           std::string_view tag, std::span<const field> fields) noexcept {
+  tag = tag.substr(0, utf8_prefix(tag, rl::max_tag_size));
+  const std::size_t count = std::min(fields.size(), rl::max_fields);
+  if (capacity_ < rl::fixed_size + tag.size()) return false;
+  std::byte* p = buffer_;
+  p[0] = std::byte{rl::marker};
+  p[1] = std::byte{rl::version};
+  p[2] = static_cast<std::byte>(severity);
+  p[3] = std::byte{flags};
+  store_le(p + 4, current_thread_id(), 4);
+  store_le(p + 8, timestamp, 8);
+  p[16] = static_cast<std::byte>(tag.size());
+  p[17] = static_cast<std::byte>(count);
+  std::size_t at = rl::fixed_size;
+  if (!tag.empty()) {
+    std::memcpy(p + at, tag.data(), tag.size());
+    sanitize_utf8(reinterpret_cast<char*>(p + at), tag.size());
+    at += tag.size();
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string_view key =
+        fields[i].key().substr(0, utf8_prefix(fields[i].key(), rl::max_key_size));
+    if (capacity_ - at < 3 + key.size()) return false;
+    p[at] = static_cast<std::byte>(key.size());
+    if (!key.empty()) std::memcpy(p + at + 1, key.data(), key.size());
+    sanitize_utf8(reinterpret_cast<char*>(p + at + 1), key.size());
+    const std::size_t value_at = at + 3 + key.size();
+    format_sink value(reinterpret_cast<char*>(p + value_at),
+                      std::min(capacity_ - value_at, rl::max_value_size));
+    fields[i].write_value(value);
+    if (value.overflowed()) return false;  // a field that does not fit: the large path cuts it
+    sanitize_utf8(value.begin(), value.size());
+    store_le(p + at + 1 + key.size(), value.size(), 2);
+    at = value_at + value.size();
+  }
+  prefix_ = at;
+  return true;
+}
+
+std::size_t record_builder::finish(const format_sink& message) noexcept {
+  char* text = message.begin();
+  std::size_t size = message.size();
+  sanitize_utf8(text, size);
+  if (message.overflowed()) {
+    buffer_[3] |= std::byte{rl::flag_truncated};
+    const std::size_t room = capacity_ - prefix_;
+    const std::string_view marker = logger::truncation_marker;
+    if (room >= marker.size()) {
+      size = utf8_prefix({text, size}, room - marker.size());
+      std::memcpy(text + size, marker.data(), marker.size());
+      size += marker.size();
+    } else {
+      size = utf8_prefix({text, size}, room);
+    }
+  }
+  return prefix_ + size;
+}
+
+}  // namespace detail
+
+logger::logger(std::string_view segment_name, const logger_options& options)
+    : writer_(segment_name,
+              [&] {
+                shm_writer_options o = options.segment;
+                o.payload_encoding = layout::extension_layout::encoding_record;
+                return o;
+              }()),
+      clock_(options.clock),
+      tick_flag_(clock_.ticks() ? rl::flag_ticks : std::uint8_t{0}),
+      threading_(options.threading),
+      threshold_(static_cast<std::uint8_t>(options.threshold)),
+      maintenance_interval_(options.maintenance_interval) {
+  max_record_ = std::min(options.max_record_size, writer_.ring().max_payload_size());
+  // The smallest record that can show anything: header, a short tag and the marker.
+  max_record_ = std::max<std::size_t>(max_record_,
+                                      std::min<std::size_t>(64, writer_.ring().max_payload_size()));
+  stack_capacity_ = std::min(max_record_, stack_record_size);
+  if (clock_.ticks()) writer_.extension().publish_clock(clock_.calibration());
+  if (options.maintenance_thread) maintenance_ = std::thread([this] { maintenance_loop(); });
+}
+
+logger::~logger() {
+  {
+    std::lock_guard<std::mutex> guard(maintenance_mutex_);
+    stop_ = true;
+  }
+  maintenance_wake_.notify_all();
+  if (maintenance_.joinable()) maintenance_.join();
+}
+
+std::uint64_t logger::records_written() const noexcept {
+  if (threading_ == producers::many) lock_.lock();
+  const std::uint64_t count = writer_.ring().entries_written();
+  if (threading_ == producers::many) lock_.unlock();
+  return count;
+}
+
+void logger::maintain() noexcept {
+  // The heartbeat and the clock words are separate from the ring's, so this runs concurrently
+  // with producers; maintenance_mutex_ keeps two maintain() calls from interleaving.
+  std::lock_guard<std::mutex> guard(maintenance_mutex_);
+  writer_.heartbeat();
+  if (clock_.ticks()) writer_.extension().publish_clock(clock_.recalibrate());
+}
+
+void logger::maintenance_loop() {
+  std::unique_lock<std::mutex> guard(maintenance_mutex_);
+  while (!stop_) {
+    maintenance_wake_.wait_for(guard, maintenance_interval_, [this] { return stop_; });
+    if (stop_) break;
+    writer_.heartbeat();
+    if (clock_.ticks()) writer_.extension().publish_clock(clock_.recalibrate());
+  }
+}
+
+void logger::emit_large_erased(level severity, std::uint64_t timestamp, std::string_view tag,
+                               std::span<const field> fields, format_step step) noexcept {
+  // Formats straight into the claimed ring memory, so the lock is held while formatting. Only
+  // records larger than the stack buffer come here.
+  if (threading_ == producers::many) lock_.lock();
+  ring_writer& ring = writer_.ring();
+  std::byte* room = ring.claim(max_record_);
+  detail::record_builder builder(room, max_record_);
+  std::size_t size = 0;
+  if (builder.begin(severity, tick_flag_, timestamp, tag, fields)) {
+    format_sink message = builder.message_sink();
+    step(message);
+    size = builder.finish(message);
+  } else {
+    // Tag and fields alone exceed the record: keep the tag, drop the fields, say so visibly.
+    builder.begin(severity, tick_flag_, timestamp, tag, {});
+    format_sink message = builder.message_sink();
+    message.append("[fields too large] ");
+    step(message);
+    size = builder.finish(message);
+    room[3] |= std::byte{rl::flag_truncated};
+  }
+  if (builder.truncated()) truncated_.fetch_add(1, std::memory_order_relaxed);
+  ring.publish(size);
+  if (threading_ == producers::many) lock_.unlock();
+}
+
+void logger::emit_text(std::uint8_t flags, std::uint64_t timestamp, level severity,
+                       std::string_view tag, std::string_view message,
+                       std::span<const field> fields) noexcept {
+  alignas(8) std::byte staging[stack_record_size];
+  detail::record_builder builder(staging, stack_capacity_);
+  if (builder.begin(severity, flags, timestamp, tag, fields)) {
+    format_sink sink = builder.message_sink();
+    sink.append(message);
+    if (!sink.overflowed() || max_record_ <= stack_capacity_) {
+      const std::size_t size = builder.finish(sink);
+      if (builder.truncated()) truncated_.fetch_add(1, std::memory_order_relaxed);
+      publish(staging, size);
+      return;
+    }
+  }
+  if (flags == tick_flag_) {
+    auto step = [message](format_sink& out) { out.append(message); };
+    emit_large(severity, timestamp, tag, fields, step);
+    return;
+  }
+  // A caller-supplied unix-ns timestamp with a ticking clock: stamp now instead of mixing units.
+  auto step = [message](format_sink& out) { out.append(message); };
+  emit_large(severity, clock_.now(), tag, fields, step);
+}
+
+void logger::write(level severity, std::string_view tag, std::string_view message,
+                   std::span<const field> fields) noexcept {
+  if (!enabled(severity)) return;
+  emit_text(tick_flag_, clock_.now(), severity, tag, message, fields);
+}
+
+void logger::write_at(std::uint64_t unix_ns, level severity, std::string_view tag,
+                      std::string_view message, std::span<const field> fields) noexcept {
+  if (!enabled(severity)) return;
+  emit_text(0, unix_ns, severity, tag, message, fields);
+}
+
+}  // namespace ouroboros

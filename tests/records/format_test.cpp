@@ -1,0 +1,104 @@
+// The std-only log formatter against fmt, the reference it imitates.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "ouroboros/format.hpp"
+
+namespace {
+
+using ouroboros::format;
+
+enum class color : int { red = 1, green = 7 };
+
+struct point {
+  int x, y;
+};
+
+}  // namespace
+
+template <>
+struct ouroboros::log_formatter<point> {
+  static void format(const point& p, format_sink& out) noexcept {
+    out.append("(");
+    ouroboros::format_to(out, ouroboros::log_format<int, int>("{}, {}"), p.x, p.y);
+    out.append(")");
+  }
+};
+
+namespace {
+
+#define EXPECT_LIKE_FMT(text, ...) \
+  EXPECT_EQ(format(text, __VA_ARGS__), fmt::format(text, __VA_ARGS__))
+
+TEST(Format, PlainFieldsAndEscapes) {
+  EXPECT_EQ(format("no fields"), "no fields");
+  EXPECT_EQ(format("{{}} and {{{}}}", 5), "{} and {5}");
+  EXPECT_LIKE_FMT("sent {} bytes to {}", 1500, std::string("10.0.0.1"));
+  EXPECT_LIKE_FMT("{1} then {0} then {1}", "a", "b");
+  EXPECT_LIKE_FMT("{} {} {} {}", -5, 18446744073709551615ULL, true, 'x');
+  EXPECT_LIKE_FMT("{} {}", std::numeric_limits<long long>::min(), static_cast<unsigned char>(200));
+  EXPECT_LIKE_FMT("{}|{}", std::string_view("view"), "literal");
+  EXPECT_EQ(format("{}", static_cast<const char*>(nullptr)), "(null)");
+  EXPECT_EQ(format("{} {}", color::green, color::red), "7 1");
+  EXPECT_EQ(format("at {}", point{3, -4}), "at (3, -4)");
+  EXPECT_EQ(format("\xE2\x9C\x93 {}", 1), "\xE2\x9C\x93 1");
+}
+
+TEST(Format, IntegerSpecs) {
+  EXPECT_LIKE_FMT("[{:5}] [{:<5}] [{:^5}] [{:>5}]", 42, 42, 42, 42);
+  EXPECT_LIKE_FMT("[{:*^7}] [{:+}] [{: }] [{:05}] [{:+05}]", 42, 42, 42, -42, 42);
+  EXPECT_LIKE_FMT("{:x} {:X} {:#x} {:#X} {:b} {:#b} {:o} {:#o}", 255, 255, 255, 255, 5, 5, 8, 8);
+  EXPECT_LIKE_FMT("{:#010x} {:08b} {:c}", 255, 5, 65);
+  EXPECT_LIKE_FMT("{:d} {:x} {:s} {:>6}", true, false, true, false);
+  EXPECT_LIKE_FMT("{:d} {:x} {:c} {:>3}", 'A', 'A', 'A', 'A');
+}
+
+TEST(Format, FloatingSpecs) {
+  EXPECT_LIKE_FMT("{} {} {} {}", 1.5, 0.1, 1e20, -2.0);
+  EXPECT_LIKE_FMT("{:.3f} {:10.2f} {:<10.1e} {:E} {:g} {:.3g}", 3.14159, 2.5, 12345.678, 0.00012,
+                  1e-5, 1234.5);
+  EXPECT_LIKE_FMT("{:+.1f} {: .1f} {:08.2f} {:^9.1f}", 1.25, 1.25, -3.5, 2.0);
+  EXPECT_LIKE_FMT("{} {} {:F}", std::numeric_limits<double>::infinity(),
+                  -std::numeric_limits<double>::infinity(),
+                  std::numeric_limits<double>::infinity());
+  EXPECT_LIKE_FMT("{:.150f}", 1e300);
+  EXPECT_LIKE_FMT("{}", 1.0f / 3.0f);
+}
+
+TEST(Format, StringAndPointerSpecs) {
+  EXPECT_LIKE_FMT("[{:8}] [{:>8}] [{:-^9}] [{:.2}] [{:6.3}]", "abc", "abc", "abc", "abcdef",
+                  "abcdef");
+  EXPECT_LIKE_FMT("[{:5}] [{:.1}]", "\xC3\xA9t\xC3\xA9", "\xC3\xA9t\xC3\xA9");
+  int value = 0;
+  EXPECT_LIKE_FMT("{} {:20}", static_cast<void*>(&value), static_cast<const void*>(&value));
+  EXPECT_LIKE_FMT("{}", nullptr);
+}
+
+TEST(Format, BoundedOutputCountsWhatDidNotFit) {
+  char buffer[8];
+  ouroboros::format_sink sink(buffer, sizeof buffer);
+  ouroboros::format_to(sink, ouroboros::log_format<int, const char*>("value {} and {}"), 123456,
+                       "more text");
+  EXPECT_TRUE(sink.overflowed());
+  EXPECT_EQ(sink.size(), 8U);
+  EXPECT_EQ(std::string(buffer, 8), "value 12");
+  EXPECT_EQ(sink.wanted(), std::string("value 123456 and more text").size());
+  // Every field type near the bound: never writes past the end.
+  for (std::size_t cap = 0; cap < 40; ++cap) {
+    char small[40];
+    std::memset(small, 'Z', sizeof small);
+    ouroboros::format_sink bounded(small, cap);
+    ouroboros::format_to(bounded,
+                         ouroboros::log_format<int, double, const char*, bool, char, unsigned>(
+                             "{:>6}|{:.3f}|{:^8}|{}|{}|{:#x}"),
+                         -42, 3.25, "str", true, 'c', 255U);
+    for (std::size_t i = cap; i < sizeof small; ++i) ASSERT_EQ(small[i], 'Z') << "cap " << cap;
+    EXPECT_EQ(bounded.wanted(), std::string("   -42|3.250|  str   |true|c|0xff").size());
+  }
+}
+
+}  // namespace
