@@ -41,8 +41,11 @@ ring_reader::row_snapshot ring_reader::load_row(std::uint32_t index) const noexc
   if (first != second || (first & lay::row_committed_bit) == 0) return row;
   const std::uint64_t offset = first & lay::row_offset_mask;
   // Offsets come from untrusted bytes: inside the data area, room for a header, 4-aligned.
+  // A row with the largest token could hold no entry (its first would overflow the sequence):
+  // it is corrupt, and treating it as usable would let a reader re-enter it forever.
   row.usable = offset >= table_end_ && offset % lay::entry_alignment == 0 &&
-               offset <= size_ - lay::entry_header_size;
+               offset <= size_ - lay::entry_header_size &&
+               row.token != std::numeric_limits<std::uint64_t>::max();
   return row;
 }
 
@@ -150,10 +153,11 @@ bool ring_reader::find_row(std::uint64_t min_token, std::uint32_t exclude, std::
   return found;
 }
 
-bool ring_reader::any_row_newer_than(std::uint64_t token) const noexcept {
+bool ring_reader::any_row_continuing(std::uint64_t token, std::uint32_t exclude) const noexcept {
   for (std::uint32_t i = 0; i < chunk_count_; ++i) {
+    if (i == exclude) continue;
     const row_snapshot candidate = load_row(i);
-    if (candidate.usable && candidate.token > token) return true;
+    if (candidate.usable && candidate.token >= token) return true;
   }
   return false;
 }
@@ -233,8 +237,12 @@ read_result ring_reader::step(bool copy_payload) {
         }
         // (5) never stall while newer data exists: a chunk that ended with neither a wrap nor
         // an advance. The second header load matters: entry s+1 was committed before any row
-        // with a larger token, so if it is still absent now, it will never come here.
-        if (header == 0 && any_row_newer_than(sequence_) &&
+        // with a larger token, so if it is still absent now, it will never come here. Another
+        // row with token exactly s is newer data too (a correct writer opens one only here, by
+        // an advance, which the resync then enters without loss, or at chunk 0 after storing a
+        // wrap marker here, which the second load sees); without it a foreign writer that starts
+        // a chunk elsewhere with the continuing token would stall this reader for good.
+        if (header == 0 && any_row_continuing(sequence_, row_index_) &&
             load_shared<std::uint32_t>(base_, position_) == 0) {
           schedule_resync(sequence_, true);
           continue;

@@ -28,7 +28,8 @@ TEST(RingSmoke, WrittenEntriesAreReadBackInOrder) {
     const read_result result = reader.read_next();
     ASSERT_EQ(result.status, read_status::ok);
     EXPECT_EQ(result.sequence, i);
-    const std::string text(reinterpret_cast<const char*>(result.payload.data()), result.payload.size());
+    const std::string text(reinterpret_cast<const char*>(result.payload.data()),
+                           result.payload.size());
     EXPECT_EQ(text, "entry " + std::to_string(i));
   }
   EXPECT_EQ(reader.read_next().status, read_status::no_data);

@@ -83,7 +83,8 @@ class ring_reader {
   // Finds the committed row with the smallest token >= min_token (skipping `exclude`).
   bool find_row(std::uint64_t min_token, std::uint32_t exclude, std::uint32_t& index,
                 row_snapshot& row) const noexcept;
-  bool any_row_newer_than(std::uint64_t token) const noexcept;
+  // Whether a committed row other than `exclude` has a token >= `token` (rule 5).
+  bool any_row_continuing(std::uint64_t token, std::uint32_t exclude) const noexcept;
   void enter(std::uint32_t index, const row_snapshot& row) noexcept;
   void schedule_resync(std::uint64_t min_token, bool exclude_current = false) noexcept;
   read_result fail_corrupt(std::string_view why) noexcept;
