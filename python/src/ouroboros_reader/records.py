@@ -1,0 +1,117 @@
+"""Log records carried in entry payloads (docs/format.md section 11), decoded exactly as
+core/src/record.cpp does: the same checks in the same order, the same error reasons.
+
+Thread-safety: stateless functions and immutable values.
+"""
+
+import enum
+from dataclasses import dataclass, field
+from typing import List, Optional, Tuple, Union
+
+MARKER = 0x9E
+VERSION = 1
+FIXED_SIZE = 18
+FLAG_TRUNCATED = 1
+FLAG_TICKS = 2
+
+
+class Level(enum.IntEnum):
+    TRACE = 0
+    DEBUG = 1
+    INFO = 2
+    WARN = 3
+    ERROR = 4
+    CRITICAL = 5
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+# The C++ decoder's reasons (to_string(decode_status)); the vectors hold readers to them.
+NOT_A_RECORD = "not a record"
+BAD_VERSION = "unknown record version"
+TRUNCATED = "record truncated"
+BAD_LEVEL = "invalid level"
+INVALID_UTF8 = "invalid UTF-8"
+
+
+@dataclass(frozen=True)
+class Record:
+    """A decoded record. ``timestamp`` is as stored (unix ns, or writer ticks when ``ticks``)."""
+
+    level: Level
+    flags: int
+    thread: int
+    timestamp: int
+    tag: str
+    message: str
+    fields: List[Tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self.flags & FLAG_TRUNCATED)
+
+    @property
+    def ticks(self) -> bool:
+        return bool(self.flags & FLAG_TICKS)
+
+
+class DecodeError(Exception):
+    """Internal: why a payload that starts with the marker is not a record."""
+
+
+def _utf8(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DecodeError(INVALID_UTF8) from None
+
+
+def decode_record(payload: bytes) -> Union[Record, str]:
+    """A Record, or the reason it is not one (NOT_A_RECORD for plain payloads). Never raises."""
+    n = len(payload)
+    if n == 0 or payload[0] != MARKER:
+        return NOT_A_RECORD
+    if n < 2:
+        return TRUNCATED
+    if payload[1] != VERSION:
+        return BAD_VERSION
+    if n < FIXED_SIZE:
+        return TRUNCATED
+    level = payload[2]
+    if level >= 6:
+        return BAD_LEVEL
+    flags = payload[3]
+    thread = int.from_bytes(payload[4:8], "little")
+    timestamp = int.from_bytes(payload[8:16], "little")
+    tag_size = payload[16]
+    count = payload[17]
+    at = FIXED_SIZE
+    if n - at < tag_size:
+        return TRUNCATED
+    tag_raw = payload[at : at + tag_size]
+    at += tag_size
+    fields: List[Tuple[str, str]] = []
+    try:
+        for _ in range(count):
+            if n - at < 1:
+                return TRUNCATED
+            key_size = payload[at]
+            if n - at - 1 < key_size + 2:
+                return TRUNCATED
+            value_size = payload[at + 1 + key_size] | (payload[at + 2 + key_size] << 8)
+            if n - at - 3 - key_size < value_size:
+                return TRUNCATED
+            key = _utf8(payload[at + 1 : at + 1 + key_size])
+            value = _utf8(payload[at + 3 + key_size : at + 3 + key_size + value_size])
+            fields.append((key, value))
+            at += 3 + key_size + value_size
+        tag = _utf8(tag_raw)
+        message = _utf8(payload[at:])
+    except DecodeError as e:
+        return str(e)
+    return Record(Level(level), flags, thread, timestamp, tag, message, fields)
+
+
+def level_name(level: Optional[Level]) -> str:
+    return "-" if level is None else str(level)
