@@ -93,7 +93,8 @@ std::uint32_t os_thread_id() noexcept {
 }
 
 bool record_builder::begin(level severity, std::uint8_t flags, std::uint64_t timestamp,
-                           std::string_view tag, std::span<const field> fields) noexcept {
+                           std::uint32_t thread, std::string_view tag,
+                           std::span<const field> fields) noexcept {
   tag = tag.substr(0, utf8_prefix(tag, rl::max_tag_size));
   const std::size_t count = std::min(fields.size(), rl::max_fields);
   if (capacity_ < rl::fixed_size + tag.size()) return false;
@@ -102,7 +103,7 @@ bool record_builder::begin(level severity, std::uint8_t flags, std::uint64_t tim
   p[1] = std::byte{rl::version};
   p[2] = static_cast<std::byte>(severity);
   p[3] = std::byte{flags};
-  store_le(p + 4, current_thread_id(), 4);
+  store_le(p + 4, thread, 4);
   store_le(p + 8, timestamp, 8);
   p[16] = static_cast<std::byte>(tag.size());
   p[17] = static_cast<std::byte>(count);
@@ -208,7 +209,8 @@ void logger::maintenance_loop() {
   }
 }
 
-void logger::emit_large_erased(level severity, std::uint64_t timestamp, std::string_view tag,
+void logger::emit_large_erased(level severity, std::uint8_t flags, std::uint64_t timestamp,
+                               std::uint32_t thread, std::string_view tag,
                                std::span<const field> fields, format_step step) noexcept {
   // Formats straight into the claimed ring memory, so the lock is held while formatting. Only
   // records larger than the stack buffer come here.
@@ -217,13 +219,13 @@ void logger::emit_large_erased(level severity, std::uint64_t timestamp, std::str
   std::byte* room = ring.claim(max_record_);
   detail::record_builder builder(room, max_record_);
   std::size_t size = 0;
-  if (builder.begin(severity, tick_flag_, timestamp, tag, fields)) {
+  if (builder.begin(severity, flags, timestamp, thread, tag, fields)) {
     format_sink message = builder.message_sink();
     step(message);
     size = builder.finish(message);
   } else {
     // Tag and fields alone exceed the record: keep the tag, drop the fields, say so visibly.
-    builder.begin(severity, tick_flag_, timestamp, tag, {});
+    builder.begin(severity, flags, timestamp, thread, tag, {});
     format_sink message = builder.message_sink();
     message.append("[fields too large] ");
     step(message);
@@ -235,12 +237,12 @@ void logger::emit_large_erased(level severity, std::uint64_t timestamp, std::str
   if (threading_ == producers::many) lock_.unlock();
 }
 
-void logger::emit_text(std::uint8_t flags, std::uint64_t timestamp, level severity,
-                       std::string_view tag, std::string_view message,
+void logger::emit_text(std::uint8_t flags, std::uint64_t timestamp, std::uint32_t thread,
+                       level severity, std::string_view tag, std::string_view message,
                        std::span<const field> fields) noexcept {
   alignas(8) std::byte staging[stack_record_size];
   detail::record_builder builder(staging, stack_capacity_);
-  if (builder.begin(severity, flags, timestamp, tag, fields)) {
+  if (builder.begin(severity, flags, timestamp, thread, tag, fields)) {
     format_sink sink = builder.message_sink();
     sink.append(message);
     if (!sink.overflowed() || max_record_ <= stack_capacity_) {
@@ -250,26 +252,21 @@ void logger::emit_text(std::uint8_t flags, std::uint64_t timestamp, level severi
       return;
     }
   }
-  if (flags == tick_flag_) {
-    auto step = [message](format_sink& out) { out.append(message); };
-    emit_large(severity, timestamp, tag, fields, step);
-    return;
-  }
-  // A caller-supplied unix-ns timestamp with a ticking clock: stamp now instead of mixing units.
-  auto step = [message](format_sink& out) { out.append(message); };
-  emit_large(severity, clock_.now(), tag, fields, step);
+  auto step = [message](format_sink& out) noexcept { out.append(message); };
+  emit_large_erased(severity, flags, timestamp, thread, tag, fields, format_step(step));
 }
 
 void logger::write(level severity, std::string_view tag, std::string_view message,
                    std::span<const field> fields) noexcept {
   if (!enabled(severity)) return;
-  emit_text(tick_flag_, clock_.now(), severity, tag, message, fields);
+  emit_text(tick_flag_, clock_.now(), detail::current_thread_id(), severity, tag, message, fields);
 }
 
-void logger::write_at(std::uint64_t unix_ns, level severity, std::string_view tag,
-                      std::string_view message, std::span<const field> fields) noexcept {
+void logger::write_at(std::uint64_t unix_ns, std::uint32_t thread, level severity,
+                      std::string_view tag, std::string_view message,
+                      std::span<const field> fields) noexcept {
   if (!enabled(severity)) return;
-  emit_text(0, unix_ns, severity, tag, message, fields);
+  emit_text(0, unix_ns, thread, severity, tag, message, fields);
 }
 
 }  // namespace ouroboros

@@ -134,8 +134,8 @@ class record_builder {
   record_builder(std::byte* buffer, std::size_t capacity) noexcept
       : buffer_(buffer), capacity_(capacity) {}
   // Writes the fixed part, the tag and the fields; returns false when not even they fit.
-  bool begin(level severity, std::uint8_t flags, std::uint64_t timestamp, std::string_view tag,
-             std::span<const field> fields) noexcept;
+  bool begin(level severity, std::uint8_t flags, std::uint64_t timestamp, std::uint32_t thread,
+             std::string_view tag, std::span<const field> fields) noexcept;
   format_sink message_sink() noexcept {
     return {reinterpret_cast<char*>(buffer_) + prefix_, capacity_ - prefix_};
   }
@@ -180,26 +180,27 @@ class logger {
   template <class... Args>
   void log(level severity, std::string_view tag, log_format<Args...> format,
            Args&&... args) noexcept {
-    if (enabled(severity)) emit<std::remove_cvref_t<Args>...>(severity, tag, {}, format, args...);
+    if (enabled(severity))
+      emit_record<std::remove_cvref_t<Args>...>(severity, tag, {}, format, args...);
   }
   template <class... Args>
   void log(level severity, std::string_view tag, std::initializer_list<field> fields,
            log_format<Args...> format, Args&&... args) noexcept {
     if (enabled(severity))
-      emit<std::remove_cvref_t<Args>...>(severity, tag, fields, format, args...);
+      emit_record<std::remove_cvref_t<Args>...>(severity, tag, fields, format, args...);
   }
 
 #define OUROBOROS_LOGGER_LEVEL(name)                                                               \
   template <class... Args>                                                                         \
   void name(std::string_view tag, log_format<Args...> format, Args&&... args) noexcept {           \
     if (enabled(level::name))                                                                      \
-      emit<std::remove_cvref_t<Args>...>(level::name, tag, {}, format, args...);                   \
+      emit_record<std::remove_cvref_t<Args>...>(level::name, tag, {}, format, args...);            \
   }                                                                                                \
   template <class... Args>                                                                         \
   void name(std::string_view tag, std::initializer_list<field> fields, log_format<Args...> format, \
             Args&&... args) noexcept {                                                             \
     if (enabled(level::name))                                                                      \
-      emit<std::remove_cvref_t<Args>...>(level::name, tag, fields, format, args...);               \
+      emit_record<std::remove_cvref_t<Args>...>(level::name, tag, fields, format, args...);        \
   }
   OUROBOROS_LOGGER_LEVEL(trace)
   OUROBOROS_LOGGER_LEVEL(debug)
@@ -212,8 +213,9 @@ class logger {
   // An already formatted message (integrations use this). Checks the threshold too.
   void write(level severity, std::string_view tag, std::string_view message,
              std::span<const field> fields = {}) noexcept;
-  // As write(), with the caller's timestamp (unix ns, e.g. from another logging library).
-  void write_at(std::uint64_t unix_ns, level severity, std::string_view tag,
+  // As write(), with the caller's timestamp (unix ns) and thread id, e.g. from another logging
+  // library that took them already (or runs its sinks on a worker thread).
+  void write_at(std::uint64_t unix_ns, std::uint32_t thread, level severity, std::string_view tag,
                 std::string_view message, std::span<const field> fields = {}) noexcept;
 
   // Refreshes the heartbeat and re-publishes the clock calibration (the maintenance thread does
@@ -242,14 +244,15 @@ class logger {
 
  private:
   template <class... Args>
-  void emit(level severity, std::string_view tag, std::span<const field> fields,
-            const basic_log_format<Args...>& format, const Args&... args) noexcept {
+  void emit_record(level severity, std::string_view tag, std::span<const field> fields,
+                   const basic_log_format<Args...>& format, const Args&... args) noexcept {
     const std::uint64_t timestamp = clock_.now();
     alignas(8) std::byte staging[stack_record_size];
     detail::record_builder builder(staging, stack_capacity_);
-    if (!builder.begin(severity, tick_flag_, timestamp, tag, fields)) [[unlikely]] {
-      emit_large(severity, timestamp, tag, fields,
-                 [&](format_sink& out) { format_to(out, format, args...); });
+    const std::uint32_t thread = detail::current_thread_id();
+    auto step = [&](format_sink& out) noexcept { format_to(out, format, args...); };
+    if (!builder.begin(severity, tick_flag_, timestamp, thread, tag, fields)) [[unlikely]] {
+      emit_large_erased(severity, tick_flag_, timestamp, thread, tag, fields, format_step(step));
       return;
     }
     format_sink message = builder.message_sink();
@@ -258,8 +261,7 @@ class logger {
     else
       format_to(message, format, args...);
     if (message.overflowed() && max_record_ > stack_capacity_) [[unlikely]] {
-      emit_large(severity, timestamp, tag, fields,
-                 [&](format_sink& out) { format_to(out, format, args...); });
+      emit_large_erased(severity, tick_flag_, timestamp, thread, tag, fields, format_step(step));
       return;
     }
     const std::size_t size = builder.finish(message);
@@ -280,25 +282,21 @@ class logger {
   class format_step {
    public:
     template <class F>
-    format_step(F& f) noexcept
+    explicit format_step(F& f) noexcept
         : object_(&f),
-          call_([](void* o, format_sink& out) noexcept { (*static_cast<F*>(o))(out); }) {
-    }  // NOLINT
+          call_([](void* o, format_sink& out) noexcept { (*static_cast<F*>(o))(out); }) {}
     void operator()(format_sink& out) const noexcept { call_(object_, out); }
 
    private:
     void* object_;
     void (*call_)(void*, format_sink&) noexcept;
   };
-  template <class F>
-  void emit_large(level severity, std::uint64_t timestamp, std::string_view tag,
-                  std::span<const field> fields, F&& step) noexcept {
-    emit_large_erased(severity, timestamp, tag, fields, format_step(step));
-  }
-  void emit_large_erased(level severity, std::uint64_t timestamp, std::string_view tag,
-                         std::span<const field> fields, format_step step) noexcept;
-  void emit_text(std::uint8_t flags, std::uint64_t timestamp, level severity, std::string_view tag,
-                 std::string_view message, std::span<const field> fields) noexcept;
+  void emit_large_erased(level severity, std::uint8_t flags, std::uint64_t timestamp,
+                         std::uint32_t thread, std::string_view tag, std::span<const field> fields,
+                         format_step step) noexcept;
+  void emit_text(std::uint8_t flags, std::uint64_t timestamp, std::uint32_t thread, level severity,
+                 std::string_view tag, std::string_view message,
+                 std::span<const field> fields) noexcept;
   void maintenance_loop();
 
   mutable shm_writer writer_;
