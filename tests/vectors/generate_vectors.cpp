@@ -495,6 +495,33 @@ std::vector<test_vector> build() {
     v.buffer.put_u32(at + 4, 0x21212121U);
     v.buffer.put_u32(at + 8, lay::entry_committed_bit | 1U);
   }
+  {
+    auto& v = add("stall_foreign_writer",
+                  "Chunk 0 ends with neither a wrap marker nor an advance, and row 1 continues "
+                  "the sequence at a later offset (as some foreign writers do): the reader must "
+                  "not stall there; it resyncs into row 1 without a loss.");
+    base_plain(v, 4, 64, 0);
+    const std::size_t f = first_entry(v);
+    auto put_entry = [&](std::size_t at, std::uint32_t tag) {
+      v.buffer.put_u32(at, lay::entry_committed_bit | 8U);
+      v.buffer.put_u32(at + 4, tag);
+    };
+    for (std::uint32_t k = 0; k < 3; ++k) put_entry(f + 8 * k, 0x30303030U + k);
+    v.buffer.put_u32(f + 24, 0);
+    const std::size_t later = f + 64;
+    put_entry(later, 0x34343434U);
+    put_entry(later + 8, 0x35353535U);
+    v.buffer.put_u32(later + 16, 0);
+    v.buffer.put_u64(lay::row_position(1) + lay::row_token_word, 3);
+    v.buffer.put_u64(lay::row_position(1), lay::row_committed_bit | later);
+  }
+  {
+    auto& v = add("corrupt_row_max_token",
+                  "Row 1's token is 2^64-1 (its first entry could not be numbered): the row is "
+                  "unusable, so the reader reads on under row 0 and steps into row 2.");
+    base_plain(v, 8, 64, 12);
+    v.buffer.put_u64(lay::row_position(1) + lay::row_token_word, ~std::uint64_t{0});
+  }
   return all;
 }
 

@@ -154,8 +154,13 @@ class RingReader:
             return (first, token, False)
         offset = first & ROW_OFFSET_MASK
         # Offsets come from untrusted bytes: inside the data area, room for a header, 4-aligned.
+        # A row with the largest token could hold no entry (its first would overflow the
+        # sequence): corrupt, and usable it would let a reader re-enter it forever.
         usable = (
-            offset >= self._table_end and offset % 4 == 0 and offset <= self._size - ENTRY_HEADER
+            offset >= self._table_end
+            and offset % 4 == 0
+            and offset <= self._size - ENTRY_HEADER
+            and token != U64_MAX
         )
         return (first, token, usable)
 
@@ -173,10 +178,13 @@ class RingReader:
                 found = (i, row)
         return found
 
-    def _any_row_newer_than(self, token: int) -> bool:
+    def _any_row_continuing(self, token: int, exclude: int) -> bool:
+        # Whether a usable row other than `exclude` has a token >= `token` (rule 5).
         for i in range(self._count):
+            if i == exclude:
+                continue
             row = self._load_row(i)
-            if row[2] and row[1] > token:
+            if row[2] and row[1] >= token:
                 return True
         return False
 
@@ -245,7 +253,7 @@ class RingReader:
                     # (5) never stall while newer data exists; the second header load matters.
                     if (
                         header == 0
-                        and self._any_row_newer_than(self._seq)
+                        and self._any_row_continuing(self._seq, self._row_index)
                         and u32[position >> 2] == 0
                     ):
                         self._schedule_resync(self._seq, True)
