@@ -1,0 +1,441 @@
+package ouroboros
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Start says where a new reader begins.
+type Start int
+
+const (
+	Oldest Start = iota // the oldest entry still intact (full history)
+	Newest              // the start of the newest chunk (recent entries)
+	Now                 // only entries written after attaching (tail)
+)
+
+// ParseStart accepts "oldest", "newest" and "now".
+func ParseStart(s string) (Start, error) {
+	switch s {
+	case "oldest":
+		return Oldest, nil
+	case "newest":
+		return Newest, nil
+	case "now":
+		return Now, nil
+	}
+	return Oldest, fmt.Errorf("unknown start mode %q (oldest, newest, now)", s)
+}
+
+func (s Start) String() string {
+	switch s {
+	case Newest:
+		return "newest"
+	case Now:
+		return "now"
+	}
+	return "oldest"
+}
+
+// Status says what a Next call found.
+type Status int
+
+const (
+	OK              Status = iota // Event.Entry is set
+	NoData                        // nothing new yet
+	Lapped                        // Event.Lost entries were overwritten before they could be read
+	Corrupt                       // the segment broke the format (Event.Detail); the reader resyncs
+	WriterRestarted               // the name now holds a new segment; re-attached at its oldest entry
+)
+
+func (s Status) String() string {
+	return [...]string{"ok", "no_data", "lapped", "corrupt", "writer_restarted"}[s]
+}
+
+// Kind of an entry's payload.
+type Kind int
+
+const (
+	Plain      Kind = iota // opaque bytes
+	KindRecord             // a decoded log record
+	Malformed              // starts like a record but does not decode: see Entry.Error
+)
+
+func (k Kind) String() string { return [...]string{"plain", "record", "malformed"}[k] }
+
+// Entry is one delivered entry. Payload is the reader's own copy.
+type Entry struct {
+	Seq     uint64
+	Payload []byte
+	Kind    Kind
+	Record  *Record // KindRecord
+	UnixNs  uint64  // KindRecord with HasTime: wall-clock nanoseconds since 1970
+	HasTime bool
+	Error   error // Malformed: the decoder's reason (ErrTruncated, ...)
+	// Set by Wait: what happened between the previous entry and this one.
+	LostBefore    uint64
+	CorruptBefore int
+	Restarted     bool
+}
+
+// Message is the record's message, or the payload as text.
+func (e *Entry) Message() string {
+	if e.Record != nil {
+		return e.Record.Message
+	}
+	return strings.ToValidUTF8(string(e.Payload), "\uFFFD")
+}
+
+// Event is the result of one Next call.
+type Event struct {
+	Status Status
+	Entry  *Entry // OK
+	Lost   uint64 // Lapped
+	Detail string // Corrupt
+}
+
+type mapping struct {
+	b        []byte
+	mmapped  bool
+	dev, ino uint64
+}
+
+func (m *mapping) close() {
+	if m.mmapped && m.b != nil {
+		_ = syscall.Munmap(m.b)
+	}
+	m.b = nil
+}
+
+// Reader reads a v1 ring log. Not safe for concurrent use.
+type Reader struct {
+	name    string // canonical, "" for buffers
+	m       *mapping
+	ring    *ring
+	records bool
+	extAt   int
+	hasExt  bool
+
+	clockSeq   uint64
+	clockValid bool
+	clock      Clock
+
+	nextCheck time.Time
+	// ReplacedCheckInterval: while there is no data, how often to check whether the name was
+	// re-created (default 250 ms).
+	ReplacedCheckInterval time.Duration
+
+	pendingLost    uint64
+	pendingCorrupt int
+	pendingRestart bool
+}
+
+// CanonicalName validates a segment name like the C++ canonical_segment_name and returns it with
+// a leading '/'.
+func CanonicalName(name string) (string, error) {
+	if name == "" {
+		return "", fmt.Errorf("%w: segment name is empty", ErrInvalidName)
+	}
+	c := name
+	if c[0] != '/' {
+		c = "/" + c
+	}
+	switch {
+	case len(c) == 1:
+		return "", fmt.Errorf("%w: segment name '/' has no characters after '/'", ErrInvalidName)
+	case len(c) > 255:
+		return "", fmt.Errorf("%w: segment name is %d bytes long; the limit is 255", ErrInvalidName, len(c))
+	case strings.Contains(c[1:], "/"):
+		return "", fmt.Errorf("%w: segment name '%s' contains '/' after the first character", ErrInvalidName, name)
+	case strings.ContainsRune(c, 0):
+		return "", fmt.Errorf("%w: segment name contains a NUL byte", ErrInvalidName)
+	case c == "/." || c == "/..":
+		return "", fmt.Errorf("%w: segment name '%s' is reserved", ErrInvalidName, c)
+	}
+	return c, nil
+}
+
+const shmDir = "/dev/shm"
+
+func mapSegment(canonical string) (*mapping, error) {
+	f, err := os.Open(shmDir + canonical)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: segment '%s' does not exist (no writer has created it, or it was removed)", ErrSegmentNotFound, canonical)
+		}
+		if errors.Is(err, os.ErrPermission) {
+			return nil, fmt.Errorf("%w: cannot open shared memory '%s': %v", ErrPermission, canonical, err)
+		}
+		return nil, err
+	}
+	defer f.Close()
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return nil, fmt.Errorf("cannot stat shared memory '%s': %w", canonical, err)
+	}
+	if st.Size <= 0 || uint64(st.Size) > uint64(^uint(0)>>1) {
+		return nil, &AttachError{statusNotALog, "buffer smaller than the 16-byte header or not 8-byte aligned"}
+	}
+	// MAP_SHARED + PROT_READ: the writer's stores stay visible; this process can never write.
+	b, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("cannot map shared memory '%s': %w", canonical, err)
+	}
+	return &mapping{b: b, mmapped: true, dev: uint64(st.Dev), ino: uint64(st.Ino)}, nil
+}
+
+func identityOf(canonical string) (uint64, uint64, bool) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(shmDir+canonical, &st); err != nil {
+		return 0, 0, false
+	}
+	return uint64(st.Dev), uint64(st.Ino), true
+}
+
+// NewReader maps the named segment (/dev/shm/NAME) read-only and attaches at the oldest entry.
+func NewReader(name string) (*Reader, error) { return Open(name, Oldest) }
+
+// Open maps the named segment read-only and attaches at `start`.
+func Open(name string, start Start) (*Reader, error) {
+	canonical, err := CanonicalName(name)
+	if err != nil {
+		return nil, err
+	}
+	m, err := mapSegment(canonical)
+	if err != nil {
+		return nil, err
+	}
+	r := &Reader{name: canonical, ReplacedCheckInterval: 250 * time.Millisecond}
+	if err := r.attach(m, start); err != nil {
+		m.close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// FromBytes reads a buffer held in memory (e.g. a dumped segment). The bytes are copied.
+func FromBytes(data []byte, start Start) (*Reader, error) {
+	m := &mapping{b: alignedCopy(data)}
+	r := &Reader{ReplacedCheckInterval: 250 * time.Millisecond}
+	if err := r.attach(m, start); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// FromFile reads a dumped segment file.
+func FromFile(path string, start Start) (*Reader, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return FromBytes(data, start)
+}
+
+func (r *Reader) attach(m *mapping, start Start) error {
+	rg, err := newRing(m.b, start)
+	if err != nil {
+		return err
+	}
+	if r.m != nil {
+		r.m.close()
+	}
+	r.m = m
+	r.ring = rg
+	r.extAt, r.hasExt = locateExtension(m.b)
+	info, ok := readExtension(m.b)
+	r.records = ok && info.Records()
+	r.clockValid = false
+	r.nextCheck = time.Now().Add(r.ReplacedCheckInterval)
+	return nil
+}
+
+// Name is the canonical segment name ("" for buffers).
+func (r *Reader) Name() string { return r.name }
+
+// Delivered and Lost count entries since attaching (reset on re-attach).
+func (r *Reader) Delivered() uint64 { return r.ring.delivered }
+func (r *Reader) Lost() uint64      { return r.ring.lost }
+
+// Position is the sequence number of the last entry delivered (or of the start position).
+func (r *Reader) Position() uint64 { return r.ring.seq }
+
+// Records reports whether the segment says its payloads are log records.
+func (r *Reader) Records() bool { return r.records }
+
+// NewestChunkToken is the number of entries written as far as the chunk table tells.
+func (r *Reader) NewestChunkToken() uint64 {
+	if r.m == nil {
+		return 0
+	}
+	return r.ring.newestChunkToken()
+}
+
+// Extension reads the extension block (false when absent or malformed).
+func (r *Reader) Extension() (ExtensionInfo, bool) {
+	if r.m == nil {
+		return ExtensionInfo{}, false
+	}
+	return readExtension(r.m.b)
+}
+
+// Liveness tells whether the writer is alive, closed or gone.
+func (r *Reader) Liveness() Liveness { return livenessOf(r.Extension()) }
+
+// Next returns the next entry or why there is none. It never blocks and never fails on segment
+// content; the only error is ErrClosed.
+func (r *Reader) Next() (Event, error) {
+	if r.m == nil {
+		return Event{}, ErrClosed
+	}
+	res := r.ring.next()
+	switch res.status {
+	case ringOK:
+		return Event{Status: OK, Entry: r.interpret(res.seq, res.payload)}, nil
+	case ringLapped:
+		return Event{Status: Lapped, Lost: res.lost}, nil
+	case ringCorrupt:
+		return Event{Status: Corrupt, Detail: res.detail}, nil
+	}
+	if r.name != "" {
+		now := time.Now()
+		if !now.Before(r.nextCheck) {
+			r.nextCheck = now.Add(r.ReplacedCheckInterval)
+			if r.CheckReplaced() {
+				return Event{Status: WriterRestarted}, nil
+			}
+		}
+	}
+	return Event{Status: NoData}, nil
+}
+
+// CheckReplaced re-checks the name now; true (and re-attached at the oldest entry) if it refers
+// to a new segment. A new segment that is not attachable yet is retried later.
+func (r *Reader) CheckReplaced() bool {
+	if r.name == "" || r.m == nil {
+		return false
+	}
+	dev, ino, ok := identityOf(r.name)
+	if !ok || (dev == r.m.dev && ino == r.m.ino) {
+		return false
+	}
+	m, err := mapSegment(r.name)
+	if err != nil {
+		return false
+	}
+	if err := r.attach(m, Oldest); err != nil {
+		m.close()
+		return false
+	}
+	r.pendingRestart = true
+	return true
+}
+
+func (r *Reader) interpret(seq uint64, payload []byte) *Entry {
+	e := &Entry{Seq: seq, Payload: payload, Kind: Plain}
+	if !r.records {
+		return e
+	}
+	rec, err := DecodeRecord(payload)
+	if err == ErrNotARecord {
+		return e
+	}
+	if err != nil {
+		e.Kind = Malformed
+		e.Error = err
+		return e
+	}
+	e.Kind = KindRecord
+	e.Record = &rec
+	if rec.Ticks() {
+		e.UnixNs, e.HasTime = r.ticksToUnixNs(rec.Timestamp)
+	} else {
+		e.UnixNs, e.HasTime = rec.Timestamp, true
+	}
+	return e
+}
+
+func (r *Reader) ticksToUnixNs(ticks uint64) (uint64, bool) {
+	if !r.hasExt {
+		return 0, false
+	}
+	seq := load64(r.m.b, r.extAt+64)
+	if !r.clockValid || seq != r.clockSeq {
+		c, ok := readClock(r.m.b, r.extAt)
+		if ok {
+			r.clock, r.clockSeq, r.clockValid = c, seq, true
+		} else if !r.clockValid {
+			return 0, false
+		}
+	}
+	return r.clock.UnixNs(ticks), true
+}
+
+// Available returns the next entry available now, folding gaps, corruption and re-creation into
+// it (LostBefore, CorruptBefore, Restarted); nil when there is none yet.
+func (r *Reader) Available() (*Entry, error) {
+	for {
+		ev, err := r.Next()
+		if err != nil {
+			return nil, err
+		}
+		switch ev.Status {
+		case OK:
+			e := ev.Entry
+			e.LostBefore, e.CorruptBefore, e.Restarted = r.pendingLost, r.pendingCorrupt, r.pendingRestart
+			r.pendingLost, r.pendingCorrupt, r.pendingRestart = 0, 0, false
+			return e, nil
+		case NoData:
+			return nil, nil
+		case Lapped:
+			r.pendingLost += ev.Lost
+		case Corrupt:
+			r.pendingCorrupt++
+		case WriterRestarted:
+			r.pendingRestart = true
+		}
+	}
+}
+
+// Wait blocks until the next entry (polling every `poll`), like Available. It returns io.EOF
+// once the writer closed or is gone and every entry it wrote was read, and ctx.Err() when ctx
+// ends.
+func (r *Reader) Wait(ctx context.Context, poll time.Duration) (*Entry, error) {
+	for {
+		e, err := r.Available()
+		if err != nil || e != nil {
+			return e, err
+		}
+		if l := r.Liveness(); l == Closed || l == Gone {
+			// The closed flag is stored after the last entry: drain once more, then stop unless
+			// the name now holds a new writer's segment.
+			if e, err := r.Available(); err != nil || e != nil {
+				return e, err
+			}
+			if !r.CheckReplaced() {
+				return nil, io.EOF
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(poll):
+		}
+	}
+}
+
+// Close unmaps the segment. Further calls return ErrClosed.
+func (r *Reader) Close() error {
+	if r.m != nil {
+		r.m.close()
+		r.m = nil
+	}
+	return nil
+}
