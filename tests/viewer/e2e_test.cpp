@@ -1,0 +1,286 @@
+// End to end: a real writer on a real shared-memory segment, the real poller thread, store and
+// model. Checks what the data layer holds: every entry, exact gaps under overload, eviction,
+// writer restart, waiting and not-a-log states, plain payloads, pause.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <QAbstractItemModelTester>
+#include <QCoreApplication>
+
+#include "data/segment_session.hpp"
+#include "viewer_test_support.hpp"
+
+using namespace viewer_test;
+
+namespace {
+QCoreApplication& app() {
+  static int argc = 1;
+  static char name[] = "viewer_e2e_test";
+  static char* argv[] = {name, nullptr};
+  static auto* instance = new QCoreApplication(argc, argv);
+  return *instance;
+}
+
+session_options options_for(const std::string& name, std::uint64_t max_entries = 1'000'000) {
+  session_options options;
+  options.poller.name = name;
+  options.poller.retry_interval = std::chrono::milliseconds(20);
+  options.poller.liveness_interval = std::chrono::milliseconds(20);
+  options.limits.max_entries = max_entries;
+  return options;
+}
+
+// Drives ticks by hand until `done`.
+bool run_until(segment_session& session, const std::function<bool()>& done,
+               int timeout_ms = 10000) {
+  return wait_until(done, timeout_ms, [&] { session.tick(); });
+}
+
+std::uint64_t gap_rows(const segment_session& session, std::uint64_t* lost_sum = nullptr) {
+  std::uint64_t gaps = 0;
+  const store_view& view = session.store().view();
+  for (std::uint64_t s = view.first; s < view.end; ++s) {
+    const entry& row = view.at(s);
+    if (row.kind() != row_kind::gap) continue;
+    ++gaps;
+    if (lost_sum) {
+      for (const auto& f : decode_fields(row.extra())) {
+        if (f.key == "lost") *lost_sum += std::stoull(std::string(f.value));
+      }
+    }
+  }
+  return gaps;
+}
+
+class E2E : public ::testing::Test {
+ protected:
+  void SetUp() override { app(); }
+};
+}  // namespace
+
+TEST_F(E2E, EveryEntryArrivesDecoded) {
+  const std::string name = unique_name("all");
+  record_writer writer(name, 16, 64 * 1024);
+  const record_field fields[] = {{"user", "alice"}, {"bytes", "42"}};
+  for (int i = 0; i < 3000; ++i) {
+    writer.write(static_cast<level>(i % 6), i % 2 ? "net" : "db", 100 + i % 3,
+                 "message " + std::to_string(i),
+                 i == 7 ? std::span<const record_field>(fields) : std::span<const record_field>());
+  }
+  segment_session session(options_for(name));
+  QAbstractItemModelTester tester(session.model(),
+                                  QAbstractItemModelTester::FailureReportingMode::Fatal);
+  session.poller().start();
+  ASSERT_TRUE(run_until(session, [&] { return session.model()->rowCount() == 3000; }));
+  EXPECT_EQ(session.stats().poller.state, segment_state::attached);
+  EXPECT_TRUE(session.stats().poller.records);
+  EXPECT_EQ(session.stats().poller.entries_lost, 0U);
+  const log_model& model = *session.model();
+  for (int r = 0; r < 3000; ++r) {
+    const entry& row = model.entry_at(r);
+    ASSERT_EQ(row.sequence, static_cast<std::uint64_t>(r + 1));
+    ASSERT_EQ(row.level, r % 6);
+    ASSERT_EQ(row.thread, static_cast<std::uint32_t>(100 + r % 3));
+    ASSERT_EQ(row.message(), "message " + std::to_string(r));
+    ASSERT_NE(row.time_ns, no_time);
+  }
+  EXPECT_EQ(model.data(model.index(1, log_model::col_tag)).toString(), "net");
+  EXPECT_EQ(model.data(model.index(7, log_model::col_message)).toString(),
+            "message 7  user=alice  bytes=42");
+  // The poller keeps reading what arrives later.
+  writer.write(level::critical, "late", 1, "after attach");
+  ASSERT_TRUE(run_until(session, [&] { return session.model()->rowCount() == 3001; }));
+}
+
+TEST_F(E2E, OverloadGivesExactGapRowsThatSurviveFilters) {
+  const std::string name = unique_name("gaps");
+  record_writer writer(name, 8, 1024);  // a tiny ring: about 8 KiB of entries
+  for (int i = 0; i < 50; ++i) writer.write(level::info, "t", 1, "warm-up " + std::to_string(i));
+  segment_session session(options_for(name));
+  QAbstractItemModelTester tester(session.model(),
+                                  QAbstractItemModelTester::FailureReportingMode::Fatal);
+  session.poller().start();
+  ASSERT_TRUE(run_until(session, [&] { return session.stats().poller.entries_read == 50; }));
+
+  // Hold the reader while the writer laps the ring many times, twice.
+  for (int round = 0; round < 2; ++round) {
+    session.poller().hold(true);
+    QThread::msleep(20);
+    for (int i = 0; i < 5000; ++i) writer.write(level::debug, "t", 2, "flood " + std::to_string(i));
+    session.poller().hold(false);
+    ASSERT_TRUE(run_until(session,
+                          [&] {
+                            const auto& s = session.stats().poller;
+                            return s.entries_read + s.entries_lost == writer.written();
+                          }))
+        << "read " << session.stats().poller.entries_read << " lost "
+        << session.stats().poller.entries_lost;
+  }
+  const poll_status& status = session.stats().poller;
+  EXPECT_GT(status.entries_lost, 5000U);
+  std::uint64_t lost_in_rows = 0;
+  const std::uint64_t gaps = gap_rows(session, &lost_in_rows);
+  EXPECT_EQ(gaps, status.gaps);
+  EXPECT_GE(gaps, 2U);
+  EXPECT_EQ(lost_in_rows, status.entries_lost) << "gap rows account for every lost entry";
+
+  // Each gap row sits between the entries around it, and its range is exactly what is missing.
+  const store_view& view = session.store().view();
+  std::uint64_t previous_sequence = 0;
+  for (std::uint64_t s = view.first; s < view.end; ++s) {
+    const entry& row = view.at(s);
+    if (row.kind() == row_kind::gap) {
+      EXPECT_EQ(row.sequence, previous_sequence + 1);
+      const entry& next = view.at(s + 1);
+      std::uint64_t lost = 0;
+      for (const auto& f : decode_fields(row.extra())) {
+        if (f.key == "lost") lost = std::stoull(std::string(f.value));
+      }
+      EXPECT_EQ(next.sequence, row.sequence + lost);
+      EXPECT_TRUE(row.message().find("entries overwritten (seq") != std::string_view::npos);
+      continue;
+    }
+    ASSERT_GT(row.sequence, previous_sequence);
+    if (previous_sequence != 0 && view.at(s - 1).kind() != row_kind::gap) {
+      ASSERT_EQ(row.sequence, previous_sequence + 1) << "no silent loss";
+    }
+    previous_sequence = row.sequence;
+  }
+
+  // A filter that hides every entry keeps the gap rows.
+  auto nothing = std::make_shared<filter_spec>();
+  nothing->level_mask = 0;
+  session.set_filter(nothing);
+  session.model()->wait_for_refilter();
+  EXPECT_EQ(static_cast<std::uint64_t>(session.model()->rowCount()), gaps);
+}
+
+TEST_F(E2E, EvictionIsCountedApartFromLoss) {
+  const std::string name = unique_name("evict");
+  record_writer writer(name, 32, 64 * 1024);
+  for (int i = 0; i < 2000; ++i) writer.write(level::info, "e", 1, "entry " + std::to_string(i));
+  segment_session session(options_for(name, 500));
+  QAbstractItemModelTester tester(session.model(),
+                                  QAbstractItemModelTester::FailureReportingMode::Fatal);
+  session.poller().start();
+  ASSERT_TRUE(run_until(session, [&] { return session.stats().poller.entries_read == 2000; }));
+  session.tick();
+  EXPECT_EQ(session.store().retained(), 500U);
+  EXPECT_EQ(session.stats().evicted, 1500U);
+  EXPECT_EQ(session.stats().poller.entries_lost, 0U);
+  EXPECT_EQ(session.model()->rowCount(), 500);
+  EXPECT_EQ(session.model()->entry_at(0).sequence, 1501U);
+  EXPECT_EQ(session.model()->entry_at(499).sequence, 2000U);
+}
+
+TEST_F(E2E, WaitingThenAttachedThenRestartedThenClosed) {
+  const std::string name = unique_name("restart");
+  segment_session session(options_for(name));
+  QAbstractItemModelTester tester(session.model(),
+                                  QAbstractItemModelTester::FailureReportingMode::Fatal);
+  session.poller().start();
+  ASSERT_TRUE(run_until(session, [&] { return session.stats().ticks > 3; }));
+  EXPECT_EQ(session.stats().poller.state, segment_state::waiting);
+
+  auto first = std::make_unique<record_writer>(name, 16, 4096);
+  for (int i = 0; i < 100; ++i) first->write(level::info, "a", 1, "first " + std::to_string(i));
+  ASSERT_TRUE(run_until(session, [&] { return session.model()->rowCount() == 100; }));
+  EXPECT_EQ(session.stats().poller.state, segment_state::attached);
+  const auto first_incarnation = session.stats().poller.incarnation;
+
+  first.reset();  // clean shutdown: flag closed, name unlinked
+  ASSERT_TRUE(run_until(
+      session, [&] { return session.stats().poller.state == segment_state::writer_closed; }));
+
+  record_writer second(name, 16, 4096);
+  for (int i = 0; i < 50; ++i) second.write(level::warn, "b", 2, "second " + std::to_string(i));
+  ASSERT_TRUE(run_until(session, [&] { return session.model()->rowCount() == 151; }));
+  EXPECT_EQ(session.stats().poller.restarts, 1U);
+  EXPECT_NE(session.stats().poller.incarnation, first_incarnation);
+  const log_model& model = *session.model();
+  EXPECT_EQ(model.entry_at(99).message(), "first 99");
+  EXPECT_EQ(model.entry_at(100).kind(), row_kind::separator);
+  EXPECT_TRUE(model.entry_at(100).message().starts_with("writer restarted"));
+  EXPECT_EQ(model.entry_at(101).sequence, 1U) << "sequence numbers start again";
+  EXPECT_EQ(model.entry_at(150).message(), "second 49");
+  EXPECT_EQ(session.stats().poller.entries_lost, 0U);
+}
+
+TEST_F(E2E, WriterGoneIsReported) {
+  const std::string name = unique_name("gone");
+  // A writer that dies without closing: a child process that exits abruptly.
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    {
+      record_writer writer(name, 8, 4096);
+      writer.shm();  // keep the segment: _exit skips destructors, as a crash would
+      for (int i = 0; i < 10; ++i) writer.write(level::error, "c", 9, "before the crash");
+      ::_exit(0);
+    }
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  segment_session session(options_for(name));
+  session.poller().start();
+  ASSERT_TRUE(run_until(
+      session, [&] { return session.stats().poller.state == segment_state::writer_gone; }));
+  EXPECT_EQ(session.model()->rowCount(), 10);
+  EXPECT_NE(session.stats().poller.last_entry_ns, no_time);
+  session.stop();
+  ::shm_unlink(("/" + name).c_str());
+}
+
+TEST_F(E2E, NotALogSegmentIsAStateNotACrash) {
+  const std::string name = unique_name("foreign");
+  const int fd = ::shm_open(("/" + name).c_str(), O_CREAT | O_RDWR | O_EXCL, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, 65536), 0);
+  ASSERT_EQ(::write(fd, "this is not a log segment at all", 32), 32);
+  ::close(fd);
+  segment_session session(options_for(name));
+  session.poller().start();
+  ASSERT_TRUE(run_until(
+      session, [&] { return session.stats().poller.state == segment_state::not_a_log; }, 5000));
+  EXPECT_FALSE(session.stats().poller.detail.isEmpty());
+  EXPECT_EQ(session.model()->rowCount(), 0);
+  session.stop();
+  ::shm_unlink(("/" + name).c_str());
+}
+
+TEST_F(E2E, PlainPayloadsAreMessageOnlyRows) {
+  const std::string name = unique_name("plain");
+  record_writer writer(name, 8, 4096, layout::extension_layout::encoding_raw);
+  writer.write_plain("just bytes");
+  writer.write_plain("bad \xFF utf8");
+  segment_session session(options_for(name));
+  session.poller().start();
+  ASSERT_TRUE(run_until(session, [&] { return session.model()->rowCount() == 2; }));
+  const log_model& model = *session.model();
+  EXPECT_EQ(model.entry_at(0).kind(), row_kind::plain);
+  EXPECT_EQ(model.data(model.index(0, log_model::col_level)).toString(), "");
+  EXPECT_EQ(model.data(model.index(0, log_model::col_message)).toString(), "just bytes");
+  EXPECT_EQ(model.data(model.index(1, log_model::col_message)).toString(),
+            QStringLiteral("bad \uFFFD utf8"));
+}
+
+TEST_F(E2E, PauseKeepsReading) {
+  const std::string name = unique_name("pause");
+  record_writer writer(name, 16, 64 * 1024);
+  for (int i = 0; i < 10; ++i) writer.write(level::info, "p", 1, "before");
+  segment_session session(options_for(name));
+  session.poller().start();
+  ASSERT_TRUE(run_until(session, [&] { return session.model()->rowCount() == 10; }));
+  session.set_paused(true);
+  for (int i = 0; i < 30; ++i) writer.write(level::info, "p", 1, "during");
+  ASSERT_TRUE(run_until(session, [&] { return session.stats().poller.entries_read == 40; }));
+  session.tick();
+  EXPECT_EQ(session.model()->rowCount(), 10);
+  EXPECT_EQ(session.model()->arrivals_since_pause(), 30U);
+  EXPECT_EQ(session.store().retained(), 40U);
+  session.set_paused(false);
+  session.model()->wait_for_refilter();
+  EXPECT_EQ(session.model()->rowCount(), 40);
+}

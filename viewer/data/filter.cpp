@@ -1,0 +1,148 @@
+#include "data/filter.hpp"
+
+#include <algorithm>
+
+namespace ouroboros::viewer {
+
+bool filter_spec::passes_everything() const {
+  return text.isEmpty() && (level_mask & 0x7F) == 0x7F && tags_include.isEmpty() &&
+         tags_exclude.isEmpty() && threads.empty();
+}
+
+bool parse_thread_list(const QString& text, std::vector<std::uint32_t>& out) {
+  out.clear();
+  static const QRegularExpression separators(QStringLiteral("[\\s,;]+"));
+  bool all_good = true;
+  for (const QString& token : text.split(separators, Qt::SkipEmptyParts)) {
+    bool ok = false;
+    const qulonglong value = token.toULongLong(&ok, 0);
+    if (ok && value <= 0xFFFFFFFFULL) {
+      out.push_back(static_cast<std::uint32_t>(value));
+    } else {
+      all_good = false;
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return all_good;
+}
+
+QStringList parse_tag_list(const QString& text) {
+  static const QRegularExpression separators(QStringLiteral("[\\s,;]+"));
+  return text.split(separators, Qt::SkipEmptyParts);
+}
+
+namespace {
+QRegularExpression tag_pattern(const QString& name) {
+  QRegularExpression pattern(QRegularExpression::wildcardToRegularExpression(
+      name, QRegularExpression::UnanchoredWildcardConversion));
+  // Anchored by hand so "net" matches "net" only, and "net*" every tag starting with it.
+  return QRegularExpression(QStringLiteral("\\A(?:%1)\\z").arg(pattern.pattern()));
+}
+
+bool is_ascii(const QString& text) {
+  return std::all_of(text.begin(), text.end(), [](QChar c) { return c.unicode() < 0x80; });
+}
+
+char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
+}  // namespace
+
+filter_engine::filter_engine(std::shared_ptr<const filter_spec> spec, const tag_table* tags)
+    : spec_(std::move(spec)), tags_(tags) {
+  const filter_spec& s = *spec_;
+  if (!s.text.isEmpty()) {
+    if (s.regex) {
+      QRegularExpression::PatternOptions options = QRegularExpression::UseUnicodePropertiesOption;
+      if (!s.case_sensitive) options |= QRegularExpression::CaseInsensitiveOption;
+      regex_ = QRegularExpression(s.text, options);
+      if (regex_.isValid()) {
+        regex_.optimize();
+        mode_ = text_mode::regex;
+      } else {
+        error_ = QStringLiteral("invalid regular expression: %1 (at offset %2)")
+                     .arg(regex_.errorString())
+                     .arg(regex_.patternErrorOffset());
+      }
+    } else if (s.case_sensitive) {
+      mode_ = text_mode::exact;
+      needle_ = s.text.toStdString();
+    } else if (is_ascii(s.text)) {
+      mode_ = text_mode::ascii_fold;
+      needle_ = s.text.toLower().toStdString();
+    } else {
+      // Unicode case folding needs the regex engine.
+      regex_ = QRegularExpression(QRegularExpression::escape(s.text),
+                                  QRegularExpression::CaseInsensitiveOption |
+                                      QRegularExpression::UseUnicodePropertiesOption);
+      regex_.optimize();
+      mode_ = text_mode::regex;
+    }
+  }
+  for (const QString& name : s.tags_include) include_.push_back(tag_pattern(name));
+  for (const QString& name : s.tags_exclude) exclude_.push_back(tag_pattern(name));
+  tag_filtering_ = !include_.empty() || !exclude_.empty();
+}
+
+bool filter_engine::tag_passes(std::uint16_t tag) {
+  if (tag >= tag_verdicts_.size()) tag_verdicts_.resize(std::size_t{tag} + 1, -1);
+  std::int8_t& verdict = tag_verdicts_[tag];
+  if (verdict < 0) {
+    const std::string_view raw = tags_ ? tags_->name(tag) : std::string_view{};
+    const QString name = QString::fromUtf8(raw.data(), static_cast<qsizetype>(raw.size()));
+    bool pass = include_.empty();
+    for (const auto& p : include_) {
+      if (p.match(name).hasMatch()) {
+        pass = true;
+        break;
+      }
+    }
+    for (const auto& p : exclude_) {
+      if (pass && p.match(name).hasMatch()) pass = false;
+    }
+    verdict = pass ? 1 : 0;
+  }
+  return verdict == 1;
+}
+
+bool filter_engine::text_matches(std::string_view message) {
+  switch (mode_) {
+    case text_mode::none: return true;
+    case text_mode::exact: return message.find(needle_) != std::string_view::npos;
+    case text_mode::ascii_fold: {
+      const std::size_t n = needle_.size();
+      if (n > message.size()) return false;
+      const char first = needle_[0];
+      for (std::size_t i = 0; i + n <= message.size(); ++i) {
+        if (ascii_lower(message[i]) != first) continue;
+        std::size_t k = 1;
+        while (k < n && ascii_lower(message[i + k]) == needle_[k]) ++k;
+        if (k == n) return true;
+      }
+      return false;
+    }
+    case text_mode::regex: {
+      const auto input = QByteArrayView(message.data(), static_cast<qsizetype>(message.size()));
+      const auto needed = static_cast<std::size_t>(decoder_.requiredSpace(input.size()));
+      if (scratch_.size() < needed) scratch_.resize(needed);
+      QChar* end = decoder_.appendToBuffer(scratch_.data(), input);
+      const QStringView subject(scratch_.data(), end - scratch_.data());
+      return regex_.match(subject).hasMatch();
+    }
+  }
+  return true;
+}
+
+bool filter_engine::accepts(const entry& row) {
+  if (row.always_visible()) return true;
+  const filter_spec& s = *spec_;
+  if ((s.level_mask & (1U << row.level_slot())) == 0) return false;
+  if (!s.threads.empty() && !std::binary_search(s.threads.begin(), s.threads.end(), row.thread)) {
+    return false;
+  }
+  if (tag_filtering_ && !tag_passes(row.tag)) return false;
+  return text_matches(row.message());
+}
+
+}  // namespace ouroboros::viewer

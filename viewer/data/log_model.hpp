@@ -1,0 +1,126 @@
+// The table the user sees: the rows of a store that pass the filter, in serial order.
+//
+// The model holds only an index of visible serials (8 bytes a row) over a store_view. Each tick
+// it evicts from the front with one beginRemoveRows and appends the tick's visible rows with one
+// beginInsertRows; rows are filtered once, by the poller as they arrive. Changing the filter (or
+// resuming after a pause) re-filters the retained history on a pool thread over a store_view
+// snapshot, with progress, and swaps the result in with one model reset. Paused, the model keeps
+// its own view, so the rows on screen stay readable even after the store evicted them.
+//
+// Colours are the UI's business (a delegate reads level_role and kind_role): this layer links
+// Qt Core only.
+//
+// Thread-safety: a QObject of the GUI thread; not thread-safe. Background jobs touch only
+// snapshots and report back through queued calls.
+#pragma once
+
+#include <QAbstractTableModel>
+#include <array>
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "data/entry_store.hpp"
+#include "data/filter.hpp"
+
+namespace ouroboros::viewer {
+
+struct refilter_job;
+
+class log_model : public QAbstractTableModel {
+  Q_OBJECT
+
+ public:
+  enum column { col_sequence, col_time, col_level, col_tag, col_thread, col_message, column_count };
+  enum role {
+    serial_role = Qt::UserRole + 1,  // quint64 serial of the row
+    kind_role,                       // int row_kind
+    level_role,                      // int level (255 = none)
+    full_text_role,                  // QString: the whole message, printable
+  };
+
+  log_model(const entry_store* store, std::shared_ptr<const tag_table> tags,
+            QObject* parent = nullptr);
+  ~log_model() override;
+
+  int rowCount(const QModelIndex& parent = {}) const override;
+  int columnCount(const QModelIndex& parent = {}) const override;
+  QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+  QVariant headerData(int section, Qt::Orientation orientation,
+                      int role = Qt::DisplayRole) const override;
+
+  // Brings the model up to date with the store after it appended `spans` and evicted.
+  void sync(const std::vector<row_span>& spans);
+
+  // Filter. Returns the new generation, which the poller must tag its filtered rows with.
+  std::uint64_t set_filter(std::shared_ptr<const filter_spec> spec);
+  std::shared_ptr<const filter_spec> filter() const { return spec_; }
+  std::uint64_t filter_generation() const noexcept { return generation_; }
+  QString filter_error() const { return engine_.error(); }
+  bool refiltering() const noexcept { return job_ != nullptr; }
+  double refilter_progress() const;  // 0..1 while refiltering, 1 otherwise
+  // Test and shutdown helper: blocks until a running re-filter job has been applied.
+  void wait_for_refilter();
+
+  void set_paused(bool paused);
+  bool paused() const noexcept { return paused_; }
+  std::uint64_t arrivals_since_pause() const noexcept { return arrivals_since_pause_; }
+
+  // Display options.
+  void set_time_options(bool utc, bool delta);
+  bool utc() const noexcept { return utc_; }
+  bool delta() const noexcept { return delta_; }
+
+  // Lookups.
+  const store_view& view() const noexcept { return view_; }
+  std::uint64_t serial_at(int row) const { return rows_[static_cast<std::size_t>(row)]; }
+  const entry& entry_at(int row) const { return view_.at(serial_at(row)); }
+  int row_of(std::uint64_t serial) const;  // exact row, or -1
+  int row_at_or_after(std::uint64_t serial) const;
+  std::vector<std::uint64_t> visible_serials() const { return {rows_.begin(), rows_.end()}; }
+  const std::array<std::uint64_t, level_slots>& visible_levels() const noexcept {
+    return visible_levels_;
+  }
+  std::shared_ptr<const tag_table> tags() const { return tags_; }
+
+  // Navigation: the next/previous gap row or row whose message contains `text`, starting after
+  // (before) `from_row` and wrapping around; -1 when there is none.
+  int find_gap(int from_row, bool forward) const;
+  int find_text(int from_row, bool forward, const QString& text, bool case_sensitive) const;
+
+  // Text of one row as "time level [tag] thread message" (for copying).
+  QString row_text(int row) const;
+
+ signals:
+  void refilterStarted();
+  void refilterFinished();
+
+ private:
+  friend struct refilter_job;
+  void start_job(std::uint64_t from, std::uint64_t to);
+  void apply_job();
+  void remove_front(std::uint64_t first_kept);
+  void count_row(const entry& row, int sign);
+  QVariant display(const entry& row, std::uint64_t serial, int row_index, int column) const;
+
+  const entry_store* store_;
+  std::shared_ptr<const tag_table> tags_;
+  store_view view_;
+  std::deque<std::uint64_t> rows_;
+  std::array<std::uint64_t, level_slots> visible_levels_{};
+
+  std::shared_ptr<const filter_spec> spec_;
+  std::uint64_t generation_ = 0;
+  filter_engine engine_;
+  std::shared_ptr<refilter_job> job_;
+
+  bool paused_ = false;
+  std::uint64_t arrivals_since_pause_ = 0;
+  bool utc_ = false;
+  bool delta_ = false;
+};
+
+}  // namespace ouroboros::viewer

@@ -1,0 +1,99 @@
+#include "data/segment_session.hpp"
+
+#include <algorithm>
+
+namespace ouroboros::viewer {
+
+namespace {
+constexpr std::size_t tick_history = 512;
+
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const auto index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
+  return values[std::min(index, values.size() - 1)];
+}
+}  // namespace
+
+segment_session::segment_session(session_options options, QObject* parent)
+    : QObject(parent),
+      name_(QString::fromStdString(options.poller.name)),
+      options_(options),
+      poller_(options.poller),
+      model_(new log_model(&store_, poller_.tags(), this)) {
+  store_.set_limits(options.limits);
+  timer_.setInterval(options.tick_ms);
+  timer_.setTimerType(Qt::PreciseTimer);
+  connect(&timer_, &QTimer::timeout, this, &segment_session::tick);
+  clock_.start();
+}
+
+segment_session::~segment_session() {
+  stop();
+}
+
+void segment_session::start() {
+  poller_.start();
+  timer_.start();
+}
+
+void segment_session::stop() {
+  timer_.stop();
+  poller_.stop();
+}
+
+void segment_session::set_filter(std::shared_ptr<const filter_spec> spec) {
+  const std::uint64_t generation = model_->set_filter(spec);
+  poller_.set_filter(std::move(spec), generation);
+}
+
+void segment_session::set_limits(const history_limits& limits) {
+  store_.set_limits(limits);
+  options_.limits = limits;
+}
+
+void segment_session::tick() {
+  QElapsedTimer work;
+  work.start();
+  segment_poller::harvest harvest = poller_.take();
+  for (const row_span& span : harvest.spans) store_.append(span);
+  store_.evict_to_limits();
+  model_->sync(harvest.spans);
+  const double elapsed_ms = static_cast<double>(work.nsecsElapsed()) / 1e6;
+
+  ticks_.push_back(elapsed_ms);
+  if (ticks_.size() > tick_history) ticks_.pop_front();
+  stats_.poller = harvest.status;
+  stats_.retained = store_.retained();
+  stats_.retained_bytes = store_.retained_bytes();
+  stats_.evicted = store_.evicted();
+  ++stats_.ticks;
+  update_rates();
+  if ((stats_.ticks & 7) == 0 || ticks_.size() < 8) {
+    const std::vector<double> recent(ticks_.begin(), ticks_.end());
+    stats_.tick_p50_ms = percentile(recent, 0.50);
+    stats_.tick_p99_ms = percentile(recent, 0.99);
+    stats_.tick_max_ms = *std::max_element(recent.begin(), recent.end());
+  }
+  if (harvest.status.state != last_state_) {
+    last_state_ = harvest.status.state;
+    emit stateChanged(last_state_);
+  }
+  emit ticked();
+}
+
+void segment_session::update_rates() {
+  const qint64 now = clock_.elapsed();
+  samples_.push_back({now, stats_.poller.entries_read, stats_.poller.entries_lost});
+  while (samples_.size() > 2 && now - samples_.front().ms > 1000) samples_.pop_front();
+  const sample& oldest = samples_.front();
+  const double seconds = static_cast<double>(now - oldest.ms) / 1000.0;
+  if (seconds > 0.05) {
+    stats_.ingest_per_second =
+        static_cast<double>(stats_.poller.entries_read - oldest.read) / seconds;
+    stats_.lost_per_second =
+        static_cast<double>(stats_.poller.entries_lost - oldest.lost) / seconds;
+  }
+}
+
+}  // namespace ouroboros::viewer
