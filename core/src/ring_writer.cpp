@@ -56,7 +56,10 @@ std::size_t required_buffer_size(const writer_config& config) noexcept {
 
 ring_writer::ring_writer(std::span<std::byte> buffer, const writer_config& config)
     : base_(buffer.data()),
-      size_(buffer.size() & ~std::size_t{7}),
+      // Readers take the span's end as the buffer end and wrap implicitly only when fewer than
+      // 4 bytes remain; rounding down by more than 3 would leave a tail the writer never writes
+      // (and never marks), which a reader would load as an entry header.
+      size_(buffer.size() & ~std::size_t{3}),
       chunk_count_(config.chunk_count),
       chunk_target_(config.chunk_target_size) {
   if (reinterpret_cast<std::uintptr_t>(base_) % 8 != 0) {

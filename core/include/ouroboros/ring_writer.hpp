@@ -146,7 +146,7 @@ class ring_writer {
 #endif
 
   std::byte* base_ = nullptr;
-  std::size_t size_ = 0;  // usable size: the span's size rounded down to a multiple of 8
+  std::size_t size_ = 0;  // usable size: the span's size rounded down to a multiple of 4
   std::uint32_t chunk_count_ = 0;
   std::size_t chunk_target_ = 0;
   std::size_t first_entry_ = 0;
