@@ -126,7 +126,8 @@ type Reader struct {
 	clockValid bool
 	clock      Clock
 
-	nextCheck time.Time
+	nextCheck    time.Time
+	nextLiveness time.Time
 	// ReplacedCheckInterval: while there is no data, how often to check whether the name was
 	// re-created (default 250 ms).
 	ReplacedCheckInterval time.Duration
@@ -162,6 +163,9 @@ func CanonicalName(name string) (string, error) {
 }
 
 const shmDir = "/dev/shm"
+
+// livenessCheckInterval: how often Wait asks whether the writer is done while there is no data.
+const livenessCheckInterval = 20 * time.Millisecond
 
 func mapSegment(canonical string) (*mapping, error) {
 	f, err := os.Open(shmDir + canonical)
@@ -412,6 +416,17 @@ func (r *Reader) Wait(ctx context.Context, poll time.Duration) (*Entry, error) {
 		if err != nil || e != nil {
 			return e, err
 		}
+		// Liveness reads /proc: at most every livenessCheckInterval, so polling stays cheap.
+		now := time.Now()
+		if now.Before(r.nextLiveness) {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(poll):
+			}
+			continue
+		}
+		r.nextLiveness = now.Add(livenessCheckInterval)
 		if l := r.Liveness(); l == Closed || l == Gone {
 			// The closed flag is stored after the last entry: drain once more, then stop unless
 			// the name now holds a new writer's segment.

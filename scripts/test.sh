@@ -41,5 +41,9 @@ fi
 if [ -d go ] && [ -f go/go.mod ]; then
   step "go reader"
   (cd go && go test ./...)
+  step "go fuzz (bounded)"
+  for target in FuzzDecodeRecord FuzzReader; do
+    (cd go && go test -run=NONE -fuzz="^${target}\$" -fuzztime="${GO_FUZZ_SECONDS:-20}s" .)
+  done
 fi
 step "all tests passed"

@@ -30,6 +30,8 @@ from ._extension import (
 from .records import NOT_A_RECORD, Level, Record, decode_record
 
 SHM_DIR = "/dev/shm"
+#: While following, how often (seconds) to ask whether the writer is done.
+LIVENESS_CHECK_INTERVAL = 0.02
 
 
 class Status(str, enum.Enum):
@@ -397,12 +399,18 @@ class Reader:
         """Yields entries as they arrive. Stops when the writer closed or is gone and every
         entry it wrote was read (if stop_when_writer_done), or after `timeout` seconds."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        next_liveness = 0.0
         while True:
             entry = self._next_entry()
             if entry is not None:
                 yield entry
                 continue
-            if stop_when_writer_done and self.liveness() in (Liveness.CLOSED, Liveness.GONE):
+            now = time.monotonic()
+            # Liveness reads /proc: ask at most every LIVENESS_CHECK_INTERVAL so polling is cheap.
+            check = stop_when_writer_done and now >= next_liveness
+            if check:
+                next_liveness = now + LIVENESS_CHECK_INTERVAL
+            if check and self.liveness() in (Liveness.CLOSED, Liveness.GONE):
                 # The closed flag is stored after the last entry: drain once more, then stop
                 # unless the name now holds a new writer's segment.
                 drained = False
