@@ -1,0 +1,142 @@
+#include "common.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <regex>
+
+namespace ouroboros::cli {
+
+namespace {
+std::atomic<bool> stop_requested{false};
+
+void on_stop_signal(int) {
+  stop_requested.store(true, std::memory_order_relaxed);
+}
+
+struct stdout_buffer {
+  std::vector<char> storage = std::vector<char>(1 << 20);
+  stdout_buffer() { std::setvbuf(stdout, storage.data(), _IOFBF, storage.size()); }
+};
+}  // namespace
+
+int report_error(const std::string& message, int code) {
+  flush_stdout();
+  fmt::print(stderr, "ouroboros-cli: error: {}\n", message);
+  return code;
+}
+
+int report_segment_error(const segment_error& error) {
+  switch (error.code()) {
+    case segment_errc::missing: return report_error(error.what(), exit_missing);
+    case segment_errc::invalid_name:
+    case segment_errc::invalid_config: return report_error(error.what(), exit_usage);
+    case segment_errc::not_a_log:
+    case segment_errc::foreign_object:
+    case segment_errc::unsupported_version:
+    case segment_errc::corrupt: return report_error(error.what(), exit_not_log);
+    default: return report_error(error.what(), exit_failure);
+  }
+}
+
+const std::atomic<bool>& install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+  return stop_requested;
+}
+
+void write_stdout(const fmt::memory_buffer& buffer) {
+  static stdout_buffer installed;  // before the first write, as setvbuf requires
+  if (buffer.size() == 0) return;
+  if (std::fwrite(buffer.data(), 1, buffer.size(), stdout) != buffer.size()) {
+    // The reader of our output went away (e.g. `| head`): nothing left to do.
+    std::_Exit(exit_ok);
+  }
+}
+
+void flush_stdout() {
+  if (std::fflush(stdout) != 0) std::_Exit(exit_ok);
+}
+
+bool color_wanted(const std::string& mode) {
+  if (mode == "always") return true;
+  if (mode == "never") return false;
+  const char* term = std::getenv("TERM");
+  return ::isatty(STDOUT_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr &&
+         (term == nullptr || std::string(term) != "dumb");
+}
+
+void read_options::add_to(CLI::App& command, const std::string& default_from) {
+  from = default_from;
+  command
+      .add_option("segment", segment,
+                  "Segment name, with or without the leading '/' (a file in /dev/shm)")
+      ->capture_default_str();
+  command
+      .add_option("--from", from,
+                  "Where to start: oldest (everything still in the ring), newest (the newest "
+                  "chunk: recent entries) or now (only entries written from now on)")
+      ->check(CLI::IsMember({"oldest", "newest", "now"}))
+      ->capture_default_str();
+  command.add_flag("-f,--follow", follow,
+                   "Keep reading as entries arrive (re-attaching when the writer restarts); "
+                   "without it, stop at the end");
+  command.add_flag("--wait", wait, "Wait for a missing segment to appear instead of failing");
+  command.add_flag("--exit-on-close", exit_on_close,
+                   "With --follow: stop once the writer has closed the segment or died and "
+                   "everything it wrote has been read");
+  command.add_option("-l,--level", min_level,
+                     "Show only records at this level or above: trace, debug, info, warn, error, "
+                     "critical (plain entries have no level and are hidden)");
+  command
+      .add_option("-t,--tag", tags, "Show only records with this tag (repeat or comma-separate)")
+      ->delimiter(',');
+  command.add_option("-x,--exclude-tag", exclude_tags, "Hide records with this tag")
+      ->delimiter(',');
+  command.add_option(
+      "-g,--grep", pattern,
+      "Show only entries whose message matches this regular expression (ECMAScript)");
+  command.add_flag("-i,--ignore-case", ignore_case, "Make --grep case-insensitive");
+  command.add_option("-n,--max", max_entries, "Stop after this many entries (0 = no limit)")
+      ->capture_default_str();
+}
+
+tools::follow_options read_options::follow_options() const {
+  tools::follow_options options;
+  options.start = from == "oldest" ? start_position::oldest
+                  : from == "now"  ? start_position::now
+                                   : start_position::newest;
+  options.follow = follow;
+  options.wait_for_segment = wait;
+  options.exit_on_close = exit_on_close;
+  return options;
+}
+
+tools::entry_filter read_options::filter() const {
+  tools::entry_filter filter;
+  if (!min_level.empty()) {
+    filter.min_level = parse_level(min_level);
+    if (!filter.min_level) {
+      throw CLI::ValidationError(
+          "--level",
+          "unknown level '" + min_level + "' (use trace, debug, info, warn, error or critical)");
+    }
+  }
+  filter.tags = tags;
+  filter.exclude_tags = exclude_tags;
+  if (!pattern.empty()) {
+    try {
+      filter.set_pattern(pattern, ignore_case);
+    } catch (const std::regex_error& e) {
+      throw CLI::ValidationError("--grep",
+                                 "invalid regular expression '" + pattern + "': " + e.what());
+    }
+  }
+  return filter;
+}
+
+}  // namespace ouroboros::cli

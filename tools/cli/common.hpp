@@ -1,0 +1,71 @@
+// Pieces every subcommand of ouroboros-cli shares: exit codes, errors, the stop flag set by
+// Ctrl-C, buffered stdout, colour detection and the reading options of tail and forward.
+//
+// Thread-safety: process-wide state (the stop flag and stdout); used from the main thread.
+#pragma once
+
+#include <atomic>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "ouroboros/segment.hpp"
+#include "ouroboros/tools/follower.hpp"
+
+namespace ouroboros::cli {
+
+// Exit codes, listed in --help.
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failure = 1;  // runtime failure (e.g. the syslog receiver went away)
+inline constexpr int exit_usage = 2;    // bad command line
+inline constexpr int exit_missing = 3;  // the segment does not exist
+inline constexpr int exit_not_log =
+    4;  // the name is not a readable log (foreign, corrupt, version)
+
+inline constexpr const char* default_segment = "ouroboros-demo";
+
+int report_error(const std::string& message, int code);
+int report_segment_error(const segment_error& error);
+
+// Installs SIGINT/SIGTERM handlers that set the flag (no other work in the handler).
+const std::atomic<bool>& install_stop_handlers();
+
+// Big stdout buffer: lines are written in batches and flushed whenever the reader is idle.
+void write_stdout(const fmt::memory_buffer& buffer);
+void flush_stdout();
+
+bool color_wanted(const std::string& mode);   // "auto", "always", "never"
+std::string human_size(std::uint64_t bytes);  // "64.0 KiB"
+
+// The reading options of tail and forward, registered on their subcommands.
+struct read_options {
+  std::string segment = default_segment;
+  std::string from = "newest";
+  bool follow = false;
+  bool wait = false;
+  bool exit_on_close = false;
+  std::string min_level;
+  std::vector<std::string> tags;
+  std::vector<std::string> exclude_tags;
+  std::string pattern;
+  bool ignore_case = false;
+  std::uint64_t max_entries = 0;
+
+  void add_to(CLI::App& command, const std::string& default_from);
+  // Builds the follower options and filter; throws CLI::ValidationError with the reason.
+  tools::follow_options follow_options() const;
+  tools::entry_filter filter() const;
+};
+
+int run_tail(const read_options& read, const std::string& format, const std::string& color,
+             bool utc, bool show_sequence);
+int run_list(bool json, int window_ms);
+int run_inspect(const std::string& segment, bool json, int rows_shown);
+int run_forward(const read_options& read, const std::string& to, const std::string& facility,
+                const std::string& app_name, const std::string& hostname,
+                std::size_t max_message_size, double max_rate);
+
+}  // namespace ouroboros::cli

@@ -1,0 +1,68 @@
+// `ouroboros-cli tail`: print a segment's entries as they arrive.
+#include "common.hpp"
+
+namespace ouroboros::cli {
+
+int run_tail(const read_options& read, const std::string& format, const std::string& color,
+             bool utc, bool show_sequence) {
+  tools::entry_filter filter;
+  try {
+    filter = read.filter();
+  } catch (const CLI::ValidationError& e) {
+    return report_error(e.what(), exit_usage);
+  }
+  const std::atomic<bool>& stop = install_stop_handlers();
+  const bool json = format == "json";
+  tools::text_options text;
+  text.color = !json && color_wanted(color);
+  text.utc = utc;
+  text.show_sequence = show_sequence;
+
+  try {
+    tools::segment_follower follower(read.segment, read.follow_options());
+    fmt::memory_buffer out;
+    std::uint64_t shown = 0;
+    auto flush_if_big = [&] {
+      if (out.size() >= (1 << 16)) {
+        write_stdout(out);
+        out.clear();
+      }
+    };
+    const auto on_item = [&](const tools::follow_item& item) {
+      if (item.entry != nullptr) {
+        if (json) {
+          tools::format_json(out, *item.entry);
+        } else {
+          tools::format_text(out, *item.entry, text);
+        }
+        ++shown;
+      } else if (item.gap != nullptr) {
+        if (json) {
+          tools::format_json(out, *item.gap);
+        } else {
+          tools::format_text(out, *item.gap, text);
+        }
+      } else if (item.event != nullptr) {
+        if (json) {
+          tools::format_json(out, *item.event);
+        } else {
+          tools::format_text(out, *item.event, text);
+        }
+      }
+      flush_if_big();
+      return read.max_entries == 0 || shown < read.max_entries;
+    };
+    const auto on_idle = [&] {
+      write_stdout(out);
+      out.clear();
+      flush_stdout();
+    };
+    follower.run(filter, on_item, on_idle, stop);
+    on_idle();
+    return exit_ok;
+  } catch (const segment_error& e) {
+    return report_segment_error(e);
+  }
+}
+
+}  // namespace ouroboros::cli

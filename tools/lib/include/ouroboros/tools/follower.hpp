@@ -1,0 +1,100 @@
+// Reading a named segment the way a tool does: attach (optionally waiting for it to appear),
+// decode entries with the segment's encoding, turn lapped reads into gap markers, notice writer
+// restarts, crashes and clean shutdowns, and filter by level, tag and message regex.
+//
+// Thread-safety: segment_follower and entry_filter are not thread-safe (one thread each);
+// run() polls `stop` (an atomic another thread or a signal handler may set).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "ouroboros/segment.hpp"
+#include "ouroboros/tools/entry_format.hpp"
+
+namespace ouroboros::tools {
+
+class entry_filter {
+ public:
+  // Entries below `min_level` are dropped; plain entries (no level) too once a level is set.
+  std::optional<level> min_level;
+  std::vector<std::string> tags;          // keep only these tags (plain entries have none)
+  std::vector<std::string> exclude_tags;  // drop these tags
+
+  // Throws std::regex_error with the reason when `pattern` does not compile.
+  void set_pattern(const std::string& pattern, bool ignore_case);
+  bool matches(const decoded_entry& entry) const;
+  bool active() const noexcept;
+
+ private:
+  std::optional<std::regex> pattern_;
+};
+
+struct follow_options {
+  start_position start = start_position::newest;
+  bool follow = false;            // keep reading after the end; otherwise stop there
+  bool wait_for_segment = false;  // a missing segment is waited for instead of an error
+  bool exit_on_close = false;     // in follow mode: stop once the writer closed or is gone
+  std::chrono::milliseconds idle_sleep{5};           // sleep between polls when there is no data
+  std::chrono::milliseconds liveness_interval{250};  // how often an idle reader checks the writer
+};
+
+enum class follow_end {
+  end_of_data,   // not following and everything was read
+  stopped,       // `stop` was set, or the callback asked to stop
+  writer_ended,  // exit_on_close and the writer closed or is gone
+};
+
+// What run() hands to the callback: exactly one of entry, gap or event is set.
+struct follow_item {
+  const decoded_entry* entry = nullptr;
+  const gap_marker* gap = nullptr;
+  const segment_event* event = nullptr;
+};
+
+class segment_follower {
+ public:
+  // Attaches now (throws segment_error: missing, not a log, ...) unless wait_for_segment is set,
+  // in which case the first run() waits for the segment to appear.
+  segment_follower(std::string name, follow_options options);
+  ~segment_follower();
+
+  // Reads until the end (or forever when following), calling `on_item` for each entry that
+  // passes `filter`, each gap and each event. `on_idle` is called whenever the reader caught up
+  // (flush output there). Return false from on_item to stop.
+  follow_end run(const entry_filter& filter, const std::function<bool(const follow_item&)>& on_item,
+                 const std::function<void()>& on_idle, const std::atomic<bool>& stop);
+
+  const std::string& name() const noexcept { return name_; }
+  std::uint64_t entries_read() const noexcept { return entries_; }
+  std::uint64_t entries_lost() const noexcept { return lost_; }
+  std::uint64_t gaps() const noexcept { return gaps_; }
+  std::uint64_t restarts() const noexcept { return restarts_; }
+  std::uint64_t writer_pid() const noexcept { return pid_; }  // 0 when unknown
+
+ private:
+  void attach();
+  void refresh_context();
+  std::optional<segment_event> check_writer();
+
+  std::string name_;
+  follow_options options_;
+  std::unique_ptr<shm_reader> reader_;
+  entry_interpreter interpreter_;
+  std::uint64_t pid_ = 0;
+  std::uint64_t incarnation_ = 0;
+  writer_liveness reported_ = writer_liveness::alive;
+  std::chrono::steady_clock::time_point next_liveness_{};
+  std::uint64_t entries_ = 0;
+  std::uint64_t lost_ = 0;
+  std::uint64_t gaps_ = 0;
+  std::uint64_t restarts_ = 0;
+};
+
+}  // namespace ouroboros::tools
