@@ -55,8 +55,9 @@ std::optional<extension_snapshot> read_extension(std::span<const std::byte> buff
   s.chunk_target_size = load_shared<std::uint64_t>(b, ext::chunk_target_offset);
   const std::size_t dict_at = load_shared<std::uint32_t>(b, ext::dict_offset_offset);
   const std::size_t dict_capacity = load_shared<std::uint32_t>(b, ext::dict_capacity_offset);
-  // The dictionary must lie inside the block.
-  if (dict_at >= at + ext::min_size && dict_at <= at + size &&
+  // The dictionary must lie inside the block, 4-aligned (its entry headers are loaded as
+  // aligned words; an odd offset from a hostile buffer would make those loads misaligned).
+  if (dict_at % 4 == 0 && dict_at >= at + ext::min_size && dict_at <= at + size &&
       dict_capacity <= at + size - dict_at) {
     s.dictionary_offset = dict_at;
     s.dictionary_capacity = dict_capacity;
