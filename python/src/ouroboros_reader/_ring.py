@@ -168,6 +168,16 @@ class RingReader:
     def _same(a: Row, b: Row) -> bool:
         return a[2] and b[2] and a[0] == b[0] and a[1] == b[1]
 
+    def _current_row_unchanged(self) -> bool:
+        # _same(_load_row(current), entered) without building a tuple: the entered row is usable,
+        # and a row whose three loads equal its words is the same usable row.
+        word, token, usable = self._entered
+        if not usable:
+            return False
+        at = (HEADER_SIZE + ROW_SIZE * self._row_index) >> 3
+        u64 = self._u64
+        return u64[at] == word and u64[at + 1] == token and u64[at] == word
+
     def _find_row(self, min_token: int, exclude: int) -> Optional[Tuple[int, Row]]:
         found: Optional[Tuple[int, Row]] = None
         for i in range(self._count):
@@ -247,7 +257,7 @@ class RingReader:
                 length = header & ENTRY_LENGTH_MASK
                 if not header & ENTRY_COMMITTED or length == 0:
                     # (c) a lapped reader must not report "no data" forever
-                    if not self._same(self._load_row(self._row_index), self._entered):
+                    if not self._current_row_unchanged():
                         self._schedule_resync(self._seq)
                         continue
                     # (5) never stall while newer data exists; the second header load matters.
@@ -260,7 +270,7 @@ class RingReader:
                         continue
                     return (NO_DATA, 0, 0, b"", "")
                 # (c) the current row must still be the one we entered
-                if not self._same(self._load_row(self._row_index), self._entered):
+                if not self._current_row_unchanged():
                     self._schedule_resync(self._seq)
                     continue
                 # (d) only now the next row: a chunk that starts exactly here
@@ -292,7 +302,7 @@ class RingReader:
             if length > size - position:
                 return self._fail_corrupt("entry runs past the end of the buffer")
             payload = bytes(self._u8[position + ENTRY_HEADER : position + length]) if copy else b""
-            if not self._same(self._load_row(self._row_index), self._entered):
+            if not self._current_row_unchanged():
                 self._schedule_resync(self._seq)  # the copy may be torn: discard it
                 continue
             if self._seq == U64_MAX:

@@ -8,7 +8,6 @@ import enum
 import mmap
 import os
 import time
-from dataclasses import dataclass
 from typing import Iterator, List, Optional, Tuple, Union
 
 from . import _ring
@@ -44,6 +43,9 @@ class Status(str, enum.Enum):
     WRITER_RESTARTED = "writer_restarted"
 
 
+_OK = Status.OK
+
+
 class Start(str, enum.Enum):
     OLDEST = "oldest"  # the oldest entry still intact (full history)
     NEWEST = "newest"  # the start of the newest chunk (recent entries)
@@ -63,21 +65,58 @@ class Kind(str, enum.Enum):
     MALFORMED = "malformed"  # starts like a record but does not decode: see Entry.error
 
 
-@dataclass(frozen=True)
 class Entry:
-    """One delivered entry. ``lost_before`` counts the entries lost immediately before it
-    (lapped or skipped as corrupt); ``restarted`` is True for the first entry read after the
-    segment was re-created under the same name (sequence numbers restart then)."""
+    """One delivered entry (treat as immutable). ``lost_before`` counts the entries lost
+    immediately before it (lapped or skipped as corrupt); ``corrupt_before`` the corrupt events
+    just before it; ``restarted`` is True for the first entry read after the segment was
+    re-created under the same name (sequence numbers restart then)."""
 
-    seq: int
-    payload: bytes
-    kind: Kind
-    record: Optional[Record] = None
-    unix_ns: Optional[int] = None  # records: wall-clock nanoseconds since 1970
-    error: Optional[str] = None  # malformed: the decoder's reason
-    lost_before: int = 0
-    corrupt_before: int = 0
-    restarted: bool = False
+    __slots__ = (
+        "seq",
+        "payload",
+        "kind",
+        "record",
+        "unix_ns",
+        "error",
+        "lost_before",
+        "corrupt_before",
+        "restarted",
+    )
+
+    def __init__(
+        self,
+        seq: int,
+        payload: bytes,
+        kind: Kind,
+        record: Optional[Record] = None,
+        unix_ns: Optional[int] = None,
+        error: Optional[str] = None,
+        lost_before: int = 0,
+        corrupt_before: int = 0,
+        restarted: bool = False,
+    ) -> None:
+        self.seq = seq
+        self.payload = payload
+        self.kind = kind
+        self.record = record
+        self.unix_ns = unix_ns  # records: wall-clock nanoseconds since 1970 (None if unknown)
+        self.error = error  # malformed: the decoder's reason
+        self.lost_before = lost_before
+        self.corrupt_before = corrupt_before
+        self.restarted = restarted
+
+    def __repr__(self) -> str:
+        return (
+            f"Entry(seq={self.seq}, kind={self.kind.value}, level={self.level}, "
+            f"tag={self.tag!r}, message={self.message!r}, lost_before={self.lost_before})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Entry):
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in Entry.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def level(self) -> Optional[Level]:
@@ -103,12 +142,24 @@ class Entry:
         return self.payload.decode("utf-8", "replace")
 
 
-@dataclass(frozen=True)
 class ReadResult:
-    status: Status
-    entry: Optional[Entry] = None  # OK
-    lost: int = 0  # LAPPED: entries lost immediately before the next one
-    detail: str = ""  # CORRUPT: why
+    """What read_next found: ``entry`` when OK, ``lost`` when LAPPED, ``detail`` when CORRUPT."""
+
+    __slots__ = ("status", "entry", "lost", "detail")
+
+    def __init__(
+        self, status: Status, entry: Optional[Entry] = None, lost: int = 0, detail: str = ""
+    ) -> None:
+        self.status = status
+        self.entry = entry
+        self.lost = lost
+        self.detail = detail
+
+    def __repr__(self) -> str:
+        return f"ReadResult({self.status.value}, entry={self.entry!r}, lost={self.lost}, detail={self.detail!r})"
+
+
+_NO_DATA = ReadResult(Status.NO_DATA)
 
 
 def canonical_name(name: str) -> str:
@@ -301,16 +352,16 @@ class Reader:
         """The next entry, or why there is none. Never blocks; never raises on bad bytes."""
         ring = self._live_ring()
         status, seq, lost, payload, detail = ring.read_next()
-        if status == _ring.OK:
-            return ReadResult(Status.OK, self._interpret(seq, payload))
-        if status == _ring.NO_DATA:
+        if status is _ring.OK:
+            return ReadResult(_OK, self._interpret(seq, payload))
+        if status is _ring.NO_DATA:
             if self._name is not None:
                 now = time.monotonic()
                 if now >= self._next_check:
                     self._next_check = now + self.replaced_check_interval
                     if self.check_replaced():
                         return ReadResult(Status.WRITER_RESTARTED)
-            return ReadResult(Status.NO_DATA)
+            return _NO_DATA
         if status == _ring.LAPPED:
             return ReadResult(Status.LAPPED, lost=lost)
         return ReadResult(Status.CORRUPT, detail=detail)
