@@ -5,7 +5,7 @@ Thread-safety: stateless functions and immutable values.
 """
 
 import enum
-from dataclasses import dataclass, field
+import struct
 from typing import List, Optional, Tuple, Union
 
 MARKER = 0x9E
@@ -35,17 +35,29 @@ BAD_LEVEL = "invalid level"
 INVALID_UTF8 = "invalid UTF-8"
 
 
-@dataclass(frozen=True)
 class Record:
-    """A decoded record. ``timestamp`` is as stored (unix ns, or writer ticks when ``ticks``)."""
+    """A decoded record (treat as immutable). ``timestamp`` is as stored: unix ns, or writer
+    ticks when ``ticks``."""
 
-    level: Level
-    flags: int
-    thread: int
-    timestamp: int
-    tag: str
-    message: str
-    fields: List[Tuple[str, str]] = field(default_factory=list)
+    __slots__ = ("level", "flags", "thread", "timestamp", "tag", "message", "fields")
+
+    def __init__(
+        self,
+        level: Level,
+        flags: int,
+        thread: int,
+        timestamp: int,
+        tag: str,
+        message: str,
+        fields: Optional[List[Tuple[str, str]]] = None,
+    ) -> None:
+        self.level = level
+        self.flags = flags
+        self.thread = thread
+        self.timestamp = timestamp
+        self.tag = tag
+        self.message = message
+        self.fields: List[Tuple[str, str]] = fields if fields is not None else []
 
     @property
     def truncated(self) -> bool:
@@ -54,6 +66,23 @@ class Record:
     @property
     def ticks(self) -> bool:
         return bool(self.flags & FLAG_TICKS)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Record):
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in Record.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Record(level={self.level}, tag={self.tag!r}, thread={self.thread}, "
+            f"timestamp={self.timestamp}, message={self.message!r}, fields={self.fields!r})"
+        )
+
+
+_LEVELS = tuple(Level)
+_unpack_head = struct.Struct("<BBBBIQBB").unpack_from
 
 
 class DecodeError(Exception):
@@ -78,14 +107,10 @@ def decode_record(payload: bytes) -> Union[Record, str]:
         return BAD_VERSION
     if n < FIXED_SIZE:
         return TRUNCATED
-    level = payload[2]
+    # The payload is a private copy: struct is fine here (shared words never go through it).
+    _, _, level, flags, thread, timestamp, tag_size, count = _unpack_head(payload)
     if level >= 6:
         return BAD_LEVEL
-    flags = payload[3]
-    thread = int.from_bytes(payload[4:8], "little")
-    timestamp = int.from_bytes(payload[8:16], "little")
-    tag_size = payload[16]
-    count = payload[17]
     at = FIXED_SIZE
     if n - at < tag_size:
         return TRUNCATED
@@ -110,7 +135,7 @@ def decode_record(payload: bytes) -> Union[Record, str]:
         message = _utf8(payload[at:])
     except DecodeError as e:
         return str(e)
-    return Record(Level(level), flags, thread, timestamp, tag, message, fields)
+    return Record(_LEVELS[level], flags, thread, timestamp, tag, message, fields)
 
 
 def level_name(level: Optional[Level]) -> str:
