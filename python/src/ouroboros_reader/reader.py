@@ -12,7 +12,9 @@ from typing import Iterator, List, Optional, Tuple, Union
 
 from . import _ring
 from ._errors import (
+    AttachError,
     InvalidNameError,
+    NotALogError,
     ReaderClosedError,
     SegmentNotFoundError,
     SegmentPermissionError,
@@ -208,7 +210,7 @@ def _map_shm(canonical: str) -> _Mapping:
     try:
         st = os.fstat(fd)
         if st.st_size <= 0:
-            raise _ring.NotALogError("not_a_log", "buffer smaller than the 16-byte header or not 8-byte aligned")
+            raise NotALogError("not_a_log", "buffer smaller than the 16-byte header or not 8-byte aligned")
         # MAP_SHARED + PROT_READ: the writer's stores stay visible; the reader can never write.
         mm = mmap.mmap(fd, st.st_size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
         return _Mapping(mm, (st.st_dev, st.st_ino))
@@ -219,7 +221,7 @@ def _map_shm(canonical: str) -> _Mapping:
 def _map_bytes(data: bytes) -> _Mapping:
     # An anonymous page-aligned copy: the same code path and alignment as a live segment.
     if len(data) == 0:
-        raise _ring.NotALogError("not_a_log", "buffer smaller than the 16-byte header or not 8-byte aligned")
+        raise NotALogError("not_a_log", "buffer smaller than the 16-byte header or not 8-byte aligned")
     mm = mmap.mmap(-1, len(data))
     mm.write(data)
     return _Mapping(mm, (0, 0))
@@ -378,11 +380,11 @@ class Reader:
             mapping = _map_shm(self._name)
         except OSError:
             return False
-        except _ring.AttachError:
+        except AttachError:
             return False
         try:
             self._attach(mapping, Start.OLDEST)
-        except _ring.AttachError:
+        except AttachError:
             mapping.close()  # the new writer has not finished formatting it
             return False
         self._pending_restart = True
