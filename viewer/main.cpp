@@ -1,0 +1,64 @@
+// ouroboros-viewer: the Qt 6 live log viewer.
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QTabWidget>
+#include <QTimer>
+
+#include "ui/main_window.hpp"
+#include "ui/segment_tab.hpp"
+
+int main(int argc, char** argv) {
+  QApplication app(argc, argv);
+  QApplication::setApplicationName(QStringLiteral("ouroboros-viewer"));
+  QApplication::setApplicationDisplayName(QStringLiteral("Ouroboros"));
+  QApplication::setOrganizationName(QStringLiteral("ouroboros"));
+  QApplication::setApplicationVersion(QStringLiteral("0.1.0"));
+  QApplication::setDesktopFileName(QStringLiteral("ouroboros-viewer"));
+  QApplication::setWindowIcon(QIcon(QStringLiteral(":/ouroboros/ouroboros-viewer.png")));
+
+  QCommandLineParser parser;
+  parser.setApplicationDescription(
+      QStringLiteral("Live viewer for ouroboros shared-memory log segments: attach by name, "
+                     "filter, follow, export."));
+  parser.addHelpOption();
+  parser.addVersionOption();
+  const QCommandLineOption segment(
+      {QStringLiteral("s"), QStringLiteral("segment")},
+      QStringLiteral("Open the segment NAME (repeat for several tabs)."), QStringLiteral("NAME"));
+  const QCommandLineOption screenshot(
+      QStringLiteral("screenshot"),
+      QStringLiteral("Save a picture of the window to FILE, then quit."), QStringLiteral("FILE"));
+  const QCommandLineOption delay(
+      QStringLiteral("screenshot-after"),
+      QStringLiteral("Milliseconds to wait before the screenshot (default 2000)."),
+      QStringLiteral("MS"), QStringLiteral("2000"));
+  const QCommandLineOption filter(QStringLiteral("filter"),
+                                  QStringLiteral("Initial message filter (regex)."),
+                                  QStringLiteral("REGEX"));
+  parser.addOption(segment);
+  parser.addOption(screenshot);
+  parser.addOption(delay);
+  parser.addOption(filter);
+  parser.process(app);
+
+  ouroboros::viewer::main_window window;
+  for (const QString& name : parser.values(segment)) window.attach(name);
+  if (parser.isSet(filter)) {
+    if (auto* tab = window.current_tab()) {
+      auto spec = std::make_shared<ouroboros::viewer::filter_spec>();
+      spec->text = parser.value(filter);
+      spec->regex = true;
+      tab->session().set_filter(spec);
+    }
+  }
+  window.show();
+
+  if (parser.isSet(screenshot)) {
+    const QString file = parser.value(screenshot);
+    QTimer::singleShot(parser.value(delay).toInt(), &window, [&window, file] {
+      if (!window.grab().save(file)) qWarning("cannot save the screenshot to %s", qPrintable(file));
+      QApplication::quit();
+    });
+  }
+  return QApplication::exec();
+}

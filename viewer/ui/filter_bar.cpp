@@ -1,0 +1,130 @@
+#include "ui/filter_bar.hpp"
+
+#include <QCheckBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLocale>
+#include <QTimer>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include "data/format.hpp"
+
+namespace ouroboros::viewer {
+
+namespace {
+const char* const slot_names[level_slots] = {"Trace", "Debug",    "Info", "Warn",
+                                             "Error", "Critical", "Plain"};
+
+QString compact(std::uint64_t n) {
+  if (n >= 10'000'000) return QStringLiteral("%1M").arg(static_cast<double>(n) / 1e6, 0, 'f', 1);
+  if (n >= 100'000) return QStringLiteral("%1k").arg(n / 1000);
+  return QString::number(n);
+}
+}  // namespace
+
+filter_bar::filter_bar(QWidget* parent) : QWidget(parent), debounce_(new QTimer(this)) {
+  debounce_->setSingleShot(true);
+  debounce_->setInterval(200);
+  connect(debounce_, &QTimer::timeout, this, &filter_bar::changed);
+
+  auto* rows = new QVBoxLayout(this);
+  rows->setContentsMargins(0, 0, 0, 0);
+  rows->setSpacing(4);
+
+  auto* first = new QHBoxLayout;
+  text_ = new QLineEdit(this);
+  text_->setPlaceholderText(tr("Filter messages (text, or a regular expression)"));
+  text_->setClearButtonEnabled(true);
+  regex_ = new QCheckBox(tr("Regex"), this);
+  case_ = new QCheckBox(tr("Case"), this);
+  case_->setToolTip(tr("Case-sensitive"));
+  first->addWidget(text_, 1);
+  first->addWidget(regex_);
+  first->addWidget(case_);
+  for (int i = 0; i < level_slots; ++i) {
+    auto* button = new QToolButton(this);
+    button->setCheckable(true);
+    button->setChecked(true);
+    button->setAutoRaise(false);
+    button->setText(QString::fromLatin1(slot_names[i]));
+    button->setToolTip(
+        i == unleveled_slot
+            ? tr("Rows without a level (plain payloads)")
+            : tr("Show %1 entries (visible/total)").arg(QString::fromLatin1(slot_names[i])));
+    connect(button, &QToolButton::toggled, this, &filter_bar::schedule);
+    levels_[static_cast<std::size_t>(i)] = button;
+    first->addWidget(button);
+  }
+  rows->addLayout(first);
+
+  auto* second = new QHBoxLayout;
+  include_ = new QLineEdit(this);
+  include_->setPlaceholderText(tr("Only tags (net, db*)"));
+  include_->setClearButtonEnabled(true);
+  exclude_ = new QLineEdit(this);
+  exclude_->setPlaceholderText(tr("Hide tags"));
+  exclude_->setClearButtonEnabled(true);
+  threads_ = new QLineEdit(this);
+  threads_->setPlaceholderText(tr("Threads (ids)"));
+  threads_->setClearButtonEnabled(true);
+  threads_->setMaximumWidth(180);
+  second->addWidget(include_, 1);
+  second->addWidget(exclude_, 1);
+  second->addWidget(threads_);
+  rows->addLayout(second);
+
+  for (QLineEdit* edit : {text_, include_, exclude_, threads_}) {
+    connect(edit, &QLineEdit::textChanged, this, &filter_bar::schedule);
+  }
+  connect(regex_, &QCheckBox::toggled, this, &filter_bar::schedule);
+  connect(case_, &QCheckBox::toggled, this, &filter_bar::schedule);
+}
+
+void filter_bar::schedule() {
+  debounce_->start();
+}
+
+void filter_bar::focus_text() {
+  text_->setFocus();
+  text_->selectAll();
+}
+
+std::shared_ptr<const filter_spec> filter_bar::spec() const {
+  auto spec = std::make_shared<filter_spec>();
+  spec->text = text_->text();
+  spec->regex = regex_->isChecked();
+  spec->case_sensitive = case_->isChecked();
+  spec->level_mask = 0;
+  for (int i = 0; i < level_slots; ++i) {
+    if (levels_[static_cast<std::size_t>(i)]->isChecked())
+      spec->level_mask |= static_cast<std::uint8_t>(1U << i);
+  }
+  spec->tags_include = parse_tag_list(include_->text());
+  spec->tags_exclude = parse_tag_list(exclude_->text());
+  parse_thread_list(threads_->text(), spec->threads);
+  return spec;
+}
+
+void filter_bar::set_counts(const std::array<std::uint64_t, level_slots>& visible,
+                            const std::array<std::uint64_t, level_slots>& total) {
+  if (visible == shown_visible_ && total == shown_total_) return;
+  shown_visible_ = visible;
+  shown_total_ = total;
+  for (std::size_t i = 0; i < levels_.size(); ++i) {
+    levels_[i]->setText(
+        QStringLiteral("%1 %2/%3")
+            .arg(QString::fromLatin1(slot_names[i]), compact(visible[i]), compact(total[i])));
+  }
+}
+
+void filter_bar::set_error(const QString& error) {
+  text_->setToolTip(error);
+  QPalette palette = text_->palette();
+  palette.setColor(QPalette::Text, error.isEmpty() ? this->palette().color(QPalette::Text)
+                                                   : QColor(0xd3, 0x2f, 0x2f));
+  text_->setPalette(palette);
+}
+
+}  // namespace ouroboros::viewer

@@ -1,0 +1,53 @@
+// The filter controls of a tab: message text/regex, level toggles with counts, tags, threads.
+//
+// Only wiring: it turns edits into a filter_spec (debounced) and shows counts it is given.
+//
+// Thread-safety: GUI thread only.
+#pragma once
+
+#include <QWidget>
+#include <array>
+#include <memory>
+
+#include "data/entry.hpp"
+#include "data/filter.hpp"
+
+class QCheckBox;
+class QLabel;
+class QLineEdit;
+class QTimer;
+class QToolButton;
+
+namespace ouroboros::viewer {
+
+class filter_bar : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit filter_bar(QWidget* parent = nullptr);
+
+  std::shared_ptr<const filter_spec> spec() const;
+  void set_counts(const std::array<std::uint64_t, level_slots>& visible,
+                  const std::array<std::uint64_t, level_slots>& total);
+  void set_error(const QString& error);
+  void focus_text();
+
+ signals:
+  void changed();
+
+ private:
+  void schedule();
+
+  QLineEdit* text_;
+  QCheckBox* regex_;
+  QCheckBox* case_;
+  std::array<QToolButton*, level_slots> levels_{};
+  QLineEdit* include_;
+  QLineEdit* exclude_;
+  QLineEdit* threads_;
+  QTimer* debounce_;
+  std::array<std::uint64_t, level_slots> shown_visible_{};
+  std::array<std::uint64_t, level_slots> shown_total_{};
+};
+
+}  // namespace ouroboros::viewer
