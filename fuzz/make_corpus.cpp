@@ -1,0 +1,113 @@
+// Writes the fuzzer's seed corpus: small valid ring buffers in interesting states (fresh, a few
+// entries, wrapped many times, large entries, one and many chunks, with an extension block,
+// records and a dictionary). Run: ouroboros-fuzz-make-corpus fuzz/corpus/ring-reader
+//
+// Thread-safety: a single-threaded program.
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "ouroboros/extension.hpp"
+#include "ouroboros/record.hpp"
+#include "ouroboros/ring_writer.hpp"
+
+namespace {
+
+using namespace ouroboros;
+
+struct seed_ring {
+  std::vector<std::uint64_t> words;
+  std::span<std::byte> bytes;
+  std::optional<ring_writer> writer;
+  extension_info info;
+
+  seed_ring(std::uint32_t chunks, std::size_t target, bool extension, std::size_t size = 0) {
+    writer_config config;
+    config.chunk_count = chunks;
+    config.chunk_target_size = target;
+    info.writer_pid = 1234;
+    info.writer_start_unix_ns = 1'700'000'000'000'000'000ULL;
+    info.incarnation = 0x1122334455667788ULL;
+    info.payload_encoding = layout::extension_layout::encoding_record;
+    info.dictionary_capacity = 32;
+    if (extension) config.extension = &info;
+    if (size == 0) size = required_buffer_size(config);
+    words.assign((size + 7) / 8, 0);
+    bytes = {reinterpret_cast<std::byte*>(words.data()), size};
+    writer.emplace(bytes, config);
+  }
+  void text(const std::string& s) {
+    (void)writer->write({reinterpret_cast<const std::byte*>(s.data()), s.size()});
+  }
+  void record(level severity, const std::string& tag, const std::string& message) {
+    std::byte out[512];
+    record_header header;
+    header.severity = severity;
+    header.thread = 7;
+    header.timestamp = 1'700'000'000'123'456'789ULL;
+    header.tag = tag;
+    const record_field fields[] = {{"key", "value"}, {"n", "42"}};
+    const std::size_t n = encode_record(out, header, message, fields);
+    if (n > 0) (void)writer->write({out, n});
+  }
+  void save(const std::string& dir, const std::string& name) const {
+    std::ofstream file(dir + "/" + name, std::ios::binary);
+    file.write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: ouroboros-fuzz-make-corpus DIR\n";
+    return 64;
+  }
+  const std::string dir = argv[1];
+  {
+    seed_ring r(4, 64, false);
+    r.save(dir, "fresh");
+    for (int i = 0; i < 5; ++i) r.text("entry " + std::to_string(i));
+    r.save(dir, "few-entries");
+    for (int i = 0; i < 60; ++i) r.text(std::string(1 + i % 40, static_cast<char>('a' + i % 26)));
+    r.save(dir, "wrapped");
+  }
+  {
+    seed_ring r(1, 128, false, 400);
+    for (int i = 0; i < 30; ++i) r.text(std::string(1 + (i * 13) % 90, 'x'));
+    r.save(dir, "one-chunk-odd-size");
+  }
+  {
+    seed_ring r(16, 32, false);
+    for (int i = 0; i < 50; ++i) r.text(std::string(1 + (i * 7) % 20, 'm'));
+    r.save(dir, "many-chunks");
+    r.text(std::string(200, 'L'));  // larger than several chunks
+    r.save(dir, "large-entry");
+    r.text(std::string(r.writer->max_payload_size(), 'M'));
+    r.save(dir, "max-entry");
+  }
+  {
+    seed_ring r(4, 128, true);
+    extension_writer ext(r.writer->extension_block());
+    (void)ext.append_dictionary(1, "net");
+    (void)ext.append_dictionary(2, "sent {} bytes");
+    clock_calibration c;
+    c.tick_base = 1000;
+    c.wall_base_ns = 1'700'000'000'000'000'000ULL;
+    c.mult = std::uint64_t{1} << 31;
+    ext.publish_clock(c);
+    ext.beat(1'700'000'001'000'000'000ULL);
+    for (int i = 0; i < 6; ++i)
+      r.record(static_cast<level>(i), "tag", "message number " + std::to_string(i));
+    r.text("plain text");
+    r.save(dir, "extension-records");
+    for (int i = 0; i < 40; ++i) r.record(level::info, "net", std::string(10 + i * 3 % 50, 'r'));
+    ext.set_flags(layout::extension_layout::flag_closed);
+    r.save(dir, "extension-records-wrapped");
+  }
+  return 0;
+}
