@@ -128,6 +128,10 @@ type Reader struct {
 
 	nextCheck    time.Time
 	nextLiveness time.Time
+	doneSince    time.Time
+	// DoneGrace: how long Wait keeps polling after the writer closed or died before it returns
+	// io.EOF, in case a new writer re-creates the segment (default 500 ms).
+	DoneGrace time.Duration
 	// ReplacedCheckInterval: while there is no data, how often to check whether the name was
 	// re-created (default 250 ms).
 	ReplacedCheckInterval time.Duration
@@ -215,7 +219,7 @@ func Open(name string, start Start) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Reader{name: canonical, ReplacedCheckInterval: 250 * time.Millisecond}
+	r := &Reader{name: canonical, ReplacedCheckInterval: 250 * time.Millisecond, DoneGrace: 500 * time.Millisecond}
 	if err := r.attach(m, start); err != nil {
 		m.close()
 		return nil, err
@@ -226,7 +230,7 @@ func Open(name string, start Start) (*Reader, error) {
 // FromBytes reads a buffer held in memory (e.g. a dumped segment). The bytes are copied.
 func FromBytes(data []byte, start Start) (*Reader, error) {
 	m := &mapping{b: alignedCopy(data)}
-	r := &Reader{ReplacedCheckInterval: 250 * time.Millisecond}
+	r := &Reader{ReplacedCheckInterval: 250 * time.Millisecond, DoneGrace: 500 * time.Millisecond}
 	if err := r.attach(m, start); err != nil {
 		return nil, err
 	}
@@ -408,12 +412,13 @@ func (r *Reader) Available() (*Entry, error) {
 }
 
 // Wait blocks until the next entry (polling every `poll`), like Available. It returns io.EOF
-// once the writer closed or is gone and every entry it wrote was read, and ctx.Err() when ctx
-// ends.
+// once the writer closed or is gone, every entry it wrote was read and no new segment appeared
+// under the name within DoneGrace; ctx.Err() when ctx ends.
 func (r *Reader) Wait(ctx context.Context, poll time.Duration) (*Entry, error) {
 	for {
 		e, err := r.Available()
 		if err != nil || e != nil {
+			r.doneSince = time.Time{}
 			return e, err
 		}
 		// Liveness reads /proc: at most every livenessCheckInterval, so polling stays cheap.
@@ -431,12 +436,20 @@ func (r *Reader) Wait(ctx context.Context, poll time.Duration) (*Entry, error) {
 			// The closed flag is stored after the last entry: drain once more, then stop unless
 			// the name now holds a new writer's segment.
 			if e, err := r.Available(); err != nil || e != nil {
+				r.doneSince = time.Time{}
 				return e, err
 			}
-			if !r.CheckReplaced() {
+			if r.CheckReplaced() {
+				r.doneSince = time.Time{}
+				continue
+			}
+			// A writer that re-creates its segment closes the old one and unlinks the name just
+			// before creating the new one: give a successor DoneGrace to appear.
+			if r.doneSince.IsZero() {
+				r.doneSince = now
+			} else if now.Sub(r.doneSince) >= r.DoneGrace {
 				return nil, io.EOF
 			}
-			continue
 		}
 		select {
 		case <-ctx.Done():

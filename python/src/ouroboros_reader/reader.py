@@ -448,14 +448,18 @@ class Reader:
         poll_interval: float = 0.01,
         stop_when_writer_done: bool = True,
         timeout: Optional[float] = None,
+        done_grace: float = 0.5,
     ) -> Iterator[Entry]:
-        """Yields entries as they arrive. Stops when the writer closed or is gone and every
-        entry it wrote was read (if stop_when_writer_done), or after `timeout` seconds."""
+        """Yields entries as they arrive. Stops when the writer closed or is gone, every entry
+        it wrote was read and no new segment appeared under the name within `done_grace`
+        seconds (if stop_when_writer_done), or after `timeout` seconds."""
         deadline = None if timeout is None else time.monotonic() + timeout
         next_liveness = 0.0
+        done_since: Optional[float] = None
         while True:
             entry = self._next_entry()
             if entry is not None:
+                done_since = None
                 yield entry
                 continue
             now = time.monotonic()
@@ -470,9 +474,15 @@ class Reader:
                 for entry in self:
                     drained = True
                     yield entry
-                if not drained and not self.check_replaced():
+                if drained or self.check_replaced():
+                    done_since = None
+                    continue
+                # A writer that re-creates its segment closes the old one and unlinks the name
+                # just before creating the new one: give a successor done_grace to appear.
+                if done_since is None:
+                    done_since = now
+                elif now - done_since >= done_grace:
                     return
-                continue
             if deadline is not None and time.monotonic() >= deadline:
                 return
             time.sleep(poll_interval)
