@@ -144,7 +144,8 @@ bool ring_reader::find_row(std::uint64_t min_token, std::uint32_t exclude, std::
   for (std::uint32_t i = 0; i < chunk_count_; ++i) {
     if (i == exclude) continue;
     const row_snapshot candidate = load_row(i);
-    if (candidate.usable && candidate.token >= min_token && (!found || candidate.token < row.token)) {
+    if (candidate.usable && candidate.token >= min_token &&
+        (!found || candidate.token < row.token)) {
       found = true;
       index = i;
       row = candidate;
@@ -289,7 +290,9 @@ read_result ring_reader::step(bool copy_payload) {
     if (length < lay::length_min_entry) return fail_corrupt("reserved entry length 2 or 3");
     if (length > size_ - position_) return fail_corrupt("entry runs past the end of the buffer");
     const std::size_t payload_size = length - lay::entry_header_size;
-    if (copy_payload) {
+    // An empty payload (length 4) is legal; memcpy with the null data() of an empty scratch
+    // buffer would be undefined even for 0 bytes, so there is nothing to copy then.
+    if (copy_payload && payload_size > 0) {
       if (scratch_.size() < payload_size) scratch_.resize(payload_size);
       detail::copy_from_shared(scratch_.data(), base_ + position_ + lay::entry_header_size,
                                payload_size);

@@ -199,7 +199,9 @@ TEST(Extension, MalformedBlocksAreIgnoredNotTrusted) {
                                        static_cast<std::uint32_t>(dict + 2), 0xFFFFFFF0u}) {
       put_u32(*r.buffer, at + ext::dict_offset_offset, offset);
       const auto e = read_dictionary_entry(*r.buffer, 0);
-      if (e) EXPECT_LE(e->bytes.size(), 64u);
+      if (e) {
+        EXPECT_LE(e->bytes.size(), 64u);
+      }
     }
     // Misaligned but otherwise inside the block: must not be read as a misaligned word.
     put_u32(*r.buffer, at + ext::dict_capacity_offset, 16);

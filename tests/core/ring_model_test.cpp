@@ -171,10 +171,17 @@ class model_run {
     readers_.resize(5);
     readers_[0].name = "keep-up";
     readers_[0].kind = reader_kind::keep_up;
-    readers_[1] = {"slow", reader_kind::lagging, 7, 8};
-    readers_[2] = {"slower", reader_kind::lagging, 61, 40};
-    readers_[3] = {"slowest", reader_kind::lagging, 509, 400};
-    readers_[4] = {"re-attaching", reader_kind::reattaching, 13, 30};
+    auto configure = [](model_reader& r, const char* name, reader_kind kind, std::uint32_t one_in,
+                        std::uint32_t burst) {
+      r.name = name;
+      r.kind = kind;
+      r.read_one_in = one_in;
+      r.burst = burst;
+    };
+    configure(readers_[1], "slow", reader_kind::lagging, 7, 8);
+    configure(readers_[2], "slower", reader_kind::lagging, 61, 40);
+    configure(readers_[3], "slowest", reader_kind::lagging, 509, 400);
+    configure(readers_[4], "re-attaching", reader_kind::reattaching, 13, 30);
     for (auto& r : readers_) attach(r, start_position::oldest);
   }
 

@@ -69,8 +69,9 @@ TEST(RingStress, OneWriterThreeReaderProcesses) {
     } else {
       EXPECT_GT(r["attachments"], 10u);
     }
-    if (std::string(modes[i]) == "lag")
+    if (std::string(modes[i]) == "lag") {
       EXPECT_GT(r["lost"], 0u) << "the lagging reader never lagged";
+    }
   }
   writer.close_stdin();
   EXPECT_EQ(writer.wait(std::chrono::seconds(30)), std::optional<int>(0));
