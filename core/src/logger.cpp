@@ -92,27 +92,14 @@ std::uint32_t os_thread_id() noexcept {
   return static_cast<std::uint32_t>(::syscall(SYS_gettid));
 }
 
-bool record_builder::begin(level severity, std::uint8_t flags, std::uint64_t timestamp,
-                           std::uint32_t thread, std::string_view tag,
-                           std::span<const field> fields) noexcept {
-  tag = tag.substr(0, utf8_prefix(tag, rl::max_tag_size));
-  const std::size_t count = std::min(fields.size(), rl::max_fields);
-  if (capacity_ < rl::fixed_size + tag.size()) return false;
+void record_builder::sanitize(std::byte* text, std::size_t size) noexcept {
+  sanitize_utf8(reinterpret_cast<char*>(text), size);
+}
+
+bool record_builder::add_fields(std::span<const field> fields) noexcept {
   std::byte* p = buffer_;
-  p[0] = std::byte{rl::marker};
-  p[1] = std::byte{rl::version};
-  p[2] = static_cast<std::byte>(severity);
-  p[3] = std::byte{flags};
-  store_le(p + 4, thread, 4);
-  store_le(p + 8, timestamp, 8);
-  p[16] = static_cast<std::byte>(tag.size());
-  p[17] = static_cast<std::byte>(count);
-  std::size_t at = rl::fixed_size;
-  if (!tag.empty()) {
-    std::memcpy(p + at, tag.data(), tag.size());
-    sanitize_utf8(reinterpret_cast<char*>(p + at), tag.size());
-    at += tag.size();
-  }
+  const std::size_t count = std::min(fields.size(), rl::max_fields);
+  std::size_t at = prefix_;
   for (std::size_t i = 0; i < count; ++i) {
     const std::string_view key =
         fields[i].key().substr(0, utf8_prefix(fields[i].key(), rl::max_key_size));
@@ -124,7 +111,7 @@ bool record_builder::begin(level severity, std::uint8_t flags, std::uint64_t tim
     format_sink value(reinterpret_cast<char*>(p + value_at),
                       std::min(capacity_ - value_at, rl::max_value_size));
     fields[i].write_value(value);
-    if (value.overflowed()) return false;  // a field that does not fit: the large path cuts it
+    if (value.overflowed()) return false;  // a field that does not fit: the large path drops fields
     sanitize_utf8(value.begin(), value.size());
     store_le(p + at + 1 + key.size(), value.size(), 2);
     at = value_at + value.size();
@@ -133,7 +120,7 @@ bool record_builder::begin(level severity, std::uint8_t flags, std::uint64_t tim
   return true;
 }
 
-std::size_t record_builder::finish(const format_sink& message) noexcept {
+std::size_t record_builder::finish_slow(const format_sink& message) noexcept {
   char* text = message.begin();
   std::size_t size = message.size();
   sanitize_utf8(text, size);
@@ -164,6 +151,7 @@ logger::logger(std::string_view segment_name, const logger_options& options)
       clock_(options.clock),
       tick_flag_(clock_.ticks() ? rl::flag_ticks : std::uint8_t{0}),
       threading_(options.threading),
+      in_ring_(options.format_in_ring),
       threshold_(static_cast<std::uint8_t>(options.threshold)),
       maintenance_interval_(options.maintenance_interval) {
   max_record_ = std::min(options.max_record_size, writer_.ring().max_payload_size());
@@ -209,6 +197,20 @@ void logger::maintenance_loop() {
   }
 }
 
+std::size_t logger::fields_too_large(detail::record_builder& builder, level severity,
+                                     std::uint8_t flags, std::uint64_t timestamp,
+                                     std::uint32_t thread, std::string_view tag,
+                                     format_step step) noexcept {
+  // Tag and fields alone exceed the record: keep the tag, drop the fields, say so visibly.
+  builder.begin(severity, flags, timestamp, thread, tag, {});
+  format_sink message = builder.message_sink();
+  message.append("[fields too large] ");
+  step(message);
+  const std::size_t size = builder.finish(message);
+  builder.mark_truncated();
+  return size;
+}
+
 void logger::emit_large_erased(level severity, std::uint8_t flags, std::uint64_t timestamp,
                                std::uint32_t thread, std::string_view tag,
                                std::span<const field> fields, format_step step) noexcept {
@@ -224,13 +226,7 @@ void logger::emit_large_erased(level severity, std::uint8_t flags, std::uint64_t
     step(message);
     size = builder.finish(message);
   } else {
-    // Tag and fields alone exceed the record: keep the tag, drop the fields, say so visibly.
-    builder.begin(severity, flags, timestamp, thread, tag, {});
-    format_sink message = builder.message_sink();
-    message.append("[fields too large] ");
-    step(message);
-    size = builder.finish(message);
-    room[3] |= std::byte{rl::flag_truncated};
+    size = fields_too_large(builder, severity, flags, timestamp, thread, tag, step);
   }
   if (builder.truncated()) truncated_.fetch_add(1, std::memory_order_relaxed);
   ring.publish(size);
@@ -240,11 +236,20 @@ void logger::emit_large_erased(level severity, std::uint8_t flags, std::uint64_t
 void logger::emit_text(std::uint8_t flags, std::uint64_t timestamp, std::uint32_t thread,
                        level severity, std::string_view tag, std::string_view message,
                        std::span<const field> fields) noexcept {
+  if (in_ring_) {
+    auto step = [message](format_sink& out) noexcept {
+      out.append(message);
+      out.mark_unchecked();
+    };
+    emit_in_ring(severity, flags, timestamp, thread, tag, fields, step);
+    return;
+  }
   alignas(8) std::byte staging[stack_record_size];
   detail::record_builder builder(staging, stack_capacity_);
   if (builder.begin(severity, flags, timestamp, thread, tag, fields)) {
     format_sink sink = builder.message_sink();
     sink.append(message);
+    sink.mark_unchecked();
     if (!sink.overflowed() || max_record_ <= stack_capacity_) {
       const std::size_t size = builder.finish(sink);
       if (builder.truncated()) truncated_.fetch_add(1, std::memory_order_relaxed);
@@ -252,7 +257,10 @@ void logger::emit_text(std::uint8_t flags, std::uint64_t timestamp, std::uint32_
       return;
     }
   }
-  auto step = [message](format_sink& out) noexcept { out.append(message); };
+  auto step = [message](format_sink& out) noexcept {
+    out.append(message);
+    out.mark_unchecked();
+  };
   emit_large_erased(severity, flags, timestamp, thread, tag, fields, format_step(step));
 }
 

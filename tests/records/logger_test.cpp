@@ -23,8 +23,11 @@ std::string unique_name(const char* what) {
          std::to_string(counter++);
 }
 
+bool format_in_ring = true;  // the tests run once per formatting strategy (see main below)
+
 logger_options small_options() {
   logger_options options;
+  options.format_in_ring = format_in_ring;
   options.segment.chunk_count = 8;
   options.segment.chunk_target_size = 16 * 1024;
   options.threshold = level::trace;
@@ -270,3 +273,13 @@ TEST(Logger, SegmentIsRemovedOnDestruction) {
 }
 
 }  // namespace
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  // Both places records can be formatted (in the ring under the lock, or staged on the stack).
+  format_in_ring = true;
+  const int in_ring = RUN_ALL_TESTS();
+  format_in_ring = false;
+  const int staged = RUN_ALL_TESTS();
+  return in_ring != 0 ? in_ring : staged;
+}

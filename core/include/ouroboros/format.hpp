@@ -32,13 +32,36 @@ namespace ouroboros {
 // Thread-safety: not thread-safe; a sink lives on one call's stack.
 class format_sink {
  public:
+  // Copies without a library call for the short pieces log messages are made of (literals,
+  // numbers, names): two overlapping fixed-size moves cover every length in a size class.
+  static void copy_small(char* to, const char* from, std::size_t size) noexcept {
+    if (size >= 8) {
+      if (size > 32) {
+        std::memcpy(to, from, size);
+      } else if (size > 16) {
+        std::memcpy(to, from, 16);
+        std::memcpy(to + size - 16, from + size - 16, 16);
+      } else {
+        std::memcpy(to, from, 8);
+        std::memcpy(to + size - 8, from + size - 8, 8);
+      }
+    } else if (size >= 4) {
+      std::memcpy(to, from, 4);
+      std::memcpy(to + size - 4, from + size - 4, 4);
+    } else if (size > 0) {
+      to[0] = from[0];
+      to[size / 2] = from[size / 2];
+      to[size - 1] = from[size - 1];
+    }
+  }
+
   format_sink(char* begin, std::size_t capacity) noexcept
       : begin_(begin), at_(begin), end_(begin + capacity) {}
 
   void append(const char* data, std::size_t size) noexcept {
     const std::size_t room = static_cast<std::size_t>(end_ - at_);
     if (size <= room) [[likely]] {
-      std::memcpy(at_, data, size);
+      copy_small(at_, data, size);
       at_ += size;
     } else {
       std::memcpy(at_, data, room);
@@ -68,13 +91,32 @@ class format_sink {
   // The length the whole output would have had without the bound.
   std::size_t wanted() const noexcept { return size() + overflow_; }
   char* begin() const noexcept { return begin_; }
+  // Set when something of unknown encoding was written (a non-ASCII string argument, a custom
+  // formatter): the logger then validates the output as UTF-8. Literals (checked at compile
+  // time) and numbers never need it.
+  void mark_unchecked() noexcept { unchecked_ = true; }
+  bool unchecked() const noexcept { return unchecked_; }
 
  private:
   char* begin_;
   char* at_;
   char* end_;
   std::size_t overflow_ = 0;
+  bool unchecked_ = false;
 };
+
+// True when every byte is below 0x80.
+inline bool is_ascii(const char* data, std::size_t size) noexcept {
+  std::uint64_t any = 0;
+  std::size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    std::uint64_t chunk;
+    std::memcpy(&chunk, data + i, 8);
+    any |= chunk;
+  }
+  for (; i < size; ++i) any |= static_cast<unsigned char>(data[i]);
+  return (any & 0x8080808080808080ULL) == 0;
+}
 
 // Customisation point for other types: specialise with
 //   static void format(const T& value, format_sink& out) noexcept;
@@ -428,6 +470,7 @@ inline void write_value(format_sink& out, const piece& p, const T& value) noexce
   } else if constexpr (kind == arg_kind::character) {
     const char t = p.format.type;
     if (t == 0 || t == 'c' || t == 's') {
+      if (static_cast<unsigned char>(value) >= 0x80) out.mark_unchecked();
       if (p.plain)
         out.push(value);
       else
@@ -451,6 +494,7 @@ inline void write_value(format_sink& out, const piece& p, const T& value) noexce
       text = value != nullptr ? std::string_view(value) : std::string_view("(null)");
     else
       text = std::string_view(value);
+    if (!is_ascii(text.data(), text.size())) out.mark_unchecked();
     if (p.plain) [[likely]]
       out.append(text);
     else
@@ -458,6 +502,7 @@ inline void write_value(format_sink& out, const piece& p, const T& value) noexce
   } else if constexpr (kind == arg_kind::pointer) {
     write_pointer(out, p.format, static_cast<const void*>(value));
   } else {
+    out.mark_unchecked();
     log_formatter<T>::format(value, out);
   }
 }

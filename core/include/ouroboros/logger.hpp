@@ -17,12 +17,14 @@
 // serialised by a spin-then-yield lock held only for the copy into the ring.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <mutex>
 #include <span>
@@ -50,6 +52,9 @@ struct logger_options {
   std::size_t max_record_size = 4096;
   producers threading = producers::many;
   clock_source clock = clock_source::automatic;
+  // Where records are formatted: straight into the ring under the producer lock (true), or on
+  // the stack outside the lock and then copied in (false). See docs/performance.md.
+  bool format_in_ring = true;
   // A background thread refreshes the heartbeat and the clock calibration every interval.
   // Without it, call maintain() yourself about once a second.
   bool maintenance_thread = true;
@@ -135,17 +140,63 @@ class record_builder {
       : buffer_(buffer), capacity_(capacity) {}
   // Writes the fixed part, the tag and the fields; returns false when not even they fit.
   bool begin(level severity, std::uint8_t flags, std::uint64_t timestamp, std::uint32_t thread,
-             std::string_view tag, std::span<const field> fields) noexcept;
+             std::string_view tag, std::span<const field> fields) noexcept {
+    namespace rl = record_layout;
+    if (tag.size() > rl::max_tag_size) [[unlikely]]
+      tag = tag.substr(0, utf8_prefix(tag, rl::max_tag_size));
+    if (capacity_ < rl::fixed_size + tag.size()) [[unlikely]]
+      return false;
+    std::byte* p = buffer_;
+    p[0] = std::byte{rl::marker};
+    p[1] = std::byte{rl::version};
+    p[2] = static_cast<std::byte>(severity);
+    p[3] = std::byte{flags};
+    store_u32(p + 4, thread);
+    store_u64(p + 8, timestamp);
+    p[16] = static_cast<std::byte>(tag.size());
+    p[17] = static_cast<std::byte>(std::min(fields.size(), rl::max_fields));
+    if (!tag.empty()) std::memcpy(p + rl::fixed_size, tag.data(), tag.size());
+    if (!is_ascii(tag.data(), tag.size())) [[unlikely]]
+      sanitize(p + rl::fixed_size, tag.size());
+    prefix_ = rl::fixed_size + tag.size();
+    if (!fields.empty()) [[unlikely]]
+      return add_fields(fields);
+    return true;
+  }
   format_sink message_sink() noexcept {
     return {reinterpret_cast<char*>(buffer_) + prefix_, capacity_ - prefix_};
   }
-  // Sanitises the message, applies the visible truncation; returns the record's size.
-  std::size_t finish(const format_sink& message) noexcept;
+  // Sanitises the message if needed, applies the visible truncation; returns the record's size.
+  std::size_t finish(const format_sink& message) noexcept {
+    if (!message.overflowed() && !message.unchecked()) [[likely]]
+      return prefix_ + message.size();
+    return finish_slow(message);
+  }
+  void mark_truncated() noexcept { buffer_[3] |= std::byte{record_layout::flag_truncated}; }
   bool truncated() const noexcept {
     return (std::to_integer<std::uint8_t>(buffer_[3]) & record_layout::flag_truncated) != 0;
   }
 
  private:
+  static void store_u32(std::byte* p, std::uint32_t v) noexcept {
+    if constexpr (std::endian::native != std::endian::little) v = byteswap32(v);
+    std::memcpy(p, &v, 4);
+  }
+  static void store_u64(std::byte* p, std::uint64_t v) noexcept {
+    if constexpr (std::endian::native != std::endian::little) v = byteswap64(v);
+    std::memcpy(p, &v, 8);
+  }
+  static constexpr std::uint32_t byteswap32(std::uint32_t v) noexcept {
+    return (v >> 24) | ((v >> 8) & 0xFF00U) | ((v << 8) & 0xFF0000U) | (v << 24);
+  }
+  static constexpr std::uint64_t byteswap64(std::uint64_t v) noexcept {
+    return (std::uint64_t{byteswap32(static_cast<std::uint32_t>(v))} << 32) |
+           byteswap32(static_cast<std::uint32_t>(v >> 32));
+  }
+  static void sanitize(std::byte* text, std::size_t size) noexcept;
+  bool add_fields(std::span<const field> fields) noexcept;
+  std::size_t finish_slow(const format_sink& message) noexcept;
+
   std::byte* buffer_;
   std::size_t capacity_;
   std::size_t prefix_ = 0;
@@ -247,10 +298,14 @@ class logger {
   void emit_record(level severity, std::string_view tag, std::span<const field> fields,
                    const basic_log_format<Args...>& format, const Args&... args) noexcept {
     const std::uint64_t timestamp = clock_.now();
-    alignas(8) std::byte staging[stack_record_size];
-    detail::record_builder builder(staging, stack_capacity_);
     const std::uint32_t thread = detail::current_thread_id();
     auto step = [&](format_sink& out) noexcept { format_to(out, format, args...); };
+    if (in_ring_) {
+      emit_in_ring(severity, tick_flag_, timestamp, thread, tag, fields, step);
+      return;
+    }
+    alignas(8) std::byte staging[stack_record_size];
+    detail::record_builder builder(staging, stack_capacity_);
     if (!builder.begin(severity, tick_flag_, timestamp, thread, tag, fields)) [[unlikely]] {
       emit_large_erased(severity, tick_flag_, timestamp, thread, tag, fields, format_step(step));
       return;
@@ -268,6 +323,29 @@ class logger {
     if (builder.truncated()) [[unlikely]]
       truncated_.fetch_add(1, std::memory_order_relaxed);
     publish(staging, size);
+  }
+
+  // Claims the largest record in the ring and formats straight into it under the lock.
+  template <class F>
+  void emit_in_ring(level severity, std::uint8_t flags, std::uint64_t timestamp,
+                    std::uint32_t thread, std::string_view tag, std::span<const field> fields,
+                    F& step) noexcept {
+    if (threading_ == producers::many) lock_.lock();
+    ring_writer& ring = writer_.ring();
+    std::byte* room = ring.claim(max_record_);
+    detail::record_builder builder(room, max_record_);
+    std::size_t size = 0;
+    if (builder.begin(severity, flags, timestamp, thread, tag, fields)) [[likely]] {
+      format_sink message = builder.message_sink();
+      step(message);
+      size = builder.finish(message);
+    } else {
+      size = fields_too_large(builder, severity, flags, timestamp, thread, tag, format_step(step));
+    }
+    if (builder.truncated()) [[unlikely]]
+      truncated_.fetch_add(1, std::memory_order_relaxed);
+    ring.publish(size);
+    if (threading_ == producers::many) lock_.unlock();
   }
 
   void publish(const std::byte* record, std::size_t size) noexcept {
@@ -291,6 +369,9 @@ class logger {
     void* object_;
     void (*call_)(void*, format_sink&) noexcept;
   };
+  std::size_t fields_too_large(detail::record_builder& builder, level severity, std::uint8_t flags,
+                               std::uint64_t timestamp, std::uint32_t thread, std::string_view tag,
+                               format_step step) noexcept;
   void emit_large_erased(level severity, std::uint8_t flags, std::uint64_t timestamp,
                          std::uint32_t thread, std::string_view tag, std::span<const field> fields,
                          format_step step) noexcept;
@@ -303,6 +384,7 @@ class logger {
   record_clock clock_;
   std::uint8_t tick_flag_ = 0;
   producers threading_;
+  bool in_ring_ = true;
   std::size_t max_record_ = 0;
   std::size_t stack_capacity_ = 0;
   std::atomic<std::uint8_t> threshold_;

@@ -1,0 +1,160 @@
+// Log call latency (p50 / p99 / p99.9) of the publishing API against spdlog, in one run.
+//
+// Each call is bracketed by two TSC reads; the bracket's own cost (measured with nothing in it)
+// is printed and subtracted from every percentile. Cases:
+//   constant          log.info("bench", "constant message without arguments")
+//   int+string        log.info("net", "sent {} bytes to {}", n, peer)         (peer: std::string)
+//   int+string 1prod  the same with producers::single (no producer lock)
+//   int+string x4     the same from 4 threads at once (2 cores: includes preemption)
+//   spdlog sink       spdlog::logger (synchronous) -> ouroboros::spdlog_sink
+//   spdlog async      spdlog's async logger -> null sink (its queue hand-off only)
+//
+// Usage: ouroboros-bench-log-latency [calls per case, default 1000000]
+#include <spdlog/async.h>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ouroboros/clock.hpp"
+#include "ouroboros/logger.hpp"
+#include "ouroboros/spdlog_sink.hpp"
+
+namespace {
+
+double ns_per_tick = 1.0;
+double overhead_ns = 0.0;
+
+struct percentiles {
+  double p50, p99, p999, max;
+};
+
+percentiles summarise(std::vector<std::uint64_t>& ticks) {
+  std::sort(ticks.begin(), ticks.end());
+  auto at = [&](double q) {
+    const auto i =
+        std::min(ticks.size() - 1, static_cast<std::size_t>(q * static_cast<double>(ticks.size())));
+    return static_cast<double>(ticks[i]) * ns_per_tick;
+  };
+  return {at(0.50), at(0.99), at(0.999), static_cast<double>(ticks.back()) * ns_per_tick};
+}
+
+template <class F>
+std::vector<std::uint64_t> measure(std::size_t calls, F&& call) {
+  std::vector<std::uint64_t> ticks(calls);
+  for (std::size_t i = 0; i < calls / 10; ++i) call(i);  // warm caches, pages and the ring
+  for (std::size_t i = 0; i < calls; ++i) {
+    const std::uint64_t start = __rdtsc();
+    call(i);
+    ticks[i] = __rdtsc() - start;
+  }
+  return ticks;
+}
+
+void report(const char* name, std::vector<std::uint64_t> ticks) {
+  const percentiles p = summarise(ticks);
+  auto net = [](double v) { return std::max(0.0, v - overhead_ns); };
+  std::printf("%-26s %9.1f %9.1f %9.1f %11.1f\n", name, net(p.p50), net(p.p99), net(p.p999),
+              net(p.max));
+}
+
+std::string segment_name(const char* what) {
+  return "ouroboros-bench-" + std::string(what) + "-" + std::to_string(::getpid());
+}
+
+ouroboros::logger_options bench_options(
+    ouroboros::producers threading = ouroboros::producers::many) {
+  ouroboros::logger_options options;
+  options.segment.chunk_count = 64;
+  options.segment.chunk_target_size = 64 * 1024;  // 4 MiB ring: wraps many times per case
+  options.threading = threading;
+  return options;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::size_t calls = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1'000'000;
+  ouroboros::record_clock clock(ouroboros::clock_source::tsc, 200);
+  ns_per_tick = static_cast<double>(clock.calibration().mult) / 4294967296.0;
+  {
+    auto empty = measure(calls, [](std::size_t) {});
+    overhead_ns = summarise(empty).p50;
+  }
+  const std::string peer = "10.1.2.3:443";
+  std::printf(
+      "clock: %s, timer bracket overhead %.1f ns (subtracted), %zu calls per case\n",
+      std::string(
+          to_string(ouroboros::record_clock(ouroboros::clock_source::automatic, 1).source()))
+          .c_str(),
+      overhead_ns, calls);
+  std::printf("%-26s %9s %9s %9s %11s\n", "case (ns per call)", "p50", "p99", "p99.9", "max");
+
+  {
+    ouroboros::logger log(segment_name("constant"), bench_options());
+    report("ouroboros constant", measure(calls, [&](std::size_t) {
+             log.info("bench", "constant message without arguments");
+           }));
+  }
+  {
+    ouroboros::logger log(segment_name("intstr"), bench_options());
+    report("ouroboros int+string", measure(calls, [&](std::size_t i) {
+             log.info("net", "sent {} bytes to {}", static_cast<int>(i), peer);
+           }));
+  }
+  {
+    ouroboros::logger log(segment_name("single"), bench_options(ouroboros::producers::single));
+    report("ouroboros int+string 1prod", measure(calls, [&](std::size_t i) {
+             log.info("net", "sent {} bytes to {}", static_cast<int>(i), peer);
+           }));
+  }
+  {
+    ouroboros::logger log(segment_name("threads"), bench_options());
+    constexpr int threads = 4;
+    std::vector<std::vector<std::uint64_t>> results(threads);
+    std::vector<std::thread> workers;
+    const auto started = std::chrono::steady_clock::now();
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        results[static_cast<std::size_t>(t)] = measure(calls / threads, [&](std::size_t i) {
+          log.info("net", "sent {} bytes to {}", static_cast<int>(i), peer);
+        });
+      });
+    }
+    for (auto& w : workers) w.join();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::vector<std::uint64_t> all;
+    for (auto& r : results) all.insert(all.end(), r.begin(), r.end());
+    report("ouroboros int+string x4", std::move(all));
+    std::printf("%-26s %9.2f M records/s in total (incl. warm-up calls)\n", "  x4 throughput",
+                static_cast<double>(log.records_written()) / seconds / 1e6);
+  }
+  {
+    auto target = std::make_shared<ouroboros::logger>(segment_name("spdlog"), bench_options());
+    spdlog::logger log("net", std::make_shared<ouroboros::spdlog_sink>(target));
+    log.set_level(spdlog::level::info);
+    report("spdlog -> ouroboros sink", measure(calls, [&](std::size_t i) {
+             log.info("sent {} bytes to {}", static_cast<int>(i), peer);
+           }));
+  }
+  {
+    spdlog::init_thread_pool(8192, 1);
+    auto log = std::make_shared<spdlog::async_logger>(
+        "net", std::make_shared<spdlog::sinks::null_sink_mt>(), spdlog::thread_pool(),
+        spdlog::async_overflow_policy::block);
+    report("spdlog async -> null sink", measure(calls, [&](std::size_t i) {
+             log->info("sent {} bytes to {}", static_cast<int>(i), peer);
+           }));
+    spdlog::shutdown();
+  }
+  return 0;
+}
