@@ -96,7 +96,8 @@ def main(argv: Optional[List[str]] = None, out: TextIO = sys.stdout) -> int:
         return 1
     count = 0
     with reader:
-        entries = iter(reader) if (args.file or args.no_follow) else reader.follow()
+        following = not (args.file or args.no_follow)
+        entries = reader.follow() if following else iter(reader)
         try:
             for entry in entries:
                 if entry.restarted:
@@ -114,6 +115,8 @@ def main(argv: Optional[List[str]] = None, out: TextIO = sys.stdout) -> int:
                     if args.json
                     else entry_text(entry) + "\n"
                 )
+                if following:
+                    out.flush()  # a live tail is read by people and pipes as it happens
                 count += 1
                 if args.max and count >= args.max:
                     break
