@@ -23,7 +23,7 @@ func runDemo(t *testing.T, name string, args ...string) (*exec.Cmd, *strings.Bui
 		t.Skipf("%s not built (set OUROBOROS_BIN_DIR): %v", exe, err)
 	}
 	out := &strings.Builder{}
-	cmd := exec.Command(exe, append([]string{"-s", name, "--chunks", "8", "--chunk-size", "4K", "--json", "-q"}, args...)...)
+	cmd := exec.Command(exe, append([]string{"-s", name, "--json", "-q"}, args...)...)
 	cmd.Stdout = out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -69,7 +69,7 @@ func summaryOf(t *testing.T, cmd *exec.Cmd, out *strings.Builder) demoSummary {
 }
 
 func TestDemoWriterRecordsFast(t *testing.T) {
-	cmd, out, r := runDemo(t, fmt.Sprintf("ouroboros-godemo-%d", os.Getpid()), "--rate", "500000", "--duration", "1.5")
+	cmd, out, r := runDemo(t, fmt.Sprintf("ouroboros-godemo-%d", os.Getpid()), "--chunks", "64", "--chunk-size", "16K", "--rate", "500000", "--duration", "1.5")
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -98,7 +98,7 @@ func TestDemoWriterRecordsFast(t *testing.T) {
 }
 
 func TestDemoWriterRestarts(t *testing.T) {
-	cmd, out, r := runDemo(t, fmt.Sprintf("ouroboros-godemo-r-%d", os.Getpid()), "--rate", "20000", "--duration", "1.6", "--restart-every", "0.5")
+	cmd, out, r := runDemo(t, fmt.Sprintf("ouroboros-godemo-r-%d", os.Getpid()), "--chunks", "8", "--chunk-size", "4K", "--rate", "20000", "--duration", "1.6", "--restart-every", "0.5")
 	defer r.Close()
 	runs := [][]uint64{{}}
 	for {

@@ -15,7 +15,7 @@ from ouroboros_reader import Kind, Reader
 def run_demo(name: str, *args: str) -> Tuple[subprocess.Popen, Reader]:  # type: ignore[type-arg]
     exe = find_binary("ouroboros-demo-writer")
     proc = subprocess.Popen(
-        [str(exe), "-s", name, "--chunks", "8", "--chunk-size", "4K", "--json", "-q", *args],
+        [str(exe), "-s", name, "--json", "-q", *args],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -40,7 +40,9 @@ def summary(proc: "subprocess.Popen[str]") -> dict:  # type: ignore[type-arg]
 
 def test_demo_writer_records_fast() -> None:
     name = f"ouroboros-pydemo-{os.getpid()}"
-    proc, reader = run_demo(name, "--rate", "100000", "--duration", "1.5")
+    proc, reader = run_demo(
+        name, "--chunks", "64", "--chunk-size", "16K", "--rate", "100000", "--duration", "1.5"
+    )
     try:
         last = None
         delivered = 0
@@ -62,7 +64,10 @@ def test_demo_writer_records_fast() -> None:
 
 def test_demo_writer_restarts() -> None:
     name = f"ouroboros-pydemo-r-{os.getpid()}"
-    proc, reader = run_demo(name, "--rate", "20000", "--duration", "1.6", "--restart-every", "0.5")
+    proc, reader = run_demo(
+        name, "--chunks", "8", "--chunk-size", "4K", "--rate", "20000", "--duration", "1.6",
+        "--restart-every", "0.5",
+    )
     runs: List[List[int]] = [[]]
     try:
         with reader:
