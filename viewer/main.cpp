@@ -35,7 +35,11 @@ int main(int argc, char** argv) {
   const QCommandLineOption filter(QStringLiteral("filter"),
                                   QStringLiteral("Initial message filter (regex)."),
                                   QStringLiteral("REGEX"));
+  const QCommandLineOption select_gap(
+      QStringLiteral("screenshot-select-gap"),
+      QStringLiteral("Before the screenshot, select the newest gap row."));
   parser.addOption(segment);
+  parser.addOption(select_gap);
   parser.addOption(screenshot);
   parser.addOption(delay);
   parser.addOption(filter);
@@ -55,7 +59,12 @@ int main(int argc, char** argv) {
 
   if (parser.isSet(screenshot)) {
     const QString file = parser.value(screenshot);
-    QTimer::singleShot(parser.value(delay).toInt(), &window, [&window, file] {
+    const bool gap = parser.isSet(select_gap);
+    QTimer::singleShot(parser.value(delay).toInt(), &window, [&window, file, gap] {
+      if (auto* tab = window.current_tab(); tab && gap) {
+        tab->set_paused(true);
+        tab->next_gap(false);
+      }
       if (!window.grab().save(file)) qWarning("cannot save the screenshot to %s", qPrintable(file));
       QApplication::quit();
     });

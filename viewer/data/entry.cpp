@@ -50,7 +50,13 @@ tag_table::~tag_table() {
 
 std::uint16_t tag_table::intern(std::string_view tag) {
   if (tag.empty()) return 0;
-  if (auto found = lookup_.find(std::string(tag)); found != lookup_.end()) return found->second;
+  // Consecutive entries often share a tag.
+  if (last_id_ != 0 && tag == last_) return last_id_;
+  if (auto found = lookup_.find(tag); found != lookup_.end()) {
+    last_.assign(tag);
+    last_id_ = found->second;
+    return last_id_;
+  }
   const std::uint32_t id = count_.load(std::memory_order_relaxed);
   if (id >= max_tags) return overflow_id;
   block* b = blocks_[id / block_size].load(std::memory_order_relaxed);

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -110,7 +111,16 @@ class tag_table {
   using block = std::array<std::string, block_size>;
   std::array<std::atomic<block*>, 256> blocks_{};
   std::atomic<std::uint32_t> count_{1};
-  std::unordered_map<std::string, std::uint16_t> lookup_;  // interning thread only
+  struct text_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const noexcept {
+      return std::hash<std::string_view>{}(text);
+    }
+  };
+  // Interning thread only. Looked up by string_view: no allocation per entry.
+  std::unordered_map<std::string, std::uint16_t, text_hash, std::equal_to<>> lookup_;
+  std::string last_;
+  std::uint16_t last_id_ = 0;
 };
 
 }  // namespace ouroboros::viewer

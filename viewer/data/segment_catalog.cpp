@@ -62,7 +62,7 @@ QVariant segment_catalog::data(const QModelIndex& index, int role) const {
         .arg(human_bytes(row.size),
              row.records ? QStringLiteral("log records") : QStringLiteral("plain payloads"));
   }
-  if (role == Qt::TextAlignmentRole && index.column() >= col_size) {
+  if (role == Qt::TextAlignmentRole && index.column() >= col_rate) {
     return QVariant::fromValue(Qt::Alignment(Qt::AlignRight | Qt::AlignVCenter));
   }
   if (role == Qt::UserRole) return row.alive;

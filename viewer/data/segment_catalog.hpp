@@ -29,7 +29,7 @@ class segment_catalog : public QAbstractTableModel {
   Q_OBJECT
 
  public:
-  enum column { col_name, col_writer, col_size, col_rate, col_entries, column_count };
+  enum column { col_name, col_writer, col_rate, col_size, col_entries, column_count };
 
   explicit segment_catalog(QObject* parent = nullptr);
 

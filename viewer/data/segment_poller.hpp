@@ -164,6 +164,7 @@ class segment_poller {
   std::shared_ptr<text_block> block_;
   std::size_t block_used_ = 0;
   std::string scratch_;
+  int busy_retries_ = 0;
 };
 
 }  // namespace ouroboros::viewer

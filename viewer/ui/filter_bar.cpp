@@ -33,33 +33,15 @@ filter_bar::filter_bar(QWidget* parent) : QWidget(parent), debounce_(new QTimer(
   rows->setContentsMargins(0, 0, 0, 0);
   rows->setSpacing(4);
 
+  // First row: what to match; second row: level toggles with their visible/total counts.
   auto* first = new QHBoxLayout;
   text_ = new QLineEdit(this);
   text_->setPlaceholderText(tr("Filter messages (text, or a regular expression)"));
   text_->setClearButtonEnabled(true);
+  text_->setMinimumWidth(220);
   regex_ = new QCheckBox(tr("Regex"), this);
   case_ = new QCheckBox(tr("Case"), this);
   case_->setToolTip(tr("Case-sensitive"));
-  first->addWidget(text_, 1);
-  first->addWidget(regex_);
-  first->addWidget(case_);
-  for (int i = 0; i < level_slots; ++i) {
-    auto* button = new QToolButton(this);
-    button->setCheckable(true);
-    button->setChecked(true);
-    button->setAutoRaise(false);
-    button->setText(QString::fromLatin1(slot_names[i]));
-    button->setToolTip(
-        i == unleveled_slot
-            ? tr("Rows without a level (plain payloads)")
-            : tr("Show %1 entries (visible/total)").arg(QString::fromLatin1(slot_names[i])));
-    connect(button, &QToolButton::toggled, this, &filter_bar::schedule);
-    levels_[static_cast<std::size_t>(i)] = button;
-    first->addWidget(button);
-  }
-  rows->addLayout(first);
-
-  auto* second = new QHBoxLayout;
   include_ = new QLineEdit(this);
   include_->setPlaceholderText(tr("Only tags (net, db*)"));
   include_->setClearButtonEnabled(true);
@@ -69,11 +51,32 @@ filter_bar::filter_bar(QWidget* parent) : QWidget(parent), debounce_(new QTimer(
   threads_ = new QLineEdit(this);
   threads_->setPlaceholderText(tr("Threads (ids)"));
   threads_->setClearButtonEnabled(true);
-  threads_->setMaximumWidth(180);
-  second->addWidget(include_, 1);
-  second->addWidget(exclude_, 1);
-  second->addWidget(threads_);
-  rows->addLayout(second);
+  threads_->setMaximumWidth(150);
+  first->addWidget(text_, 3);
+  first->addWidget(regex_);
+  first->addWidget(case_);
+  first->addWidget(include_, 1);
+  first->addWidget(exclude_, 1);
+  first->addWidget(threads_, 1);
+  rows->addLayout(first);
+
+  levels_row_ = new QHBoxLayout;
+  levels_row_->setSpacing(2);
+  for (int i = 0; i < level_slots; ++i) {
+    auto* button = new QToolButton(this);
+    button->setCheckable(true);
+    button->setChecked(true);
+    button->setText(QString::fromLatin1(slot_names[i]));
+    button->setToolTip(
+        i == unleveled_slot
+            ? tr("Rows without a level (plain payloads): visible/total")
+            : tr("Show %1 entries: visible/total").arg(QString::fromLatin1(slot_names[i])));
+    connect(button, &QToolButton::toggled, this, &filter_bar::schedule);
+    levels_[static_cast<std::size_t>(i)] = button;
+    levels_row_->addWidget(button);
+  }
+  levels_row_->addStretch(1);
+  rows->addLayout(levels_row_);
 
   for (QLineEdit* edit : {text_, include_, exclude_, threads_}) {
     connect(edit, &QLineEdit::textChanged, this, &filter_bar::schedule);

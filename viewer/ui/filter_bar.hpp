@@ -13,6 +13,7 @@
 #include "data/filter.hpp"
 
 class QCheckBox;
+class QHBoxLayout;
 class QLabel;
 class QLineEdit;
 class QTimer;
@@ -31,6 +32,8 @@ class filter_bar : public QWidget {
                   const std::array<std::uint64_t, level_slots>& total);
   void set_error(const QString& error);
   void focus_text();
+  // The level row has room on its right for the tab's badges.
+  QHBoxLayout* levels_row() const noexcept { return levels_row_; }
 
  signals:
   void changed();
@@ -45,6 +48,7 @@ class filter_bar : public QWidget {
   QLineEdit* include_;
   QLineEdit* exclude_;
   QLineEdit* threads_;
+  QHBoxLayout* levels_row_;
   QTimer* debounce_;
   std::array<std::uint64_t, level_slots> shown_visible_{};
   std::array<std::uint64_t, level_slots> shown_total_{};

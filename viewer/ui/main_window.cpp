@@ -228,10 +228,14 @@ void main_window::build_ui() {
   segments_view_->verticalHeader()->hide();
   segments_view_->setShowGrid(false);
   segments_view_->horizontalHeader()->setStretchLastSection(true);
-  segments_view_->setColumnWidth(segment_catalog::col_name, 150);
+  segments_view_->setWordWrap(false);
+  segments_view_->setTextElideMode(Qt::ElideMiddle);
+  segments_view_->verticalHeader()->setDefaultSectionSize(segments_view_->fontMetrics().height() +
+                                                          6);
+  segments_view_->setColumnWidth(segment_catalog::col_name, 140);
   segments_view_->setColumnWidth(segment_catalog::col_writer, 120);
-  segments_view_->setColumnWidth(segment_catalog::col_size, 70);
-  segments_view_->setColumnWidth(segment_catalog::col_rate, 70);
+  segments_view_->setColumnWidth(segment_catalog::col_size, 64);
+  segments_view_->setColumnWidth(segment_catalog::col_rate, 64);
   connect(segments_view_, &QTableView::doubleClicked, this, [this](const QModelIndex& index) {
     attach(catalog_->rows()[static_cast<std::size_t>(index.row())].name);
   });
@@ -247,7 +251,10 @@ void main_window::build_ui() {
   addDockWidget(Qt::LeftDockWidgetArea, segments_dock_);
   view->addSeparator();
   view->addAction(segments_dock_->toggleViewAction());
-  resizeDocks({segments_dock_}, {420}, Qt::Horizontal);
+  // Docks take their size once the window is laid out.
+  QTimer::singleShot(0, this, [this] {
+    if (segments_dock_->width() < 400) resizeDocks({segments_dock_}, {460}, Qt::Horizontal);
+  });
 
   catalog_timer_ = new QTimer(this);
   catalog_timer_->setInterval(2000);

@@ -57,7 +57,7 @@ segment_tab::segment_tab(session_options options, QWidget* parent)
   filters_ = new filter_bar(this);
   layout->addWidget(filters_);
 
-  auto* info_row = new QHBoxLayout;
+  auto* info_row = filters_->levels_row();
   progress_ = new QProgressBar(this);
   progress_->setRange(0, 1000);
   progress_->setFormat(tr("Re-filtering history\u2026 %p%"));
@@ -68,10 +68,9 @@ segment_tab::segment_tab(session_options options, QWidget* parent)
       QStringLiteral("QLabel { background: #e65100; color: white; border-radius: 8px; padding: 1px "
                      "8px; font-weight: bold; }"));
   pause_badge_->hide();
-  info_row->addWidget(progress_, 1);
-  info_row->addStretch();
+  progress_->setMaximumWidth(260);
+  info_row->addWidget(progress_);
   info_row->addWidget(pause_badge_);
-  layout->addLayout(info_row);
 
   search_bar_ = new QWidget(this);
   auto* search_layout = new QHBoxLayout(search_bar_);
@@ -278,14 +277,13 @@ void segment_tab::show_detail(int row) {
   if (e.truncated()) second << tr("message truncated by the writer");
   QString text = head.join(QStringLiteral("   ")) + QLatin1Char('\n');
   if (!second.isEmpty()) text += second.join(QStringLiteral("   ")) + QLatin1Char('\n');
+  text += QLatin1Char('\n') + full_text(e.message()) + QLatin1Char('\n');
   const auto fields = decode_fields(e.extra());
   if (!fields.empty()) {
-    text += tr("fields:\n");
+    text += tr("\nfields:\n");
     for (const field_pair& f : fields)
       text += QStringLiteral("  %1 = %2\n").arg(full_text(f.key), full_text(f.value));
   }
-  text +=
-      QStringLiteral("\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\n") + full_text(e.message());
   detail_->setPlainText(text);
 }
 
