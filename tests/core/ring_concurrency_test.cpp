@@ -105,7 +105,7 @@ TEST_P(RingConcurrency, WriterAndReaderThreadsNeverSeeATornOrMisnumberedEntry) {
   config.chunk_target_size = s.target;
   aligned_buffer buffer(s.size ? s.size : required_buffer_size(config));
   ring_writer writer(buffer, config);
-  const std::uint64_t total = scaled(250000, 20000);
+  const std::uint64_t total = scaled(100000, 20000);
   std::atomic<bool> done{false};
   std::atomic<std::uint64_t> progress{0};
 

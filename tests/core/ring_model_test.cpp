@@ -393,7 +393,7 @@ class RingModel : public ::testing::TestWithParam<shape> {};
 
 TEST_P(RingModel, RandomWritesAndLaggingReadersMatchTheModel) {
   const shape s = GetParam();
-  const std::uint64_t writes = scaled(400000, 20000);
+  const std::uint64_t writes = scaled(300000, 20000);
   model_run run(s, 0xC0FFEEULL + s.chunks * 131 + s.target);
   run.run(writes);
   for (const auto& r : run.readers()) {
