@@ -4,6 +4,7 @@
 #include <QTabWidget>
 #include <QTimer>
 
+#include "ui/filter_bar.hpp"
 #include "ui/main_window.hpp"
 #include "ui/segment_tab.hpp"
 
@@ -48,12 +49,7 @@ int main(int argc, char** argv) {
   ouroboros::viewer::main_window window;
   for (const QString& name : parser.values(segment)) window.attach(name);
   if (parser.isSet(filter)) {
-    if (auto* tab = window.current_tab()) {
-      auto spec = std::make_shared<ouroboros::viewer::filter_spec>();
-      spec->text = parser.value(filter);
-      spec->regex = true;
-      tab->session().set_filter(spec);
-    }
+    if (auto* tab = window.current_tab()) tab->filters()->set_text(parser.value(filter), true);
   }
   window.show();
 

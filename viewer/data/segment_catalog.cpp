@@ -49,8 +49,10 @@ QVariant segment_catalog::data(const QModelIndex& index, int role) const {
       case col_writer: return row.writer;
       case col_size: return human_bytes(row.size);
       case col_rate:
-        return row.rate < 0 ? QStringLiteral("\u2026")
-                            : QStringLiteral("%1/s").arg(row.rate, 0, 'f', 0);
+        if (row.rate < 0) return QStringLiteral("\u2026");
+        if (row.rate >= 1e6) return QStringLiteral("%1 M/s").arg(row.rate / 1e6, 0, 'f', 1);
+        if (row.rate >= 1e4) return QStringLiteral("%1 k/s").arg(row.rate / 1e3, 0, 'f', 0);
+        return QStringLiteral("%1/s").arg(row.rate, 0, 'f', 0);
       case col_entries: return QString::number(row.entries);
       default: return {};
     }

@@ -89,6 +89,13 @@ void filter_bar::schedule() {
   debounce_->start();
 }
 
+void filter_bar::set_text(const QString& text, bool regex) {
+  regex_->setChecked(regex);
+  text_->setText(text);
+  debounce_->stop();
+  emit changed();
+}
+
 void filter_bar::focus_text() {
   text_->setFocus();
   text_->selectAll();

@@ -32,6 +32,8 @@ class filter_bar : public QWidget {
                   const std::array<std::uint64_t, level_slots>& total);
   void set_error(const QString& error);
   void focus_text();
+  // Sets the message filter as if typed (e.g. from the command line).
+  void set_text(const QString& text, bool regex);
   // The level row has room on its right for the tab's badges.
   QHBoxLayout* levels_row() const noexcept { return levels_row_; }
 
