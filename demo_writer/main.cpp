@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -98,8 +99,9 @@ class sink {
 
 class logger_sink final : public sink {
  public:
-  logger_sink(const std::string& name, const shm_writer_options& segment, unsigned threads)
-      : log_(name, make_options(segment, threads)) {}
+  logger_sink(const std::string& name, const shm_writer_options& segment, unsigned threads,
+              std::size_t largest_payload)
+      : log_(name, make_options(segment, threads, largest_payload)) {}
   void write_record(const demo::generated_record& record) override {
     std::array<field, 4> fields{field("", ""), field("", ""), field("", ""), field("", "")};
     for (std::size_t i = 0; i < record.field_count; ++i) {
@@ -113,11 +115,16 @@ class logger_sink final : public sink {
   std::size_t max_payload() override { return log_.max_record_size(); }
 
  private:
-  static logger_options make_options(const shm_writer_options& segment, unsigned threads) {
+  static logger_options make_options(const shm_writer_options& segment, unsigned threads,
+                                     std::size_t largest_payload) {
     logger_options o;
     o.segment = segment;
     o.threshold = level::trace;
-    o.max_record_size = 64 * 1024;
+    // The logger claims max_record_size bytes of ring for every record too large for its stack
+    // buffer, which invalidates that much old data: keep it well below the chunk size unless
+    // the user asked for larger payloads.
+    o.max_record_size = std::max(
+        std::clamp<std::size_t>(segment.chunk_target_size / 2, 4096, 65536), largest_payload);
     o.threading = threads > 1 ? producers::many : producers::single;
     return o;
   }
@@ -158,6 +165,9 @@ class demo_writer {
  public:
   demo_writer(const options& o, const tools::rate_plan& plan, const demo::size_plan& sizes)
       : o_(o), plan_(plan), sizes_(sizes), counters_(o.threads) {
+    largest_payload_ = sizes.distribution == demo::size_distribution::fixed     ? sizes.size
+                       : sizes.distribution == demo::size_distribution::natural ? 0
+                                                                                : sizes.max;
     segment_options_.chunk_count = o.chunks;
     segment_options_.chunk_target_size = o.chunk_size;
     segment_options_.mode = static_cast<unsigned>(std::stoul(o.mode, nullptr, 8));
@@ -175,7 +185,8 @@ class demo_writer {
     if (o_.raw) {
       sink_ = std::make_unique<raw_sink>(o_.segment, segment_options_, o_.threads);
     } else {
-      sink_ = std::make_unique<logger_sink>(o_.segment, segment_options_, o_.threads);
+      sink_ =
+          std::make_unique<logger_sink>(o_.segment, segment_options_, o_.threads, largest_payload_);
     }
   }
   void produce(unsigned index);
@@ -199,6 +210,7 @@ class demo_writer {
   demo::size_plan sizes_;
   shm_writer_options segment_options_;
   std::unique_ptr<sink> sink_;
+  std::size_t largest_payload_ = 0;
   std::vector<producer_counters> counters_;
   steady::time_point start_;
   std::atomic<std::int64_t> stalled_ns_{0};
@@ -258,6 +270,7 @@ void demo_writer::produce(unsigned index) {
     maybe_park();
     double now = schedule_seconds();
     const bool last_round = o_.duration > 0 && now >= o_.duration;
+    if (last_round && schedule.unlimited()) break;
     if (last_round) now = o_.duration;
     std::uint64_t due = schedule.unlimited() ? written + batch_limit : schedule.due(now);
     if (due > written) {

@@ -93,6 +93,17 @@ int main(int argc, char** argv) {
                    "the writer overwrites meanwhile are forwarded as gap markers")
       ->capture_default_str();
 
+  // CLI11 would only say "a subcommand is required" for a mistyped command.
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string command = argv[1];
+    if (command != "tail" && command != "list" && command != "inspect" && command != "forward") {
+      fmt::print(stderr,
+                 "ouroboros-cli: error: unknown command '{}' (use tail, list, inspect or "
+                 "forward; --help explains them)\n",
+                 command);
+      return exit_usage;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -118,6 +118,7 @@ follow_end segment_follower::run(const entry_filter& filter,
   }
 
   bool ending = false;
+  clock::time_point ending_at{};
   std::uint32_t since_check = 0;
   while (true) {
     if (++since_check >= 1024) {
@@ -175,16 +176,19 @@ follow_end segment_follower::run(const entry_filter& filter,
         if (on_idle) on_idle();
         if (!options_.follow) return follow_end::end_of_data;
         if (stop.load(std::memory_order_relaxed)) return follow_end::stopped;
-        // The writer ended and everything written before that has been read.
-        if (ending) return follow_end::writer_ended;
         const auto now = clock::now();
+        // The writer ended and everything written before that has been read. A restarting
+        // writer closes its old segment before creating the new one: the grace period lets
+        // shm_reader notice the new one first (a restart clears `ending`).
+        if (ending && now >= ending_at) return follow_end::writer_ended;
         if (now >= next_liveness_) {
           if (auto event = check_writer(); event) {
             if (!emit_event(*event)) return follow_end::stopped;
           }
           // One more pass first: entries written just before the close are still to be read.
-          if (options_.exit_on_close && reported_ != writer_liveness::alive) {
+          if (options_.exit_on_close && reported_ != writer_liveness::alive && !ending) {
             ending = true;
+            ending_at = now + 2 * reader_->replaced_check_interval;
             continue;
           }
         }
