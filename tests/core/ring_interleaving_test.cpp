@@ -6,6 +6,8 @@
 //  - (b) before (d): the writer opens the next chunk and commits its first entry between the
 //    reader's look at the next row and its header load. A reader that checks the next row first
 //    stays in the old chunk and later reports entries as lost that are still intact.
+//  - rule 5: the writer appends at the reader's position and opens a newer chunk while the
+//    reader scans the rows; only the second header load tells this from a chunk that ended.
 //  - (f): the writer laps the entry while the reader copies it. Without the re-check after the
 //    copy, a torn payload would be delivered.
 // Not run under TSan (it intercepts signals); fine under ASan.
@@ -131,6 +133,43 @@ TEST_F(RingInterleaving, WriterOpensTheNextChunkBetweenRowCheckAndHeaderLoad) {
   r = reader.read_next();
   ASSERT_EQ(r.status, read_status::ok);
   EXPECT_EQ(r.sequence, 7u);
+  EXPECT_EQ(reader.entries_lost(), 0u);
+}
+
+// Rule 5's second header load: the reader finds no data at its position, and before it scans
+// the rows the writer commits the next entry there and opens a newer chunk after it. Without
+// loading the header again, the reader would take the newer row for "this chunk ended early"
+// and skip an entry that is right there.
+TEST_F(RingInterleaving, WriterAppendsAndAdvancesWhileTheReaderLooksForNewerRows) {
+  mapped_pages memory(2);
+  writer_config config;
+  config.chunk_count = 2;
+  config.chunk_target_size = 4200;
+  ring_writer writer(memory.span(), config);
+  for (std::uint64_t seq = 1; seq <= 4; ++seq) write_seq(writer, seq, 1008);  // 48..4096
+  write_seq(writer, 5, 96);                                                   // 4096..4196
+  ring_reader reader;
+  ASSERT_EQ(reader.attach(memory.span()).status, read_status::ok);
+  for (std::uint64_t seq = 1; seq <= 5; ++seq) ASSERT_EQ(reader.read_next().sequence, seq);
+  ASSERT_EQ(reader.read_next().status, read_status::no_data);  // parked at 4196
+
+  fault_trap trap;
+  std::function<void()> writer_runs = [&] {
+    write_seq(writer, 6, 96);  // 4196..4296, still chunk 0
+    write_seq(writer, 7, 16);  // chunk 0 holds 4248 >= 4200: row 1 at 4296, token 6
+  };
+  trap.arm(memory.data, writer_runs);  // the table page: the reader's row loads
+  const read_result r = reader.read_next();
+  ASSERT_EQ(trap.fired, 1);
+  EXPECT_NE(r.status, read_status::lapped) << "lost " << r.lost;
+  EXPECT_EQ(get_row(memory.span(), 1), (raw_row{true, 4296, 6}));
+  std::vector<std::uint64_t> sequences;
+  if (r.status == read_status::ok) sequences.push_back(r.sequence);
+  for (const auto& e : drain(reader)) {
+    ASSERT_EQ(e.status, read_status::ok) << e;
+    sequences.push_back(e.sequence);
+  }
+  EXPECT_EQ(sequences, (std::vector<std::uint64_t>{6, 7}));
   EXPECT_EQ(reader.entries_lost(), 0u);
 }
 
