@@ -144,6 +144,27 @@ TEST(Logger, LongMessagesAreCutVisiblyNeverDropped) {
   EXPECT_EQ(log.records_truncated(), 3U);
 }
 
+TEST(Logger, TinyRecordLimitStillShowsSomething) {
+  const std::string name = unique_name("tiny");
+  logger_options options = small_options();
+  options.max_record_size = 10;  // raised to the 64-byte minimum
+  logger log(name, options);
+  EXPECT_EQ(log.max_record_size(), 64U);
+  shm_reader reader(name);
+  const std::string tag(200, 't');
+  log.info(tag, "message {}", 1);
+  log.info("tag", {{"key", std::string(100, 'v')}}, "fields do not fit");
+  const auto entries = read_all(reader);
+  ASSERT_EQ(entries.size(), 2U);
+  EXPECT_EQ(entries[0].kind, entry_kind::record);
+  EXPECT_TRUE(entries[0].truncated);
+  EXPECT_EQ(entries[0].tag, std::string(64 - record_layout::fixed_size, 't'));
+  EXPECT_EQ(entries[1].kind, entry_kind::record);
+  EXPECT_TRUE(entries[1].truncated);
+  EXPECT_TRUE(entries[1].fields.empty());
+  EXPECT_TRUE(entries[1].message.starts_with("[fields too large]")) << entries[1].message;
+}
+
 TEST(Logger, RecordsLargerThanTheStackBufferUseTheRing) {
   const std::string name = unique_name("large");
   logger_options options = small_options();

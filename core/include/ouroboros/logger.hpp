@@ -5,16 +5,17 @@
 //   log.warn("db", {{"table", "users"}, {"rows", 12}}, "slow query took {} ms", ms);
 //
 // Each call below the threshold costs one relaxed load. Otherwise it stamps the time (TSC ticks
-// or realtime, see clock.hpp), formats the record on the stack (format strings are parsed and
-// checked at compile time, see format.hpp), then takes the producer lock only to copy the
-// finished record into the ring. No heap allocation. A message that does not fit the record
-// limit is cut at a UTF-8 boundary, ends with truncation_marker and carries flag_truncated;
-// records are never dropped (a full ring overwrites its oldest entries, which readers count as
-// lost). Invalid UTF-8 from arguments is replaced by '?', so every record decodes.
+// or realtime, see clock.hpp), takes the producer lock, claims room for the largest record in
+// the ring, builds and formats the record in place (format strings are parsed and checked at
+// compile time, see format.hpp) and publishes it at its real size. No heap allocation. A message
+// that does not fit the record limit is cut at a UTF-8 boundary, ends with truncation_marker and
+// carries flag_truncated; records are never dropped (a full ring overwrites its oldest entries,
+// which readers count as lost). Invalid UTF-8 from arguments is replaced by '?', so every record
+// decodes.
 //
 // Thread-safety: all member functions may be called from any number of threads at once, unless
 // the logger was created with producers::single (then one thread at a time). Producers are
-// serialised by a spin-then-yield lock held only for the copy into the ring.
+// serialised by a spin-then-yield lock (docs/performance.md explains the choice).
 #pragma once
 
 #include <algorithm>
@@ -142,10 +143,11 @@ class record_builder {
   bool begin(level severity, std::uint8_t flags, std::uint64_t timestamp, std::uint32_t thread,
              std::string_view tag, std::span<const field> fields) noexcept {
     namespace rl = record_layout;
-    if (tag.size() > rl::max_tag_size) [[unlikely]]
-      tag = tag.substr(0, utf8_prefix(tag, rl::max_tag_size));
-    if (capacity_ < rl::fixed_size + tag.size()) [[unlikely]]
+    if (capacity_ < rl::fixed_size) [[unlikely]]
       return false;
+    // A tag longer than the format allows, or than this record can hold, is cut (UTF-8 safe).
+    if (tag.size() > rl::max_tag_size || tag.size() > capacity_ - rl::fixed_size) [[unlikely]]
+      tag = tag.substr(0, utf8_prefix(tag, std::min(rl::max_tag_size, capacity_ - rl::fixed_size)));
     std::byte* p = buffer_;
     p[0] = std::byte{rl::marker};
     p[1] = std::byte{rl::version};
@@ -208,8 +210,8 @@ class logger {
  public:
   // Appended to a message that was cut ("…[truncated]").
   static constexpr std::string_view truncation_marker = "\xE2\x80\xA6[truncated]";
-  // Records up to this size are formatted on the stack, outside the producer lock; larger ones
-  // (when max_record_size allows them) are formatted straight into the ring under the lock.
+  // With format_in_ring = false, records up to this size are formatted on the stack outside the
+  // producer lock and then copied in; larger ones are formatted straight into the ring.
   static constexpr std::size_t stack_record_size = 2048;
 
   // Creates (or takes over, per options.segment) the named segment. Throws segment_error.
