@@ -151,6 +151,18 @@ TEST(DemoWriterAndTail, JsonOutputParsesBackCompletely) {
   remove_segment(name);
 }
 
+TEST(DemoWriterAndTail, FollowGivesAJustStartedWriterTimeToCreateTheSegment) {
+  // scripts/run.sh starts the writer in the background and tails it right away.
+  const std::string name = unique_segment("race");
+  process tail(
+      {cli_bin, "tail", name, "--follow", "--from", "oldest", "--exit-on-close", "--json"});
+  std::this_thread::sleep_for(300ms);
+  const auto w = run({writer_bin, "-s", name, "--rate", "2000", "--count", "100", "-q"});
+  ASSERT_EQ(w.code, 0) << w.err;
+  ASSERT_EQ(tail.wait(10s), 0) << tail.err();
+  EXPECT_EQ(check_stream(parse_json_lines(tail.out())).entries, 100u);
+}
+
 TEST(DemoWriterAndTail, RawPayloadsWithFixedSizes) {
   const std::string name = unique_segment("raw");
   const auto w = run({writer_bin, "-s", name, "--raw", "--size-dist", "fixed", "--payload-size",

@@ -85,7 +85,9 @@ void read_options::add_to(CLI::App& command, const std::string& default_from) {
   command.add_flag("-f,--follow", follow,
                    "Keep reading as entries arrive (re-attaching when the writer restarts); "
                    "without it, stop at the end");
-  command.add_flag("--wait", wait, "Wait for a missing segment to appear instead of failing");
+  command.add_flag("--wait", wait,
+                   "Wait for a missing segment to appear instead of failing (with --follow a "
+                   "missing segment is given 2 s to appear anyway)");
   command.add_flag("--exit-on-close", exit_on_close,
                    "With --follow: stop once the writer has closed the segment or died and "
                    "everything it wrote has been read");
@@ -113,6 +115,8 @@ tools::follow_options read_options::follow_options() const {
   options.follow = follow;
   options.wait_for_segment = wait;
   options.exit_on_close = exit_on_close;
+  // Following a writer that was started a moment ago (e.g. by a script) should not race it.
+  if (follow) options.missing_grace = std::chrono::seconds(2);
   return options;
 }
 

@@ -35,7 +35,17 @@ bool entry_filter::matches(const decoded_entry& entry) const {
 
 segment_follower::segment_follower(std::string name, follow_options options)
     : name_(canonical_segment_name(name)), options_(options) {
-  if (!options_.wait_for_segment) attach();
+  if (options_.wait_for_segment) return;
+  const auto give_up = clock::now() + options_.missing_grace;
+  while (true) {
+    try {
+      attach();
+      return;
+    } catch (const segment_error& e) {
+      if (e.code() != segment_errc::missing || clock::now() >= give_up) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
 }
 
 segment_follower::~segment_follower() = default;
