@@ -295,7 +295,12 @@ void demo_writer::produce(unsigned index) {
         } else {
           generator.next_record(record, target);
           sink_->write_record(record);
-          bytes += record.message.size();
+          // Payload bytes as written: the record's header, tag and fields plus the message.
+          record_header header;
+          header.tag = record.tag;
+          const auto fields = record.fields();
+          bytes += record_prefix_size(header, std::span(fields.data(), record.field_count)) +
+                   record.message.size();
         }
       }
       written += n;

@@ -49,7 +49,7 @@ measure() {
   local label="$1"; shift
   local start end
   start=$(date +%s.%N)
-  "$@" >/dev/null
+  "$@" >/dev/null 2>&1
   end=$(date +%s.%N)
   python3 -c "import sys; t=$end-$start; print('%-36s %10.3f %14.0f' % (sys.argv[1], t, $count/t))" "$label"
 }

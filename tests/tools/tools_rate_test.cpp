@@ -2,6 +2,8 @@
 // wall-clock time while the real binary writes. Timing-sensitive, so kept out of sanitizer runs.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "ouroboros/segment.hpp"
 #include "tool_support.hpp"
 
@@ -72,6 +74,8 @@ class RateAccuracy : public ::testing::TestWithParam<int> {};
 TEST_P(RateAccuracy, HeldWithinThreePercent) {
   const int target = GetParam();
   const double rate = measured_rate({"--rate", std::to_string(target)}, 2000ms);
+  std::printf("target %d/s: measured %.1f/s (%+.2f %%)\n", target, rate,
+              (rate - target) * 100.0 / target);
   EXPECT_NEAR(rate, target, target * 0.03) << "target " << target << "/s";
 }
 
@@ -79,6 +83,8 @@ INSTANTIATE_TEST_SUITE_P(DemoWriter, RateAccuracy, ::testing::Values(200, 5000, 
 
 TEST(RateAccuracyThreads, FourProducersShareTheRate) {
   const double rate = measured_rate({"--rate", "20000", "--threads", "4"}, 1500ms);
+  std::printf("target 4 x 5000/s: measured %.1f/s (%+.2f %%)\n", rate,
+              (rate - 20000) * 100.0 / 20000);
   EXPECT_NEAR(rate, 20000, 600);
 }
 
