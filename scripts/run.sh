@@ -8,7 +8,7 @@ cmake --preset dev >/dev/null
 cmake --build --preset dev -j "$(nproc)"
 segment="${OUROBOROS_SEGMENT:-ouroboros-demo}"
 bin=build/dev/bin
-"$bin/ouroboros-demo-writer" --segment "$segment" --rate "${OUROBOROS_RATE:-2000}" &
+"$bin/ouroboros-demo-writer" --quiet --segment "$segment" --rate "${OUROBOROS_RATE:-2000}" &
 writer=$!
 trap 'kill "$writer" 2>/dev/null; wait "$writer" 2>/dev/null || true' EXIT INT TERM
 if [ -x "$bin/ouroboros-viewer" ] && [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
