@@ -9,6 +9,7 @@
 //                                   backwards=.. accounting=.. bad_status=.. attachments=.."
 //
 // Thread-safety: single-threaded processes.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -90,7 +91,11 @@ int run_reader(const std::string& name, const std::string& mode, std::uint64_t c
   attach(start_position::oldest);
   std::cout << "attached" << std::endl;
 
-  std::uint64_t until_reattach = 50 + rng() % 2000;
+  // Re-attach every ~count/100 entries on average, so the reader re-attaches dozens of times
+  // whatever the (sanitizer-scaled) count and whatever share of the entries it gets to read.
+  const std::uint64_t reattach_spread = std::max<std::uint64_t>(count / 50, 2);
+  auto next_reattach = [&] { return 20 + rng() % reattach_spread; };
+  std::uint64_t until_reattach = next_reattach();
   std::uint64_t seen_last = 0;  // the highest sequence number seen
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (seen_last < count) {
@@ -116,7 +121,7 @@ int run_reader(const std::string& name, const std::string& mode, std::uint64_t c
         }
         if (mode == "reattach" && --until_reattach == 0) {
           attach(static_cast<start_position>(rng() % 3));
-          until_reattach = 50 + rng() % 2000;
+          until_reattach = next_reattach();
         }
         break;
       }
