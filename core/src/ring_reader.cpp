@@ -114,12 +114,14 @@ read_result ring_reader::attach(std::span<const std::byte> buffer, start_positio
     resync_reports_loss_ = false;
   }
   if (start == start_position::now) skip_to_end();
+  start_sequence_ = sequence_;
   result.status = read_status::ok;
   return result;
 }
 
 void ring_reader::detach() noexcept {
   base_ = nullptr;
+  start_sequence_ = 0;
   size_ = 0;
   chunk_count_ = 0;
   resync_pending_ = false;
@@ -211,10 +213,12 @@ read_result ring_reader::step(bool copy_payload) {
         result.status = read_status::no_data;
         return result;
       }
-      const std::uint64_t lost = resync_reports_loss_ ? row.token - sequence_ : 0;
+      const bool deferred_start = !resync_reports_loss_;
+      const std::uint64_t lost = deferred_start ? 0 : row.token - sequence_;
       resync_pending_ = false;
       resync_reports_loss_ = true;
       enter(index, row);
+      if (deferred_start) start_sequence_ = sequence_;  // the start attach() could not fix
       if (lost > 0) {
         lost_ += lost;
         result.status = read_status::lapped;

@@ -50,8 +50,8 @@ reader_report run_reader(std::span<const std::byte> buffer, pace mode, std::uint
   ring_reader reader;
   std::uint64_t start = 0;
   auto attach = [&](start_position where) {
-    if (reader.attached() &&
-        reader.entries_delivered() + reader.entries_lost() != reader.position_sequence() - start) {
+    if (reader.attached() && reader.entries_delivered() + reader.entries_lost() !=
+                                 reader.position_sequence() - reader.start_sequence()) {
       ++report.accounting;
     }
     if (reader.attach(buffer, where).status != read_status::ok) ++report.bad_status;
@@ -89,7 +89,8 @@ reader_report run_reader(std::span<const std::byte> buffer, pace mode, std::uint
       if (writer_done.load(std::memory_order_acquire)) break;
     }
   }
-  if (reader.entries_delivered() + reader.entries_lost() != reader.position_sequence() - start) {
+  if (reader.entries_delivered() + reader.entries_lost() !=
+      reader.position_sequence() - reader.start_sequence()) {
     ++report.accounting;
   }
   report.final_position = reader.position_sequence();

@@ -4,6 +4,7 @@
 // position = start + delivered + lost.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -570,6 +571,38 @@ TEST(ReadStatus, EveryStatusHasAName) {
         read_status::unsupported_version, read_status::corrupt, read_status::writer_restarted}) {
     EXPECT_FALSE(to_string(s).empty());
   }
+}
+
+// A reader that attaches while the writer has no committed row (it is restarting the only one)
+// starts on its first read; its accounting must start there too, not at 0.
+TEST(RingReaderStart, DeferredStartFixesTheAccountingStart) {
+  alignas(8) std::byte buffer[512];
+  writer_config config;
+  config.chunk_count = 1;
+  config.chunk_target_size = 64;
+  ring_writer writer(buffer, config);
+  const std::string text(40, 'x');
+  const auto payload = std::as_bytes(std::span(text.data(), text.size()));
+  while (writer.entries_written() < 30) ASSERT_EQ(writer.write(payload), write_status::ok);
+  const std::size_t row0 = layout::row_position(0);
+  std::uint64_t token = 0;
+  std::memcpy(&token, buffer + row0 + layout::row_token_word, 8);
+  ASSERT_GT(token, 0u) << "the ring must have wrapped so row 0 has a non-zero token";
+  std::uint64_t offset_word = 0;
+  std::memcpy(&offset_word, buffer + row0, 8);
+  const std::uint64_t uncommitted = 0;
+  std::memcpy(buffer + row0, &uncommitted, 8);
+
+  ring_reader reader;
+  ASSERT_EQ(reader.attach(buffer).status, read_status::ok);
+  EXPECT_EQ(reader.read_next().status, read_status::no_data);
+  std::memcpy(buffer + row0, &offset_word, 8);
+  const read_result first = reader.read_next();
+  ASSERT_EQ(first.status, read_status::ok);
+  EXPECT_EQ(first.sequence, token + 1);
+  EXPECT_EQ(reader.start_sequence(), token);
+  EXPECT_EQ(reader.entries_delivered() + reader.entries_lost(),
+            reader.position_sequence() - reader.start_sequence());
 }
 
 }  // namespace

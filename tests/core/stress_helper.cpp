@@ -77,7 +77,8 @@ int run_reader(const std::string& name, const std::string& mode, std::uint64_t c
   auto close_books = [&] {
     if (!reader) return;
     const ring_reader& ring = reader->ring();
-    if (ring.entries_delivered() + ring.entries_lost() != ring.position_sequence() - start) {
+    if (ring.entries_delivered() + ring.entries_lost() !=
+        ring.position_sequence() - ring.start_sequence()) {
       ++accounting;
     }
   };

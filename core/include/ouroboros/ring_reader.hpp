@@ -37,10 +37,10 @@ enum class start_position {
 
 struct read_result {
   read_status status = read_status::no_data;
-  std::uint64_t sequence = 0;             // ok: the entry's global sequence number (1-based)
-  std::uint64_t lost = 0;                 // lapped: entries lost immediately before the next one
-  std::span<const std::byte> payload;     // ok: valid until the next call on this reader
-  std::string_view detail;                // corrupt, not_a_log, unsupported_version: why
+  std::uint64_t sequence = 0;          // ok: the entry's global sequence number (1-based)
+  std::uint64_t lost = 0;              // lapped: entries lost immediately before the next one
+  std::span<const std::byte> payload;  // ok: valid until the next call on this reader
+  std::string_view detail;             // corrupt, not_a_log, unsupported_version: why
 };
 
 class ring_reader {
@@ -50,7 +50,8 @@ class ring_reader {
   // Validates the header and positions the reader. Re-attaching (to the same or another buffer)
   // starts clean. Returns ok, not_a_log, unsupported_version or corrupt; on anything but ok the
   // reader is detached and read_next() keeps returning that status.
-  read_result attach(std::span<const std::byte> buffer, start_position start = start_position::oldest);
+  read_result attach(std::span<const std::byte> buffer,
+                     start_position start = start_position::oldest);
   void detach() noexcept;
 
   // The next entry, or why there is none. Bounded work per call whatever the buffer holds.
@@ -59,6 +60,10 @@ class ring_reader {
   bool attached() const noexcept { return base_ != nullptr; }
   // Sequence number of the last entry delivered (or of the start position before the first).
   std::uint64_t position_sequence() const noexcept { return sequence_; }
+  // Where this attachment's accounting starts: entries_delivered() + entries_lost() ==
+  // position_sequence() - start_sequence() at all times. Usually fixed by attach(); if the writer
+  // was restarting every row at that instant, the first read_next() fixes it instead.
+  std::uint64_t start_sequence() const noexcept { return start_sequence_; }
   std::uint64_t entries_delivered() const noexcept { return delivered_; }
   std::uint64_t entries_lost() const noexcept { return lost_; }
   std::uint32_t chunk_count() const noexcept { return chunk_count_; }
@@ -100,6 +105,7 @@ class ring_reader {
   row_snapshot entered_;
   std::size_t position_ = 0;
   std::uint64_t sequence_ = 0;  // s: the current chunk's token plus entries read from it
+  std::uint64_t start_sequence_ = 0;
   bool resync_pending_ = false;
   bool resync_reports_loss_ = true;
   bool resync_exclude_current_ = false;
