@@ -98,7 +98,9 @@ int main(int argc, char** argv) {
   {
     // An unreported first pass: the first case measured otherwise pays for a cold machine.
     ouroboros::logger log(segment_name("warmup"), bench_options());
-    measure(calls, [&](std::size_t i) { log.info("net", "sent {} bytes to {}", static_cast<int>(i), peer); });
+    measure(calls, [&](std::size_t i) {
+      log.info("net", "sent {} bytes to {}", static_cast<int>(i), peer);
+    });
   }
   {
     auto empty = measure(calls, [](std::size_t) {});

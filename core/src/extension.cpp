@@ -31,7 +31,9 @@ bool locate(std::span<const std::byte> buffer, std::size_t& at, std::size_t& siz
 }
 }  // namespace
 
-bool extension_snapshot::closed() const noexcept { return (flags & ext::flag_closed) != 0; }
+bool extension_snapshot::closed() const noexcept {
+  return (flags & ext::flag_closed) != 0;
+}
 
 std::uint64_t clock_calibration::to_unix_ns(std::uint64_t ticks) const noexcept {
   // Signed delta: a record stamped just before a re-calibration has ticks below tick_base.
@@ -81,8 +83,10 @@ std::optional<clock_calibration> read_clock(std::span<const std::byte> buffer) n
     const auto before = load_shared<std::uint64_t>(b, ext::clock_seq_offset);
     if (before % 2 != 0) continue;
     clock_calibration c;
-    c.tick_base = load_shared<std::uint64_t>(b, ext::clock_tick_base_offset, std::memory_order_relaxed);
-    c.wall_base_ns = load_shared<std::uint64_t>(b, ext::clock_wall_base_offset, std::memory_order_relaxed);
+    c.tick_base =
+        load_shared<std::uint64_t>(b, ext::clock_tick_base_offset, std::memory_order_relaxed);
+    c.wall_base_ns =
+        load_shared<std::uint64_t>(b, ext::clock_wall_base_offset, std::memory_order_relaxed);
     c.mult = load_shared<std::uint64_t>(b, ext::clock_mult_offset, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (load_shared<std::uint64_t>(b, ext::clock_seq_offset, std::memory_order_relaxed) == before) {
@@ -111,7 +115,8 @@ std::optional<dictionary_entry> read_dictionary_entry(std::span<const std::byte>
   if (id + dictionary_entry_header + length > used) return std::nullopt;
   dictionary_entry result;
   result.kind = static_cast<std::uint8_t>((head >> 16) & 0xFFU);
-  result.bytes = std::string_view(reinterpret_cast<const char*>(entry + dictionary_entry_header), length);
+  result.bytes =
+      std::string_view(reinterpret_cast<const char*>(entry + dictionary_entry_header), length);
   return result;
 }
 
@@ -129,9 +134,12 @@ void extension_writer::publish_clock(const clock_calibration& calibration) noexc
   const auto seq = load_shared<std::uint64_t>(b, ext::clock_seq_offset, std::memory_order_relaxed);
   store_shared<std::uint64_t>(b, ext::clock_seq_offset, seq + 1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
-  store_shared<std::uint64_t>(b, ext::clock_tick_base_offset, calibration.tick_base, std::memory_order_relaxed);
-  store_shared<std::uint64_t>(b, ext::clock_wall_base_offset, calibration.wall_base_ns, std::memory_order_relaxed);
-  store_shared<std::uint64_t>(b, ext::clock_mult_offset, calibration.mult, std::memory_order_relaxed);
+  store_shared<std::uint64_t>(b, ext::clock_tick_base_offset, calibration.tick_base,
+                              std::memory_order_relaxed);
+  store_shared<std::uint64_t>(b, ext::clock_wall_base_offset, calibration.wall_base_ns,
+                              std::memory_order_relaxed);
+  store_shared<std::uint64_t>(b, ext::clock_mult_offset, calibration.mult,
+                              std::memory_order_relaxed);
   store_shared<std::uint64_t>(b, ext::clock_seq_offset, seq + 2, std::memory_order_release);
 }
 
@@ -139,15 +147,17 @@ std::optional<std::uint32_t> extension_writer::append_dictionary(std::uint8_t ki
                                                                  std::string_view bytes) noexcept {
   if (!valid() || bytes.size() > 0xFFFFU) return std::nullopt;
   std::byte* b = block_.data();
-  const std::size_t capacity = load_shared<std::uint32_t>(b, ext::dict_capacity_offset, std::memory_order_relaxed);
-  const std::size_t used = load_shared<std::uint32_t>(b, ext::dict_used_offset, std::memory_order_relaxed);
+  const std::size_t capacity =
+      load_shared<std::uint32_t>(b, ext::dict_capacity_offset, std::memory_order_relaxed);
+  const std::size_t used =
+      load_shared<std::uint32_t>(b, ext::dict_used_offset, std::memory_order_relaxed);
   const std::size_t need = layout::align_up(dictionary_entry_header + bytes.size(), 4);
   if (capacity < used || need > capacity - used) return std::nullopt;
   // ring_writer places the dictionary right after the fixed fields.
   std::byte* dictionary = b + ext::min_size;
-  store_shared<std::uint32_t>(dictionary, used,
-                              static_cast<std::uint32_t>(bytes.size()) | (std::uint32_t{kind} << 16),
-                              std::memory_order_relaxed);
+  store_shared<std::uint32_t>(
+      dictionary, used, static_cast<std::uint32_t>(bytes.size()) | (std::uint32_t{kind} << 16),
+      std::memory_order_relaxed);
   detail::copy_to_shared(dictionary + used + dictionary_entry_header, bytes.data(), bytes.size());
   // Release: a reader that sees the new "used" sees the entry's bytes.
   store_shared<std::uint32_t>(b, ext::dict_used_offset, static_cast<std::uint32_t>(used + need));

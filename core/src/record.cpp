@@ -37,18 +37,20 @@ std::string_view cut(std::string_view text, std::size_t limit) noexcept {
 }  // namespace
 
 std::string_view to_string(level value) noexcept {
-  static constexpr std::array<std::string_view, level_count> names = {
-      "trace", "debug", "info", "warn", "error", "critical"};
+  static constexpr std::array<std::string_view, level_count> names = {"trace", "debug", "info",
+                                                                      "warn",  "error", "critical"};
   const auto index = static_cast<std::size_t>(value);
   return index < names.size() ? names[index] : std::string_view("?");
 }
 
 std::optional<level> parse_level(std::string_view text) noexcept {
-  if (text.size() == 1 && text[0] >= '0' && text[0] <= '5') return static_cast<level>(text[0] - '0');
+  if (text.size() == 1 && text[0] >= '0' && text[0] <= '5')
+    return static_cast<level>(text[0] - '0');
   std::array<char, 16> lower{};
   if (text.size() >= lower.size()) return std::nullopt;
-  std::transform(text.begin(), text.end(), lower.begin(),
-                 [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; });
+  std::transform(text.begin(), text.end(), lower.begin(), [](char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  });
   const std::string_view name(lower.data(), text.size());
   if (name == "warning") return level::warn;
   if (name == "err") return level::error;
@@ -92,10 +94,20 @@ bool is_valid_utf8(std::string_view text) noexcept {
     std::size_t extra = 0;
     std::uint32_t min = 0;
     std::uint32_t cp = 0;
-    if ((c & 0xE0) == 0xC0) { extra = 1; min = 0x80; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { extra = 2; min = 0x800; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { extra = 3; min = 0x10000; cp = c & 0x07; }
-    else return false;
+    if ((c & 0xE0) == 0xC0) {
+      extra = 1;
+      min = 0x80;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2;
+      min = 0x800;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3;
+      min = 0x10000;
+      cp = c & 0x07;
+    } else
+      return false;
     if (n - i <= extra) return false;
     for (std::size_t k = 1; k <= extra; ++k) {
       const unsigned char cc = s[i + k];
@@ -168,11 +180,20 @@ struct record_decoder {
     at += tag_size;
     const std::size_t fields_start = at;
     for (std::size_t i = 0; i < r.field_count; ++i) {
-      if (n - at < 1) { result.status = decode_status::truncated; return result; }
+      if (n - at < 1) {
+        result.status = decode_status::truncated;
+        return result;
+      }
       const std::size_t key_size = std::to_integer<std::size_t>(p[at]);
-      if (n - at - 1 < key_size + 2) { result.status = decode_status::truncated; return result; }
+      if (n - at - 1 < key_size + 2) {
+        result.status = decode_status::truncated;
+        return result;
+      }
       const std::size_t value_size = load_u16(p + at + 1 + key_size);
-      if (n - at - 3 - key_size < value_size) { result.status = decode_status::truncated; return result; }
+      if (n - at - 3 - key_size < value_size) {
+        result.status = decode_status::truncated;
+        return result;
+      }
       if (!is_valid_utf8(view(p + at + 1, key_size)) ||
           !is_valid_utf8(view(p + at + 3 + key_size, value_size))) {
         result.status = decode_status::invalid_utf8;

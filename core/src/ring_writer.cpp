@@ -35,7 +35,8 @@ std::size_t extension_bytes(const writer_config& config) {
 }
 
 std::size_t first_entry_offset_for(const writer_config& config) {
-  return lay::align_up(lay::extension_block_offset(config.chunk_count) + extension_bytes(config), 8);
+  return lay::align_up(lay::extension_block_offset(config.chunk_count) + extension_bytes(config),
+                       8);
 }
 }  // namespace
 
@@ -78,8 +79,8 @@ ring_writer::ring_writer(std::span<std::byte> buffer, const writer_config& confi
                                 std::to_string(first_entry_) + " bytes before the first entry");
   }
   if (first_entry_ > lay::row_offset_mask) throw std::invalid_argument("chunk table too large");
-  max_payload_ = std::min<std::size_t>(size_ - first_entry_, lay::entry_length_mask) -
-                 lay::entry_header_size;
+  max_payload_ =
+      std::min<std::size_t>(size_ - first_entry_, lay::entry_length_mask) - lay::entry_header_size;
   row_start_ = std::make_unique<std::size_t[]>(chunk_count_);
 
   // Everything a reader may trust once it sees the magic is written first; the magic goes last
@@ -157,7 +158,9 @@ void ring_writer::wrap() noexcept {
   start_chunk(0, first_entry_);
 }
 
-void ring_writer::advance() noexcept { start_chunk(chunk_ + 1, position_); }
+void ring_writer::advance() noexcept {
+  start_chunk(chunk_ + 1, position_);
+}
 
 void ring_writer::start_chunk(std::uint32_t index, std::size_t offset) noexcept {
   const std::size_t row = lay::row_position(index);
@@ -176,8 +179,7 @@ void ring_writer::start_chunk(std::uint32_t index, std::size_t offset) noexcept 
   store_shared<std::uint32_t>(base_, offset, 0, std::memory_order_relaxed);
   store_shared<std::uint64_t>(base_, row + lay::row_token_word, entries_written_,
                               std::memory_order_release);
-  store_shared<std::uint64_t>(base_, row + lay::row_offset_word, offset,
-                              std::memory_order_release);
+  store_shared<std::uint64_t>(base_, row + lay::row_offset_word, offset, std::memory_order_release);
   store_shared<std::uint64_t>(base_, row + lay::row_offset_word, offset | lay::row_committed_bit,
                               std::memory_order_release);
   row_start_[index] = offset;

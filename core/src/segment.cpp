@@ -22,7 +22,9 @@ segment_errc to_errc(platform::open_result result) {
   }
 }
 
-std::span<std::byte> span_of(const platform::mapping& m) { return {m.data(), m.size()}; }
+std::span<std::byte> span_of(const platform::mapping& m) {
+  return {m.data(), m.size()};
+}
 }  // namespace
 
 std::string canonical_segment_name(std::string_view name) {
@@ -99,13 +101,14 @@ std::unique_ptr<platform::mapping> create_segment(const std::string& name, std::
     const bool is_log = probe.attach(bytes).status == read_status::ok;
     if (!is_log && !options.take_over) {
       throw segment_error(segment_errc::foreign_object,
-                          "'" + name + "' exists and is not an ouroboros log segment; "
-                          "remove it or choose another name (or take it over explicitly)");
+                          "'" + name +
+                              "' exists and is not an ouroboros log segment; "
+                              "remove it or choose another name (or take it over explicitly)");
     }
     if (is_log && !options.take_over) {
-      if (const auto ext = read_extension(bytes);
-          ext && liveness_of(*ext) == writer_liveness::alive &&
-          ext->writer_pid != platform::current_pid()) {
+      if (const auto ext = read_extension(bytes); ext &&
+                                                  liveness_of(*ext) == writer_liveness::alive &&
+                                                  ext->writer_pid != platform::current_pid()) {
         throw segment_error(segment_errc::owned_by_live_writer,
                             "segment '" + name + "' belongs to a running writer (pid " +
                                 std::to_string(ext->writer_pid) +
@@ -167,9 +170,13 @@ shm_writer::shm_writer(std::string_view name, const shm_writer_options& options)
   heartbeat();
 }
 
-shm_writer::~shm_writer() { close(); }
+shm_writer::~shm_writer() {
+  close();
+}
 
-void shm_writer::heartbeat() noexcept { extension_.beat(platform::realtime_ns()); }
+void shm_writer::heartbeat() noexcept {
+  extension_.beat(platform::realtime_ns());
+}
 
 void shm_writer::close() noexcept {
   if (closed_) return;
@@ -193,9 +200,10 @@ struct shm_reader::platform_state {
 
 namespace {
 [[noreturn]] void throw_attach_failure(const std::string& name, const read_result& result) {
-  const auto code = result.status == read_status::unsupported_version ? segment_errc::unsupported_version
-                    : result.status == read_status::corrupt           ? segment_errc::corrupt
-                                                                      : segment_errc::not_a_log;
+  const auto code = result.status == read_status::unsupported_version
+                        ? segment_errc::unsupported_version
+                    : result.status == read_status::corrupt ? segment_errc::corrupt
+                                                            : segment_errc::not_a_log;
   throw segment_error(code, "segment '" + name + "' is not a readable log: " +
                                 std::string(to_string(result.status)) + " (" +
                                 std::string(result.detail) + ")");
@@ -260,7 +268,9 @@ std::span<const std::byte> shm_reader::bytes() const noexcept {
   return {platform_->memory.data(), platform_->memory.size()};
 }
 
-std::optional<extension_snapshot> shm_reader::extension() const { return read_extension(bytes()); }
+std::optional<extension_snapshot> shm_reader::extension() const {
+  return read_extension(bytes());
+}
 
 writer_liveness shm_reader::liveness() const {
   const auto ext = extension();

@@ -19,8 +19,12 @@
 
 namespace ouroboros {
 // GoogleTest prints statuses by name in failure messages.
-inline void PrintTo(read_status status, std::ostream* os) { *os << to_string(status); }
-inline void PrintTo(write_status status, std::ostream* os) { *os << to_string(status); }
+inline void PrintTo(read_status status, std::ostream* os) {
+  *os << to_string(status);
+}
+inline void PrintTo(write_status status, std::ostream* os) {
+  *os << to_string(status);
+}
 }  // namespace ouroboros
 
 namespace ouroboros::test {

@@ -24,12 +24,13 @@ struct extension_snapshot {
   std::uint32_t payload_encoding = 0;
   std::uint32_t flags = 0;
   std::uint64_t chunk_target_size = 0;
-  std::size_t dictionary_offset = 0;    // from the buffer start; 0 when there is no dictionary
+  std::size_t dictionary_offset = 0;  // from the buffer start; 0 when there is no dictionary
   std::size_t dictionary_capacity = 0;
   bool closed() const noexcept;
 };
 
-// Converts writer ticks to wall-clock nanoseconds: wall = wall_base + (ticks - tick_base) * mult / 2^32.
+// Converts writer ticks to wall-clock nanoseconds: wall = wall_base + (ticks - tick_base) * mult /
+// 2^32.
 struct clock_calibration {
   std::uint64_t tick_base = 0;
   std::uint64_t wall_base_ns = 0;
@@ -66,7 +67,8 @@ class extension_writer {
   void set_flags(std::uint32_t flags) noexcept;
   void publish_clock(const clock_calibration& calibration) noexcept;
   // Appends an immutable entry; returns its id, or nullopt when the dictionary is full.
-  std::optional<std::uint32_t> append_dictionary(std::uint8_t kind, std::string_view bytes) noexcept;
+  std::optional<std::uint32_t> append_dictionary(std::uint8_t kind,
+                                                 std::string_view bytes) noexcept;
 
  private:
   std::span<std::byte> block_;

@@ -4,7 +4,7 @@
 // All integers are little-endian; offsets are bytes from the start of the buffer,
 // which is 8-byte aligned.
 //
-//   offset 0                16                16+16N            ext_end   F (row 0 offset)        size
+//   offset 0                16                16+16N            ext_end   F (row 0 offset) size
 //   +--------------------+-------------------+-------------------+-------+-----------------------+
 //   | buffer header (16) | chunk table N x16 | extension block   | dict. | entries ...  (ring)   |
 //   +--------------------+-------------------+-------------------+-------+-----------------------+
@@ -69,16 +69,16 @@ struct extension_layout {
   static constexpr std::uint64_t magic = 0x3158454F52554F00ULL;  // "\0OUROEX1" in memory
   static constexpr std::uint32_t version = 1;
 
-  static constexpr std::size_t magic_offset = 0;             // u64
-  static constexpr std::size_t size_offset = 8;              // u32 block size in bytes (>= min_size)
-  static constexpr std::size_t version_offset = 12;          // u32 block layout version
-  static constexpr std::size_t writer_pid_offset = 16;       // u64 process id of the writer
-  static constexpr std::size_t writer_start_offset = 24;     // u64 writer process start (unix ns)
-  static constexpr std::size_t incarnation_offset = 32;      // u64 random, != 0, new per creation
-  static constexpr std::size_t heartbeat_offset = 40;        // u64 [live] unix ns of last beat
-  static constexpr std::size_t encoding_offset = 48;         // u32 payload encoding id
-  static constexpr std::size_t flags_offset = 52;            // u32 [live] flag bits below
-  static constexpr std::size_t chunk_target_offset = 56;     // u64 chunk target size in bytes
+  static constexpr std::size_t magic_offset = 0;          // u64
+  static constexpr std::size_t size_offset = 8;           // u32 block size in bytes (>= min_size)
+  static constexpr std::size_t version_offset = 12;       // u32 block layout version
+  static constexpr std::size_t writer_pid_offset = 16;    // u64 process id of the writer
+  static constexpr std::size_t writer_start_offset = 24;  // u64 writer process start (unix ns)
+  static constexpr std::size_t incarnation_offset = 32;   // u64 random, != 0, new per creation
+  static constexpr std::size_t heartbeat_offset = 40;     // u64 [live] unix ns of last beat
+  static constexpr std::size_t encoding_offset = 48;      // u32 payload encoding id
+  static constexpr std::size_t flags_offset = 52;         // u32 [live] flag bits below
+  static constexpr std::size_t chunk_target_offset = 56;  // u64 chunk target size in bytes
   // Clock calibration, published as a seqlock: [live] sequence word is odd while the writer
   // updates the three values below it. wall_ns = wall_base + (ticks - tick_base) * mult >> 32.
   static constexpr std::size_t clock_seq_offset = 64;        // u64 [live]
@@ -86,10 +86,10 @@ struct extension_layout {
   static constexpr std::size_t clock_wall_base_offset = 80;  // u64 [live] unix ns
   static constexpr std::size_t clock_mult_offset = 88;       // u64 [live] ns per tick, 32.32 fixed
   // Append-only dictionary (interned strings for records), inside this block's size.
-  static constexpr std::size_t dict_offset_offset = 96;      // u32 offset from buffer start
-  static constexpr std::size_t dict_capacity_offset = 100;   // u32 bytes
-  static constexpr std::size_t dict_used_offset = 104;       // u32 [live] bytes committed (release)
-  static constexpr std::size_t reserved_offset = 108;        // u32 zero
+  static constexpr std::size_t dict_offset_offset = 96;     // u32 offset from buffer start
+  static constexpr std::size_t dict_capacity_offset = 100;  // u32 bytes
+  static constexpr std::size_t dict_used_offset = 104;      // u32 [live] bytes committed (release)
+  static constexpr std::size_t reserved_offset = 108;       // u32 zero
   static constexpr std::size_t min_size = 112;
 
   // flags

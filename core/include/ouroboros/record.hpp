@@ -28,7 +28,14 @@
 
 namespace ouroboros {
 
-enum class level : std::uint8_t { trace = 0, debug = 1, info = 2, warn = 3, error = 4, critical = 5 };
+enum class level : std::uint8_t {
+  trace = 0,
+  debug = 1,
+  info = 2,
+  warn = 3,
+  error = 4,
+  critical = 5
+};
 inline constexpr std::size_t level_count = 6;
 
 std::string_view to_string(level value) noexcept;
@@ -75,11 +82,11 @@ class record_view {
 
 enum class decode_status {
   ok,
-  not_a_record,    // does not start with the record marker: a plain payload
-  bad_version,     // a record of a version this reader does not know
-  truncated,       // the payload ends inside the fixed part, the tag or a field
+  not_a_record,  // does not start with the record marker: a plain payload
+  bad_version,   // a record of a version this reader does not know
+  truncated,     // the payload ends inside the fixed part, the tag or a field
   bad_level,
-  invalid_utf8,    // tag, key, value or message is not valid UTF-8
+  invalid_utf8,  // tag, key, value or message is not valid UTF-8
 };
 std::string_view to_string(decode_status status) noexcept;
 
@@ -115,6 +122,7 @@ std::size_t encode_record_prefix(std::span<std::byte> out, const record_header& 
 // Encodes a whole record; the message is cut (at a UTF-8 boundary, flag set) to fit `out`.
 // Returns bytes written, or 0 when `out` cannot hold even the prefix.
 std::size_t encode_record(std::span<std::byte> out, const record_header& header,
-                          std::string_view message, std::span<const record_field> fields = {}) noexcept;
+                          std::string_view message,
+                          std::span<const record_field> fields = {}) noexcept;
 
 }  // namespace ouroboros

@@ -74,7 +74,8 @@ class ring_writer {
     const std::size_t length = layout::entry_header_size + payload_size;
     if (length > size_ - position_) [[unlikely]] {
       wrap();
-    } else if (position_ - chunk_start_ >= chunk_target_ && chunk_ + 1 < chunk_count_) [[unlikely]] {
+    } else if (position_ - chunk_start_ >= chunk_target_ && chunk_ + 1 < chunk_count_)
+        [[unlikely]] {
       advance();
     }
     const std::size_t next = position_ + layout::align_up(length, layout::entry_alignment);
@@ -116,20 +117,33 @@ class ring_writer {
     publish();
   }
 
-  std::uint64_t entries_written() const noexcept { return entries_written_; }
-  std::size_t max_payload_size() const noexcept { return max_payload_; }
-  std::size_t first_entry_offset() const noexcept { return first_entry_; }
-  std::size_t buffer_size() const noexcept { return size_; }
-  std::uint32_t chunk_count() const noexcept { return chunk_count_; }
-  std::size_t chunk_target_size() const noexcept { return chunk_target_; }
+  std::uint64_t entries_written() const noexcept {
+    return entries_written_;
+  }
+  std::size_t max_payload_size() const noexcept {
+    return max_payload_;
+  }
+  std::size_t first_entry_offset() const noexcept {
+    return first_entry_;
+  }
+  std::size_t buffer_size() const noexcept {
+    return size_;
+  }
+  std::uint32_t chunk_count() const noexcept {
+    return chunk_count_;
+  }
+  std::size_t chunk_target_size() const noexcept {
+    return chunk_target_;
+  }
   // The extension block's bytes (empty when configured without one).
-  std::span<std::byte> extension_block() const noexcept { return extension_; }
+  std::span<std::byte> extension_block() const noexcept {
+    return extension_;
+  }
 
  private:
   void commit_pending() noexcept {
-    detail::store_shared<std::uint32_t>(base_, position_,
-                                        pending_length_ | layout::entry_committed_bit,
-                                        std::memory_order_release);
+    detail::store_shared<std::uint32_t>(
+        base_, position_, pending_length_ | layout::entry_committed_bit, std::memory_order_release);
     position_ += layout::align_up(pending_length_, layout::entry_alignment);
     ++entries_written_;
   }

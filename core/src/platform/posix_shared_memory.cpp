@@ -42,7 +42,9 @@ struct fd_guard {
 };
 }  // namespace
 
-mapping::~mapping() { reset(); }
+mapping::~mapping() {
+  reset();
+}
 
 mapping::mapping(mapping&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)),
@@ -68,8 +70,8 @@ void mapping::reset() noexcept {
 
 open_result mapping::create(const std::string& name, std::size_t size, unsigned mode, mapping& out,
                             std::string& error) {
-  fd_guard fd{::shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-                         static_cast<mode_t>(mode))};
+  fd_guard fd{
+      ::shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode))};
   if (fd.fd < 0) {
     const int e = errno;
     error = describe_errno("cannot create shared memory", name, e);
@@ -99,7 +101,8 @@ open_result mapping::create(const std::string& name, std::size_t size, unsigned 
   return open_result::ok;
 }
 
-open_result mapping::open(const std::string& name, bool writable, mapping& out, std::string& error) {
+open_result mapping::open(const std::string& name, bool writable, mapping& out,
+                          std::string& error) {
   fd_guard fd{::shm_open(name.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0)};
   if (fd.fd < 0) {
     const int e = errno;
@@ -119,8 +122,8 @@ open_result mapping::open(const std::string& name, bool writable, mapping& out, 
     return open_result::ok;
   }
   const auto size = static_cast<std::size_t>(st.st_size);
-  void* data = ::mmap(nullptr, size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED,
-                      fd.fd, 0);
+  void* data =
+      ::mmap(nullptr, size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd.fd, 0);
   if (data == MAP_FAILED) {
     const int e = errno;
     error = describe_errno("cannot map shared memory", name, e);
@@ -144,7 +147,9 @@ bool identity_of(const std::string& name, object_identity& out) noexcept {
   return ok;
 }
 
-bool unlink(const std::string& name) noexcept { return ::shm_unlink(name.c_str()) == 0; }
+bool unlink(const std::string& name) noexcept {
+  return ::shm_unlink(name.c_str()) == 0;
+}
 
 std::vector<std::string> list_names() {
   std::vector<std::string> names;
@@ -160,7 +165,9 @@ std::vector<std::string> list_names() {
   return names;
 }
 
-std::uint64_t current_pid() noexcept { return static_cast<std::uint64_t>(::getpid()); }
+std::uint64_t current_pid() noexcept {
+  return static_cast<std::uint64_t>(::getpid());
+}
 
 bool process_exists(std::uint64_t pid) noexcept {
   if (pid == 0 || pid > static_cast<std::uint64_t>(INT32_MAX)) return false;

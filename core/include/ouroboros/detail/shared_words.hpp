@@ -52,7 +52,8 @@ inline void copy_to_shared(std::byte* destination, const void* source, std::size
 #endif
 }
 
-inline void copy_from_shared(void* destination, const std::byte* source, std::size_t size) noexcept {
+inline void copy_from_shared(void* destination, const std::byte* source,
+                             std::size_t size) noexcept {
 #ifdef OUROBOROS_TSAN
   auto* to = static_cast<unsigned char*>(destination);
   for (std::size_t i = 0; i < size; ++i) {
