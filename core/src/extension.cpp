@@ -29,6 +29,23 @@ bool locate(std::span<const std::byte> buffer, std::size_t& at, std::size_t& siz
   size = load_shared<std::uint32_t>(buffer.data(), at + ext::size_offset);
   return size >= ext::min_size && size <= buffer.size() - at && size % 8 == 0;
 }
+
+// The dictionary of a located block: it must lie inside the block, 4-aligned (its entry headers
+// are loaded as aligned words; an odd offset from a hostile buffer would make those loads
+// misaligned). Leaves offset and capacity untouched and returns false otherwise.
+bool dictionary_bounds(std::span<const std::byte> buffer, std::size_t at, std::size_t size,
+                       std::size_t& offset, std::size_t& capacity) noexcept {
+  const std::byte* b = buffer.data() + at;
+  const std::size_t dict_at = load_shared<std::uint32_t>(b, ext::dict_offset_offset);
+  const std::size_t dict_capacity = load_shared<std::uint32_t>(b, ext::dict_capacity_offset);
+  if (dict_at % 4 != 0 || dict_at < at + ext::min_size || dict_at > at + size ||
+      dict_capacity > at + size - dict_at) {
+    return false;
+  }
+  offset = dict_at;
+  capacity = dict_capacity;
+  return true;
+}
 }  // namespace
 
 bool extension_snapshot::closed() const noexcept {
@@ -55,15 +72,7 @@ std::optional<extension_snapshot> read_extension(std::span<const std::byte> buff
   s.payload_encoding = load_shared<std::uint32_t>(b, ext::encoding_offset);
   s.flags = load_shared<std::uint32_t>(b, ext::flags_offset);
   s.chunk_target_size = load_shared<std::uint64_t>(b, ext::chunk_target_offset);
-  const std::size_t dict_at = load_shared<std::uint32_t>(b, ext::dict_offset_offset);
-  const std::size_t dict_capacity = load_shared<std::uint32_t>(b, ext::dict_capacity_offset);
-  // The dictionary must lie inside the block, 4-aligned (its entry headers are loaded as
-  // aligned words; an odd offset from a hostile buffer would make those loads misaligned).
-  if (dict_at % 4 == 0 && dict_at >= at + ext::min_size && dict_at <= at + size &&
-      dict_capacity <= at + size - dict_at) {
-    s.dictionary_offset = dict_at;
-    s.dictionary_capacity = dict_capacity;
-  }
+  dictionary_bounds(buffer, at, size, s.dictionary_offset, s.dictionary_capacity);
   return s;
 }
 
@@ -101,15 +110,17 @@ std::optional<dictionary_entry> read_dictionary_entry(std::span<const std::byte>
                                                       std::uint32_t id) noexcept {
   std::size_t at = 0;
   std::size_t size = 0;
-  if (!locate(buffer, at, size)) return std::nullopt;
-  const auto snapshot = read_extension(buffer);
-  if (!snapshot || snapshot->dictionary_offset == 0) return std::nullopt;
+  std::size_t dict_at = 0;
+  std::size_t dict_capacity = 0;
+  if (!locate(buffer, at, size) || !dictionary_bounds(buffer, at, size, dict_at, dict_capacity)) {
+    return std::nullopt;
+  }
   const std::size_t used = load_shared<std::uint32_t>(buffer.data() + at, ext::dict_used_offset);
-  if (used > snapshot->dictionary_capacity || id % 4 != 0 ||
+  if (used > dict_capacity || id % 4 != 0 ||
       static_cast<std::size_t>(id) + dictionary_entry_header > used) {
     return std::nullopt;
   }
-  const std::byte* entry = buffer.data() + snapshot->dictionary_offset + id;
+  const std::byte* entry = buffer.data() + dict_at + id;
   const std::uint32_t head = load_shared<std::uint32_t>(entry, 0, std::memory_order_relaxed);
   const std::size_t length = head & 0xFFFFU;
   if (id + dictionary_entry_header + length > used) return std::nullopt;
