@@ -62,6 +62,18 @@ void flush_stdout() {
   if (std::fflush(stdout) != 0) std::_Exit(exit_ok);
 }
 
+void drain_stdout(fmt::memory_buffer& buffer) {
+  write_stdout(buffer);
+  buffer.clear();
+  flush_stdout();
+}
+
+void drain_stdout_if_big(fmt::memory_buffer& buffer) {
+  if (buffer.size() < (1 << 16)) return;
+  write_stdout(buffer);
+  buffer.clear();
+}
+
 bool color_wanted(const std::string& mode) {
   if (mode == "always") return true;
   if (mode == "never") return false;

@@ -36,6 +36,10 @@ const std::atomic<bool>& install_stop_handlers();
 // Big stdout buffer: lines are written in batches and flushed whenever the reader is idle.
 void write_stdout(const fmt::memory_buffer& buffer);
 void flush_stdout();
+// Writes, empties and flushes `buffer`: for when the reader goes idle or is about to wait.
+void drain_stdout(fmt::memory_buffer& buffer);
+// Writes and empties `buffer` once it holds 64 KiB, so a busy reader writes in large batches.
+void drain_stdout_if_big(fmt::memory_buffer& buffer);
 
 bool color_wanted(const std::string& mode);   // "auto", "always", "never"
 std::string human_size(std::uint64_t bytes);  // "64.0 KiB"

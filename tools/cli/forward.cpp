@@ -87,19 +87,14 @@ int run_forward(const read_options& read, const std::string& to, const std::stri
         const auto due = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                        std::chrono::duration<double>(pace.time_of(sent + 1)));
         if (due > std::chrono::steady_clock::now()) {
-          write_stdout(out);
-          out.clear();
-          flush_stdout();
+          drain_stdout(out);
           std::this_thread::sleep_until(due);
         }
       }
       ++sent;
       if (to_stdout) {
         format_json(out);
-        if (out.size() >= (1 << 16)) {
-          write_stdout(out);
-          out.clear();
-        }
+        drain_stdout_if_big(out);
       } else {
         message.clear();
         format_syslog(message);
@@ -125,11 +120,7 @@ int run_forward(const read_options& read, const std::string& to, const std::stri
       }
       return read.max_entries == 0 || entries < read.max_entries;
     };
-    const auto on_idle = [&] {
-      write_stdout(out);
-      out.clear();
-      flush_stdout();
-    };
+    const auto on_idle = [&] { drain_stdout(out); };
     follower.run(filter, on_item, on_idle, stop);
     on_idle();
   } catch (const segment_error& e) {

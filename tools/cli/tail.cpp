@@ -22,12 +22,6 @@ int run_tail(const read_options& read, const std::string& format, const std::str
     tools::segment_follower follower(read.segment, read.follow_options());
     fmt::memory_buffer out;
     std::uint64_t shown = 0;
-    auto flush_if_big = [&] {
-      if (out.size() >= (1 << 16)) {
-        write_stdout(out);
-        out.clear();
-      }
-    };
     const auto on_item = [&](const tools::follow_item& item) {
       if (item.entry != nullptr) {
         if (json) {
@@ -49,14 +43,10 @@ int run_tail(const read_options& read, const std::string& format, const std::str
           tools::format_text(out, *item.event, text);
         }
       }
-      flush_if_big();
+      drain_stdout_if_big(out);
       return read.max_entries == 0 || shown < read.max_entries;
     };
-    const auto on_idle = [&] {
-      write_stdout(out);
-      out.clear();
-      flush_stdout();
-    };
+    const auto on_idle = [&] { drain_stdout(out); };
     follower.run(filter, on_item, on_idle, stop);
     on_idle();
     return exit_ok;
