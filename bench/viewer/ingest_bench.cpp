@@ -8,7 +8,6 @@
 // follows the model, so the tick includes the view's own work.
 //
 //   ouroboros-bench-viewer [--seconds 10] [--view] [--no-filter] [--max-entries 1000000]
-#include <dirent.h>
 #include <unistd.h>
 #include <QApplication>
 #include <QElapsedTimer>
@@ -25,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "data/segment_session.hpp"
 #include "ouroboros/record.hpp"
 #include "ouroboros/segment.hpp"
@@ -32,54 +32,9 @@
 
 using namespace ouroboros;
 using namespace ouroboros::viewer;
+using namespace viewer_bench;
 
 namespace {
-
-std::uint64_t rss_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  std::uint64_t pages_total = 0;
-  std::uint64_t pages_resident = 0;
-  statm >> pages_total >> pages_resident;
-  return pages_resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-}
-
-// CPU seconds used so far by the thread named `name` in this process (0 if not found).
-double thread_cpu_seconds(const std::string& name) {
-  const std::string tasks = "/proc/self/task/";
-  double total = 0;
-  if (DIR* dir = ::opendir(tasks.c_str())) {
-    while (const dirent* item = ::readdir(dir)) {
-      if (item->d_name[0] == '.') continue;
-      std::ifstream comm(tasks + item->d_name + "/comm");
-      std::string thread_name;
-      std::getline(comm, thread_name);
-      if (thread_name != name) continue;
-      std::ifstream stat(tasks + item->d_name + "/stat");
-      std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-      // Fields after the ")" that closes the name: state is field 3, utime 14, stime 15.
-      std::istringstream fields(text.substr(text.rfind(')') + 2));
-      std::string field;
-      unsigned long long utime = 0, stime = 0;
-      for (int index = 3; fields >> field; ++index) {
-        if (index == 14) utime = std::stoull(field);
-        if (index == 15) {
-          stime = std::stoull(field);
-          break;
-        }
-      }
-      total += static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-    }
-    ::closedir(dir);
-  }
-  return total;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1,
-                    static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5))];
-}
 
 // Pre-encoded, varied records: the writer's own cost is not what is measured here.
 std::vector<std::vector<std::byte>> make_payloads() {
@@ -112,7 +67,7 @@ std::vector<std::vector<std::byte>> make_payloads() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_ingest_bench(int argc, char** argv) {
   double seconds = 10;
   bool with_view = false;
   bool with_filter = true;

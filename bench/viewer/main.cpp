@@ -1,0 +1,15 @@
+// ouroboros-bench-viewer: the viewer's benchmarks in one program.
+//
+//   ouroboros-bench-viewer [--seconds 10] [--view] [--no-filter] [--max-entries N]
+//       sustained ingest of the data layer (optionally with a bare table view)
+//   ouroboros-bench-viewer --window [--rate N] [--seconds S] [--warmup S] [--keys]
+//       the whole window under a real demo writer: CPU, GUI busy time per tick, key-to-paint
+#include <cstring>
+
+int run_ingest_bench(int argc, char** argv);
+int run_window_bench(int argc, char** argv);
+
+int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--window") == 0) return run_window_bench(argc, argv);
+  return run_ingest_bench(argc, argv);
+}
