@@ -4,11 +4,13 @@
 #include <QTabWidget>
 #include <QTimer>
 
+#include "data/memory.hpp"
 #include "ui/filter_bar.hpp"
 #include "ui/main_window.hpp"
 #include "ui/segment_tab.hpp"
 
 int main(int argc, char** argv) {
+  ouroboros::viewer::configure_allocator();
   QApplication app(argc, argv);
   QApplication::setApplicationName(QStringLiteral("ouroboros-viewer"));
   QApplication::setApplicationDisplayName(QStringLiteral("Ouroboros"));

@@ -169,16 +169,15 @@ int run_window_bench(int argc, char** argv) {
       const int key = letter ? Qt::Key_X : Qt::Key_Backspace;
       const QString text = letter ? QStringLiteral("x") : QString();
       // Jitter so the keys do not lock onto the tick phase.
-      QTimer::singleShot(static_cast<int>(QRandomGenerator::global()->bounded(25)), &app,
-                         [&app, filter_field, key, text] {
-                           app.key_posted_ns = app.now_ns();
-                           QCoreApplication::postEvent(
-                               filter_field,
-                               new QKeyEvent(QEvent::KeyPress, key, Qt::NoModifier, text));
-                           QCoreApplication::postEvent(
-                               filter_field,
-                               new QKeyEvent(QEvent::KeyRelease, key, Qt::NoModifier, text));
-                         });
+      QTimer::singleShot(
+          static_cast<int>(QRandomGenerator::global()->bounded(25)), &app,
+          [&app, filter_field, key, text] {
+            app.key_posted_ns = app.now_ns();
+            QCoreApplication::postEvent(filter_field,
+                                        new QKeyEvent(QEvent::KeyPress, key, Qt::NoModifier, text));
+            QCoreApplication::postEvent(
+                filter_field, new QKeyEvent(QEvent::KeyRelease, key, Qt::NoModifier, text));
+          });
     });
     key_timer.start();
   }
@@ -192,14 +191,12 @@ int run_window_bench(int argc, char** argv) {
   const double poller = thread_cpu_seconds("ouro-poller") - poller_start;
   const session_stats& stats = tab->session().stats();
 
-  std::printf("viewer window, writer at %s, %.1f s measured after %.1f s warm-up, platform %s\n",
-              rate > 0 ? (QString::number(rate, 'f', 0) + QStringLiteral(" entries/s"))
-                             .toUtf8()
-                             .constData()
-                       : "maximum rate",
-              measured_s, warmup, QGuiApplication::platformName().toUtf8().constData());
-  std::printf("  machine load        %12s (1-min load average; 2 cores)\n",
-              load_average().c_str());
+  std::printf(
+      "viewer window, writer at %s, %.1f s measured after %.1f s warm-up, platform %s\n",
+      rate > 0 ? (QString::number(rate, 'f', 0) + QStringLiteral(" entries/s")).toUtf8().constData()
+               : "maximum rate",
+      measured_s, warmup, QGuiApplication::platformName().toUtf8().constData());
+  std::printf("  machine load        %12s (1-min load average; 2 cores)\n", load_average().c_str());
   std::printf("  ingest              %12.0f entries/s read, %llu lost, %llu rows kept\n",
               stats.ingest_per_second, static_cast<unsigned long long>(stats.poller.entries_lost),
               static_cast<unsigned long long>(stats.retained));
@@ -208,8 +205,8 @@ int run_window_bench(int argc, char** argv) {
   std::printf("  GUI thread CPU      %12.2f %% of one core\n", 100.0 * gui / measured_s);
   std::printf("  poller thread CPU   %12.2f %% of one core\n", 100.0 * poller / measured_s);
   std::printf("  GUI busy per tick   p50 %.3f ms  p99 %.3f ms  max %.3f ms  (%zu ticks)\n",
-              percentile(frames_ms, 0.5), percentile(frames_ms, 0.99),
-              percentile(frames_ms, 1.0), frames_ms.size());
+              percentile(frames_ms, 0.5), percentile(frames_ms, 0.99), percentile(frames_ms, 1.0),
+              frames_ms.size());
   if (keys) {
     std::printf("  key-to-paint        p50 %.1f ms  p99 %.1f ms  max %.1f ms  (%zu keys)\n",
                 percentile(app.key_latencies_ms, 0.5), percentile(app.key_latencies_ms, 0.99),

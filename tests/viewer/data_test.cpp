@@ -4,15 +4,20 @@
 #include <QAbstractItemModelTester>
 #include <QBuffer>
 #include <QCoreApplication>
+#include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QTemporaryDir>
 
+#include "data/bulk_job.hpp"
 #include "data/entry_store.hpp"
 #include "data/exporter.hpp"
 #include "data/filter.hpp"
 #include "data/format.hpp"
 #include "data/log_model.hpp"
+#include "data/row_selection.hpp"
 #include "data/segment_catalog.hpp"
+#include "data/viewport_anchor.hpp"
 #include "viewer_test_support.hpp"
 
 using namespace viewer_test;
@@ -238,10 +243,25 @@ TEST_F(ModelTest, AppendsEvictsAndShowsColumns) {
             "line one\nline two");
   EXPECT_EQ(model.data(model.index(1, log_model::col_level)).toString(), "");
   EXPECT_EQ(model.data(model.index(1, log_model::col_thread)).toString(), "");
-  EXPECT_TRUE(model.data(model.index(1, log_model::col_time)).toString().startsWith("2023-11-14"));
+  model.set_time_options(time_mode::time_of_day, true);
+  EXPECT_EQ(model.data(model.index(0, log_model::col_time)).toString(),
+            "2023-11-14 22:13:20.000001")
+      << "the first row carries the date";
+  EXPECT_EQ(model.data(model.index(1, log_model::col_time)).toString(), "22:13:20.000002")
+      << "then the time of day only, until the date changes";
+  EXPECT_TRUE(model.data(model.index(1, log_model::col_time), Qt::ToolTipRole)
+                  .toString()
+                  .contains("2023-11-14 22:13:20.000002000 UTC"))
+      << "the tooltip has the full date and nanoseconds";
 
-  model.set_time_options(true, true);
+  model.set_time_options(time_mode::delta, true);
   EXPECT_EQ(model.data(model.index(1, log_model::col_time)).toString(), "+0.000001000");
+  model.set_attach_time(1'700'000'000'000'000'000LL);
+  model.set_time_options(time_mode::since_attach, true);
+  EXPECT_EQ(model.data(model.index(1, log_model::col_time)).toString(), "+0.000002");
+  model.set_attach_time(1'700'000'001'000'000'000LL);
+  model.emit dataChanged(model.index(0, 0), model.index(1, log_model::column_count - 1));
+  EXPECT_EQ(model.cell_text(1, log_model::col_time), "-0.999998");
 
   store.set_limits({1, 0});
   for (int i = 3; i <= 5; ++i) rows.record(i, 2, "", "more");
@@ -400,4 +420,280 @@ TEST(Catalog, RowsUpdateInPlaceAndMeasureRates) {
   EXPECT_EQ(catalog.data(catalog.index(0, segment_catalog::col_rate)).toString(), "1000/s");
   EXPECT_EQ(catalog.data(catalog.index(1, 0)).toString(), "c");
   catalog.refresh();  // the real machine: must not throw whatever /dev/shm holds
+}
+
+TEST(Format, TimeOfDayCache) {
+  time_of_day_cache cache;
+  const std::int64_t t = 1'700'000'000'123'456'789LL;  // 2023-11-14 22:13:20 UTC
+  EXPECT_EQ(cache.text(t, true, false), "22:13:20.123456");
+  EXPECT_EQ(cache.text(t, true, true), "2023-11-14 22:13:20.123456");
+  EXPECT_EQ(cache.text(t + 1'000'000'000LL * 3600 * 2, true, false), "00:13:20.123456");
+  EXPECT_NE(cache.day(t, true), cache.day(t + 1'000'000'000LL * 3600 * 2, true))
+      << "two hours later it is another day in UTC";
+  EXPECT_EQ(cache.day(t, true), cache.day(t - 1'000'000'000LL * 3600 * 20, true));
+  EXPECT_EQ(cache.text(-1, true, true), "1969-12-31 23:59:59.999999");
+  EXPECT_EQ(format_offset(-1'500'000'000LL), "-1.500000");
+  EXPECT_EQ(format_offset(12'000'001'000LL), "+12.000001");
+}
+
+TEST(Filter, PathologicalRegexGivesUpInsteadOfHanging) {
+  auto s = std::make_shared<filter_spec>();
+  s->text = QStringLiteral("(x+x+)+y");
+  s->regex = true;
+  filter_engine engine(s, nullptr);
+  ASSERT_TRUE(engine.error().isEmpty()) << engine.error().toStdString();
+  // Catastrophic backtracking on every start position: with PCRE2's default limit each of these
+  // messages costs ~70 ms and this loop outlives the test's timeout; with the viewer's limit it
+  // takes about a second.
+  const std::string message = std::string(28, 'x') + "zy";
+  for (int i = 0; i < 2000; ++i) ASSERT_FALSE(engine.text_matches(message));
+  // Legitimate patterns on long messages still match.
+  auto plain = std::make_shared<filter_spec>();
+  plain->text = QStringLiteral(".*timeout.*");
+  plain->regex = true;
+  filter_engine long_engine(plain, nullptr);
+  std::string long_message;
+  for (int i = 0; i < 4000; ++i) long_message += "lorem ipsu ";
+  EXPECT_TRUE(long_engine.text_matches(long_message + "timeout here"));
+  // Users cannot raise the limit from inside the pattern.
+  auto raise = std::make_shared<filter_spec>();
+  raise->text = QStringLiteral("(*LIMIT_MATCH=999999999)(x+x+)+y");
+  raise->regex = true;
+  EXPECT_FALSE(filter_engine(raise, nullptr).error().isEmpty());
+  // Error offsets are those of the user's pattern.
+  auto bad = std::make_shared<filter_spec>();
+  bad->text = QStringLiteral("ab(");
+  bad->regex = true;
+  EXPECT_TRUE(filter_engine(bad, nullptr).error().contains("offset 3"))
+      << filter_engine(bad, nullptr).error().toStdString();
+}
+
+TEST_F(ModelTest, SelectionIsBySerialAndSurvivesEviction) {
+  for (int i = 1; i <= 100; ++i) rows.record(i, i % 2 ? 2 : 4, "", "row " + std::to_string(i));
+  feed(rows.take());
+  row_selection selection;
+  selection.select(20, 10);
+  EXPECT_EQ(selection.count(model), 11U);
+  selection.add(12, 30);  // overlaps: merged
+  ASSERT_EQ(selection.ranges().size(), 1U);
+  EXPECT_EQ(selection.ranges()[0], (serial_range{10, 30}));
+  selection.add(31, 31);  // adjacent: merged
+  EXPECT_EQ(selection.ranges().size(), 1U);
+  selection.toggle(15);  // splits
+  ASSERT_EQ(selection.ranges().size(), 2U);
+  EXPECT_FALSE(selection.contains(15));
+  EXPECT_TRUE(selection.contains(14));
+  EXPECT_TRUE(selection.contains(16));
+  EXPECT_EQ(selection.count(model), 21U);
+  selection.add(90, 95);
+  EXPECT_EQ(selection.serials(model).front(), 10U);
+  EXPECT_EQ(selection.serials(model).back(), 95U);
+
+  // Evicting rows 1..20 removes them from the count, and moves no selection onto other rows.
+  store.set_limits({80, 0});
+  rows.record(101, 2, "", "row 101");
+  feed(rows.take());
+  EXPECT_EQ(model.serial_at(0), 22U);
+  EXPECT_EQ(selection.count(model), 16U);  // 22..31 minus 15 (none), + 90..95
+  EXPECT_FALSE(selection.contains(101));
+
+  // Filtering hides rows: they leave the count, and come back with the filter.
+  auto errors = spec();
+  errors->level_mask = 1U << 4;
+  model.set_filter(errors);
+  model.wait_for_refilter();
+  EXPECT_EQ(selection.count(model), 8U);  // even serials of 22..31 and 90..95
+  model.set_filter(spec());
+  model.wait_for_refilter();
+  EXPECT_EQ(selection.count(model), 16U);
+}
+
+TEST_F(ModelTest, AnchorFollowsOrHoldsAcrossAppendsEvictionsAndFilters) {
+  for (int i = 1; i <= 100; ++i) rows.record(i, 2, "", "row");
+  feed(rows.take());
+  viewport_anchor anchor;
+  const int page = 10;
+  EXPECT_TRUE(anchor.following());
+  EXPECT_EQ(anchor.top_row(model, page), 90);
+
+  anchor.hold(model, 40);  // serial 41 on top
+  EXPECT_FALSE(anchor.following());
+  for (int i = 101; i <= 150; ++i) rows.record(i, 2, "", "more");
+  feed(rows.take());
+  EXPECT_EQ(anchor.top_row(model, page), 40) << "appends below do not move the view";
+  EXPECT_EQ(viewport_anchor::rows_below(model, 40, page), 100);
+
+  store.set_limits({120, 0});
+  for (int i = 151; i <= 160; ++i) rows.record(i, 2, "", "more");
+  feed(rows.take());  // 40 rows evicted above the anchor
+  const int top = anchor.top_row(model, page);
+  EXPECT_EQ(model.serial_at(top), 41U) << "the same entry stays on top";
+  EXPECT_FALSE(anchor.anchor_evicted());
+
+  store.set_limits({100, 0});
+  for (int i = 161; i <= 200; ++i) rows.record(i, 2, "", "more");
+  feed(rows.take());  // now the anchored entry itself is evicted
+  EXPECT_EQ(anchor.top_row(model, page), 0) << "stays at the oldest retained row";
+  EXPECT_TRUE(anchor.anchor_evicted());
+  EXPECT_EQ(anchor.anchor(), model.serial_at(0));
+
+  anchor.hold(model, 50);
+  EXPECT_FALSE(anchor.anchor_evicted()) << "moving clears the notice";
+  const std::uint64_t held = model.serial_at(50);
+  auto odd_only = spec();
+  odd_only->text = QStringLiteral("nothing matches this");
+  model.set_filter(odd_only);
+  model.wait_for_refilter();
+  EXPECT_EQ(anchor.top_row(model, page), 0) << "an empty table has its top at 0";
+  model.set_filter(spec());
+  model.wait_for_refilter();
+  EXPECT_EQ(model.serial_at(anchor.top_row(model, page)), held)
+      << "the anchor survives a re-filter that hid it";
+
+  anchor.follow();
+  EXPECT_EQ(anchor.top_row(model, page), 90);
+}
+
+TEST_F(ModelTest, PausedCountsNeverShowMoreVisibleThanTotal) {
+  for (int i = 1; i <= 100; ++i) rows.record(i, i % 3 == 0 ? 4 : 2, "", "row");
+  feed(rows.take());
+  model.set_paused(true);
+  store.set_limits({50, 0});
+  for (int i = 101; i <= 400; ++i) rows.record(i, 2, "", "later");
+  feed(rows.take());
+  const auto& visible = model.visible_levels();
+  const auto& total = model.total_levels();
+  for (int slot = 0; slot < level_slots; ++slot) {
+    EXPECT_LE(visible[static_cast<std::size_t>(slot)], total[static_cast<std::size_t>(slot)])
+        << "level slot " << slot;
+  }
+  EXPECT_EQ(total[4], 33U) << "the totals of the frozen history";
+  model.set_paused(false);
+  model.wait_for_refilter();
+  EXPECT_EQ(model.total_levels()[2], 50U);
+}
+
+TEST(Catalog, FrozenListKeepsRowsInPlace) {
+  app();
+  segment_catalog catalog;
+  QAbstractItemModelTester tester(&catalog, QAbstractItemModelTester::FailureReportingMode::Fatal);
+  auto row = [](const char* name, quint64 entries) {
+    catalog_row r;
+    r.name = QString::fromLatin1(name);
+    r.writer = QStringLiteral("alive");
+    r.entries = entries;
+    return r;
+  };
+  catalog.update({row("m", 0), row("x", 0)}, 0);
+  catalog.set_frozen(true);  // the mouse is over the list
+  catalog.update({row("a", 0), row("m", 10), row("x", 10)}, 1000);
+  ASSERT_EQ(catalog.rowCount(), 3);
+  EXPECT_EQ(catalog.rows()[0].name, "m") << "rows under the mouse do not move";
+  EXPECT_EQ(catalog.rows()[1].name, "x");
+  EXPECT_EQ(catalog.rows()[2].name, "a") << "a new segment is appended";
+  catalog.update({row("a", 0), row("x", 20)}, 2000);
+  ASSERT_EQ(catalog.rowCount(), 3);
+  EXPECT_TRUE(catalog.rows()[0].vanished) << "a vanished segment stays, marked";
+  EXPECT_EQ(catalog.data(catalog.index(0, segment_catalog::col_writer)).toString(), "removed");
+  catalog.set_frozen(false);
+  ASSERT_EQ(catalog.rowCount(), 2);
+  EXPECT_EQ(catalog.rows()[0].name, "a");
+  EXPECT_EQ(catalog.rows()[1].name, "x");
+}
+
+TEST(Catalog, RatesAreSmoothedAndExact) {
+  app();
+  segment_catalog catalog;
+  catalog_row r;
+  r.name = QStringLiteral("slow");
+  r.writer = QStringLiteral("alive");
+  // A 10/s writer observed every 2 s with exact counts.
+  for (int step = 0; step <= 10; ++step) {
+    r.entries = static_cast<quint64>(step) * 20;
+    catalog.update({r}, step * 2000);
+  }
+  EXPECT_EQ(catalog.data(catalog.index(0, segment_catalog::col_rate)).toString(), "10/s");
+  // A burst does not make the rate jump to the burst's value.
+  r.entries += 600;
+  catalog.update({r}, 22000);
+  const double rate = catalog.rows()[0].rate;
+  EXPECT_GT(rate, 10);
+  EXPECT_LT(rate, 300) << "smoothed: " << rate;
+}
+
+TEST(BulkJob, CopyExportProgressAndCancel) {
+  app();
+  tag_table tags_table;
+  auto tags = std::make_shared<tag_table>();
+  row_factory rows(*tags);
+  for (int i = 1; i <= 50'000; ++i) rows.record(i, 2, "net", "message " + std::to_string(i));
+  entry_store store;
+  for (const auto& s : rows.take()) store.append(s);
+  std::vector<std::uint64_t> serials;
+  for (std::uint64_t s = 1; s <= 50'000; ++s) serials.push_back(s);
+
+  bool ok = false;
+  QString message;
+  QByteArray text;
+  auto* copy = bulk_job::start_copy(true, false, store.view(), serials, tags, nullptr);
+  QObject::connect(copy, &bulk_job::finished, [&](bool o, const QString& m, const QByteArray& t) {
+    ok = o;
+    message = m;
+    text = t;
+  });
+  copy->wait();
+  EXPECT_TRUE(ok) << message.toStdString();
+  EXPECT_EQ(copy->done(), 50'000U);
+  EXPECT_EQ(text.count('\n'), 50'000);
+  EXPECT_TRUE(text.startsWith("1 2023-11-14")) << text.left(60).toStdString();
+  EXPECT_TRUE(message.startsWith("Copied 50")) << message.toStdString();
+  delete copy;
+
+  auto* messages = bulk_job::start_copy(true, true, store.view(), {7, 8}, tags, nullptr);
+  QObject::connect(messages, &bulk_job::finished,
+                   [&](bool, const QString&, const QByteArray& t) { text = t; });
+  messages->wait();
+  EXPECT_EQ(text, "message 7\nmessage 8\n");
+  delete messages;
+
+  QTemporaryDir dir;
+  const QString path = dir.filePath("rows.jsonl");
+  export_options options;
+  options.format = export_format::json_lines;
+  auto* cancelled = bulk_job::start_export(path, options, store.view(), serials, tags, nullptr);
+  cancelled->cancel();
+  QObject::connect(cancelled, &bulk_job::finished,
+                   [&](bool o, const QString& m, const QByteArray&) {
+                     ok = o;
+                     message = m;
+                   });
+  cancelled->wait();
+  EXPECT_FALSE(ok);
+  EXPECT_EQ(message, "Export cancelled");
+  EXPECT_FALSE(QFile::exists(path)) << "no half-written file";
+  delete cancelled;
+
+  auto* exported = bulk_job::start_export(path, options, store.view(), serials, tags, nullptr);
+  QObject::connect(exported, &bulk_job::finished, [&](bool o, const QString& m, const QByteArray&) {
+    ok = o;
+    message = m;
+  });
+  exported->wait();
+  EXPECT_TRUE(ok) << message.toStdString();
+  EXPECT_TRUE(message.contains(path));
+  QFile file(path);
+  ASSERT_TRUE(file.open(QIODevice::ReadOnly));
+  EXPECT_EQ(file.readAll().count('\n'), 50'000);
+  delete exported;
+
+  auto* failed = bulk_job::start_export(dir.filePath("no/such/dir/x.log"), options, store.view(),
+                                        serials, tags, nullptr);
+  QObject::connect(failed, &bulk_job::finished, [&](bool o, const QString& m, const QByteArray&) {
+    ok = o;
+    message = m;
+  });
+  failed->wait();
+  EXPECT_FALSE(ok);
+  EXPECT_TRUE(message.startsWith("Export failed: cannot write")) << message.toStdString();
+  delete failed;
 }

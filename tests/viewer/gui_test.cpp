@@ -1,24 +1,38 @@
-// GUI smoke test: the real main window, offscreen, attached to a live segment with a writer
-// producing. Drives the user actions (pause, filter, gap navigation, copy, export, close) and
-// checks what the widgets show.
+// GUI tests: the real main window, offscreen, attached to live segments with real writers.
+// Drives what users do (click, scroll, keys, pause, follow, copy, export, close) and checks
+// what the widgets show and that the window holds still.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <QAbstractItemModelTester>
 #include <QAction>
 #include <QApplication>
 #include <QClipboard>
+#include <QDockWidget>
 #include <QFile>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QScrollBar>
 #include <QSignalSpy>
 #include <QTabWidget>
 #include <QTemporaryDir>
+#include <QTest>
+#include <QTimer>
+#include <QToolButton>
 #include <atomic>
 #include <thread>
 
+#include "data/memory.hpp"
 #include "data/segment_catalog.hpp"
 #include "ui/filter_bar.hpp"
 #include "ui/log_view.hpp"
 #include "ui/main_window.hpp"
 #include "ui/segment_tab.hpp"
+#include "ui/stable_text.hpp"
 #include "viewer_test_support.hpp"
 
 using namespace viewer_test;
@@ -37,6 +51,7 @@ QApplication& app() {
     // Settings go to a scratch directory, not the user's.
     qputenv("XDG_CONFIG_HOME", config_dir().path().toUtf8());
     qputenv("QT_QPA_PLATFORM", "offscreen");
+    configure_allocator();  // as the viewer's main() does
     return new QApplication(argc, argv);
   }();
   return *instance;
@@ -69,6 +84,62 @@ class live_writer {
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
+
+// Writes records as fast as it can (with a short nap per batch so the test machine stays usable).
+class fast_writer {
+ public:
+  explicit fast_writer(const std::string& name, int message_bytes = 0)
+      : writer_(name, 64, 64 * 1024) {
+    thread_ = std::thread([this, message_bytes] {
+      const std::string padding(static_cast<std::size_t>(message_bytes), 'p');
+      std::uint64_t i = 0;
+      while (!stop_.load()) {
+        for (int k = 0; k < 500; ++k, ++i) {
+          writer_.write(static_cast<level>(i % 6), i % 2 ? "fast" : "slow", 1,
+                        "fast message " + std::to_string(i) + padding);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    });
+  }
+  ~fast_writer() {
+    stop_.store(true);
+    thread_.join();
+  }
+
+ private:
+  record_writer writer_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+void pump(int ms) {
+  wait_until([] { return false; }, ms);
+}
+
+// Waits for `ticks` more ticks of the tab's session.
+bool wait_ticks(segment_tab* tab, std::uint64_t ticks) {
+  const auto target = tab->session().stats().ticks + ticks;
+  return wait_until([&] { return tab->session().stats().ticks >= target; });
+}
+
+std::unique_ptr<main_window> open_window(int width = 1200, int height = 800) {
+  auto window = std::make_unique<main_window>();
+  window->set_history_limits({});  // the defaults (tests that need others set them)
+  window->resize(width, height);
+  window->show();
+  QApplication::setActiveWindow(window.get());
+  return window;
+}
+
+// Answers the next modal question box with `button`.
+void answer_next_question(QMessageBox::StandardButton button) {
+  QTimer::singleShot(50, [button] {
+    if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+      box->button(button)->click();
+    }
+  });
+}
 }  // namespace
 
 TEST(Gui, MainWindowAttachedToALiveSegment) {
@@ -76,24 +147,24 @@ TEST(Gui, MainWindowAttachedToALiveSegment) {
   const std::string name = unique_name("gui");
   live_writer writer(name);
 
-  main_window window;
-  window.resize(1200, 800);
-  window.show();
-  EXPECT_EQ(window.attach(QStringLiteral("bad/name")), nullptr)
+  auto window = open_window();
+  EXPECT_EQ(window->attach(QStringLiteral("bad/name")), nullptr)
       << "invalid names are refused, not crashed on";
 
-  segment_tab* tab = window.attach(QString::fromStdString(name));
+  segment_tab* tab = window->attach(QString::fromStdString(name));
   ASSERT_NE(tab, nullptr);
-  EXPECT_EQ(window.attach(QString::fromStdString(name)), tab) << "same name: same tab";
+  EXPECT_EQ(window->attach(QString::fromStdString(name)), tab) << "same name: same tab";
   QAbstractItemModelTester tester(tab->session().model(),
                                   QAbstractItemModelTester::FailureReportingMode::Fatal);
   log_model& model = *tab->session().model();
 
   ASSERT_TRUE(wait_until([&] { return model.rowCount() > 500; }));
+  ASSERT_TRUE(wait_ticks(tab, 8));
   EXPECT_EQ(tab->session().stats().poller.state, segment_state::attached);
-  EXPECT_TRUE(tab->status_line().contains("attached"));
-  EXPECT_TRUE(window.tabs()->tabText(0).contains(QString::fromStdString(name)));
-  EXPECT_TRUE(window.recent().contains(QString::fromStdString(name)));
+  EXPECT_TRUE(tab->status()->plain_text().contains("attached"))
+      << tab->status()->plain_text().toStdString();
+  EXPECT_TRUE(window->tabs()->tabText(0).contains(QString::fromStdString(name)));
+  EXPECT_TRUE(window->recent().contains(QString::fromStdString(name)));
   EXPECT_TRUE(tab->view()->following());
 
   // Pause freezes the rows on screen while reading goes on.
@@ -121,45 +192,46 @@ TEST(Gui, MainWindowAttachedToALiveSegment) {
   // Select a row, copy it.
   tab->view()->go_to_row(3);
   EXPECT_FALSE(tab->view()->following()) << "selecting a row leaves follow mode";
-  tab->copy_selection();
+  window->copy_rows(false);
   EXPECT_TRUE(QApplication::clipboard()->text().contains("live message"))
       << QApplication::clipboard()->text().toStdString();
+  EXPECT_EQ(window->notice()->text(), "Copied 1 row");
   tab->follow();
   EXPECT_TRUE(tab->view()->following());
 
-  // Export the visible rows as JSON lines.
+  // Export the visible rows as JSON lines, in the background, with the result in the status bar.
   QTemporaryDir dir;
   const QString file = dir.filePath("out.jsonl");
-  QSignalSpy done(tab, &segment_tab::exportFinished);
-  tab->export_visible(file);
-  ASSERT_TRUE(wait_until([&] { return done.count() == 1; }));
-  EXPECT_TRUE(done.at(0).at(0).toString().startsWith("Exported"))
-      << done.at(0).at(0).toString().toStdString();
+  window->export_rows_to(file, false);
+  ASSERT_NE(window->running_job(), nullptr);
+  ASSERT_TRUE(wait_until([&] { return window->running_job() == nullptr; }));
+  EXPECT_TRUE(window->notice()->text().startsWith("Exported"))
+      << window->notice()->text().toStdString();
+  EXPECT_TRUE(window->notice()->text().contains(file));
   QFile exported(file);
   ASSERT_TRUE(exported.open(QIODevice::ReadOnly));
   const QByteArray first_line = exported.readLine();
   EXPECT_TRUE(first_line.contains("\"level\":\"error\"")) << first_line.toStdString();
 
   // The window renders.
-  const QImage picture = window.grab().toImage();
-  EXPECT_EQ(picture.width(), window.width());
+  const QImage picture = window->grab().toImage();
+  EXPECT_EQ(picture.width(), window->width());
   EXPECT_FALSE(picture.isNull());
 
   // Closing the tab stops its reader.
-  window.tabs()->tabCloseRequested(0);
-  EXPECT_EQ(window.tabs()->count(), 0);
+  window->tabs()->tabCloseRequested(0);
+  EXPECT_EQ(window->tabs()->count(), 0);
 }
 
 TEST(Gui, WaitingTabShowsTheStateAndAttachesLater) {
   app();
   const std::string name = unique_name("gui-wait");
-  main_window window;
-  window.show();
-  segment_tab* tab = window.attach(QString::fromStdString(name));
+  auto window = open_window();
+  segment_tab* tab = window->attach(QString::fromStdString(name));
   ASSERT_NE(tab, nullptr);
   ASSERT_TRUE(wait_until([&] { return tab->session().stats().ticks > 8; }));
   EXPECT_EQ(tab->session().stats().poller.state, segment_state::waiting);
-  EXPECT_TRUE(tab->status_line().contains("waiting"));
+  EXPECT_TRUE(tab->status()->plain_text().contains("waiting"));
   record_writer writer(name, 8, 4096);
   for (int i = 0; i < 10; ++i) writer.write(level::warn, "w", 1, "hello " + std::to_string(i));
   ASSERT_TRUE(wait_until([&] { return tab->session().model()->rowCount() == 10; }));
@@ -170,9 +242,8 @@ TEST(Gui, GapNavigationSelectsGapRows) {
   app();
   const std::string name = unique_name("gui-gap");
   record_writer writer(name, 8, 1024);
-  main_window window;
-  window.show();
-  segment_tab* tab = window.attach(QString::fromStdString(name));
+  auto window = open_window();
+  segment_tab* tab = window->attach(QString::fromStdString(name));
   for (int i = 0; i < 20; ++i) writer.write(level::info, "g", 1, "before");
   ASSERT_TRUE(wait_until([&] { return tab->session().model()->rowCount() == 20; }));
   tab->session().poller().hold(true);
@@ -184,9 +255,404 @@ TEST(Gui, GapNavigationSelectsGapRows) {
     const auto& s = tab->session().stats().poller;
     return s.entries_read + s.entries_lost == writer.written();
   }));
-  tab->next_gap(true);
-  const QModelIndex current = tab->view()->currentIndex();
-  ASSERT_TRUE(current.isValid());
-  EXPECT_EQ(tab->session().model()->entry_at(current.row()).kind(), row_kind::gap);
-  EXPECT_TRUE(tab->status_line().contains("lost"));
+  window->action("next_gap")->trigger();
+  const int current = tab->view()->current_row();
+  ASSERT_GE(current, 0);
+  EXPECT_EQ(tab->session().model()->entry_at(current).kind(), row_kind::gap);
+  ASSERT_TRUE(wait_ticks(tab, 8));
+  EXPECT_TRUE(tab->status()->plain_text().contains("lost"));
+}
+
+// Issue "viewer under load": click a row, let the history evict, press End: the view must
+// follow the newest rows again, and keep following. (Before the view was replaced, the
+// selection model moved the current row to the oldest row on every eviction and the table
+// scrolled there: this test failed with the newest row never on screen.)
+TEST(Gui, FollowingSurvivesEvictionWithASelectedRow) {
+  app();
+  const std::string name = unique_name("gui-evict");
+  fast_writer writer(name);
+  auto window = open_window();
+  window->set_history_limits({50000, 0});
+  segment_tab* tab = window->attach(QString::fromStdString(name));
+  ASSERT_NE(tab, nullptr);
+  log_view* view = tab->view();
+  const segment_session& session = tab->session();
+  ASSERT_TRUE(wait_until([&] { return session.store().evicted() > 1000; }));
+
+  QTest::mouseClick(view->viewport(), Qt::LeftButton, {},
+                    QPoint(60, view->viewport()->height() / 2));
+  EXPECT_FALSE(view->following()) << "a click holds the view";
+  EXPECT_NE(view->current_serial(), 0U);
+  const auto evicted = session.store().evicted();
+  // The clicked row and many more after it are evicted meanwhile.
+  ASSERT_TRUE(wait_until([&] { return session.store().evicted() > evicted + 200000; }));
+
+  QTest::keyClick(view, Qt::Key_End);
+  pump(200);
+  EXPECT_TRUE(view->following()) << "End resumes following";
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(wait_ticks(tab, 2));
+    const int rows = session.model()->rowCount();
+    EXPECT_EQ(view->bottom_visible_row(), rows - 1)
+        << "the newest row is on screen (bottom row " << view->bottom_visible_row() << " of "
+        << rows << ")";
+    EXPECT_TRUE(view->following());
+  }
+}
+
+TEST(Gui, HoldingStaysOnTheAnchoredEntryAcrossAppendsAndEvictions) {
+  app();
+  const std::string name = unique_name("gui-hold");
+  fast_writer writer(name);
+  auto window = open_window();
+  window->set_history_limits({200000, 0});
+  segment_tab* tab = window->attach(QString::fromStdString(name));
+  log_view* view = tab->view();
+  const segment_session& session = tab->session();
+  const log_model& model = *session.model();
+  ASSERT_TRUE(wait_until([&] { return session.store().evicted() > 1000; }));
+
+  // Scroll up a little, as with the wheel or the scroll bar: the view holds.
+  QScrollBar* bar = view->verticalScrollBar();
+  bar->setValue(bar->maximum() - 200);
+  EXPECT_FALSE(view->following());
+  const std::uint64_t anchored = model.serial_at(view->top_row());
+  const auto evicted = session.store().evicted();
+  ASSERT_TRUE(wait_until([&] { return session.store().evicted() > evicted + 20000; }));
+  ASSERT_TRUE(wait_ticks(tab, 8));
+  EXPECT_EQ(model.serial_at(view->top_row()), anchored)
+      << "the same entry stays on top while rows arrive below and go above";
+  EXPECT_FALSE(view->anchor_evicted());
+  EXPECT_TRUE(tab->hold_indicator()->text().startsWith("Holding"))
+      << tab->hold_indicator()->text().toStdString();
+  EXPECT_TRUE(tab->hold_indicator()->text().contains("new below"));
+  EXPECT_GT(view->rows_below(), 1000);
+
+  // Wait until the anchored entry itself is evicted: the view stays at the oldest row, says so.
+  ASSERT_TRUE(
+      wait_until([&] { return model.rowCount() > 0 && model.serial_at(0) > anchored + 10; }));
+  ASSERT_TRUE(wait_ticks(tab, 8));
+  EXPECT_TRUE(view->anchor_evicted());
+  EXPECT_EQ(view->top_row(), 0);
+  EXPECT_TRUE(tab->hold_indicator()->text().contains("evicted"))
+      << tab->hold_indicator()->text().toStdString();
+
+  // Ctrl+End resumes following.
+  QTest::keyClick(view, Qt::Key_End, Qt::ControlModifier);
+  pump(100);
+  EXPECT_TRUE(view->following());
+  ASSERT_TRUE(wait_ticks(tab, 8));
+  EXPECT_EQ(tab->hold_indicator()->text(), "Following newest");
+}
+
+TEST(Gui, FollowWhilePausedResumesAndPauseReadsResume) {
+  app();
+  const std::string name = unique_name("gui-pause");
+  live_writer writer(name);
+  auto window = open_window();
+  segment_tab* tab = window->attach(QString::fromStdString(name));
+  ASSERT_TRUE(wait_until([&] { return tab->session().model()->rowCount() > 100; }));
+  QAction* pause = window->action("pause");
+  ASSERT_NE(pause, nullptr);
+  EXPECT_EQ(pause->text(), "&Pause");
+  pause->trigger();
+  EXPECT_TRUE(tab->paused());
+  EXPECT_EQ(pause->text(), "&Resume") << "the button says what it will do";
+  EXPECT_TRUE(window->tabs()->tabText(0).contains("paused"));
+  const int frozen = tab->session().model()->rowCount();
+  ASSERT_TRUE(wait_ticks(tab, 12));
+  EXPECT_TRUE(tab->hold_indicator()->text().startsWith("Paused"));
+  EXPECT_EQ(tab->session().model()->rowCount(), frozen);
+
+  window->action("follow")->trigger();
+  EXPECT_FALSE(tab->paused()) << "Follow while paused resumes";
+  EXPECT_TRUE(tab->view()->following());
+  EXPECT_EQ(pause->text(), "&Pause");
+  ASSERT_TRUE(wait_until([&] { return tab->session().model()->rowCount() > frozen; }));
+}
+
+TEST(Gui, BadSegmentNameShowsItsErrorNextToTheField) {
+  app();
+  auto window = open_window();
+  QLineEdit* field = window->attach_field();
+  field->setFocus();
+  QTest::keyClicks(field, "bad/name");
+  QTest::keyClick(field, Qt::Key_Return);
+  pump(50);  // the tool bar lays out its widgets on the next pass
+  EXPECT_EQ(window->tabs()->count(), 0);
+  EXPECT_TRUE(window->attach_error()->isVisibleTo(window.get()));
+  EXPECT_TRUE(window->attach_error()->text().contains("'/'"))
+      << window->attach_error()->text().toStdString();
+  EXPECT_TRUE(window->notice()->text().startsWith("Cannot attach"))
+      << window->notice()->text().toStdString();
+  QTest::keyClick(field, Qt::Key_Backspace);
+  pump(50);
+  EXPECT_FALSE(window->attach_error()->isVisibleTo(window.get())) << "editing clears the error";
+}
+
+TEST(Gui, KeyboardFirst) {
+  app();
+  const std::string a = unique_name("gui-keys-a");
+  const std::string b = unique_name("gui-keys-b");
+  live_writer writer_a(a);
+  auto window = open_window();
+  segment_tab* first = window->attach(QString::fromStdString(a));
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(QApplication::focusWidget(), first->view()) << "after attaching the table has focus";
+  ASSERT_TRUE(wait_until([&] { return first->session().model()->rowCount() > 50; }));
+
+  // Space pauses and resumes from the table...
+  QTest::keyClick(first->view(), Qt::Key_Space);
+  EXPECT_TRUE(first->paused());
+  QTest::keyClick(first->view(), Qt::Key_Space);
+  EXPECT_FALSE(first->paused());
+  // ... but types a space in a text field.
+  QLineEdit* filter = first->filters()->text_field();
+  filter->setFocus();
+  QTest::keyClick(filter, Qt::Key_Space);
+  EXPECT_FALSE(first->paused());
+  EXPECT_EQ(filter->text(), " ");
+  filter->clear();
+
+  segment_tab* second = window->attach(QString::fromStdString(b));
+  EXPECT_EQ(window->tabs()->currentWidget(), second);
+  QTest::keyClick(second->view(), Qt::Key_Tab, Qt::ControlModifier);
+  EXPECT_EQ(window->tabs()->currentWidget(), first) << "Ctrl+Tab switches tabs";
+  QTest::keyClick(first->view(), Qt::Key_PageDown, Qt::ControlModifier);
+  EXPECT_EQ(window->tabs()->currentWidget(), second) << "Ctrl+PgDown switches tabs";
+  QTest::keyClick(second->view(), Qt::Key_PageUp, Qt::ControlModifier);
+  EXPECT_EQ(window->tabs()->currentWidget(), first);
+  QTest::keyClick(first->view(), Qt::Key_W, Qt::ControlModifier);
+  EXPECT_EQ(window->tabs()->count(), 1) << "Ctrl+W closes a tab";
+  EXPECT_EQ(window->tabs()->currentWidget(), second);
+
+  // Every toolbar action tells its shortcut.
+  for (QAction* action : window->findChildren<QAction*>()) {
+    if (action->shortcuts().isEmpty()) continue;
+    EXPECT_TRUE(action->toolTip().contains(action->shortcut().toString(QKeySequence::NativeText)))
+        << action->objectName().toStdString() << ": " << action->toolTip().toStdString();
+  }
+}
+
+TEST(Gui, NothingIsRepaintedWhenNothingChanges) {
+  app();
+  const std::string name = unique_name("gui-idle");
+  record_writer writer(name, 16, 16 * 1024);
+  for (int i = 0; i < 200; ++i) writer.write(level::info, "idle", 1, "row " + std::to_string(i));
+  auto window = open_window();
+  segment_tab* tab = window->attach(QString::fromStdString(name));
+  ASSERT_TRUE(wait_until([&] { return tab->session().model()->rowCount() == 200; }));
+  ASSERT_TRUE(wait_ticks(tab, 20));
+  const std::uint64_t idle_paints = tab->view()->paints();
+  ASSERT_TRUE(wait_ticks(tab, 40));
+  EXPECT_EQ(tab->view()->paints(), idle_paints) << "a quiet segment repaints nothing";
+
+  // Holding with a full page, rows arriving below change nothing on screen.
+  tab->view()->verticalScrollBar()->setValue(0);
+  EXPECT_FALSE(tab->view()->following());
+  pump(100);
+  const std::uint64_t held_paints = tab->view()->paints();
+  for (int i = 0; i < 300; ++i) writer.write(level::info, "idle", 1, "below " + std::to_string(i));
+  ASSERT_TRUE(wait_until([&] { return tab->session().model()->rowCount() == 500; }));
+  ASSERT_TRUE(wait_ticks(tab, 20));
+  EXPECT_EQ(tab->view()->paints(), held_paints) << "rows appended below are not on screen";
+
+  // Following, new rows are painted once per tick at most.
+  tab->follow();
+  pump(100);
+  const std::uint64_t before = tab->view()->paints();
+  const auto ticks_before = tab->session().stats().ticks;
+  for (int i = 0; i < 50; ++i) {
+    writer.write(level::info, "idle", 1, "new " + std::to_string(i));
+    pump(5);
+  }
+  ASSERT_TRUE(wait_ticks(tab, 4));
+  EXPECT_GT(tab->view()->paints(), before);
+  EXPECT_LE(tab->view()->paints() - before, tab->session().stats().ticks - ticks_before + 1);
+}
+
+TEST(Gui, ClosingATabReturnsItsMemory) {
+  app();
+  const std::string name = unique_name("gui-memory");
+  auto window = open_window();
+  pump(200);
+  return_memory_to_system();
+  const std::size_t before = resident_bytes();
+  {
+    fast_writer writer(name, 120);
+    segment_tab* tab = window->attach(QString::fromStdString(name));
+    ASSERT_TRUE(wait_until([&] { return tab->session().store().retained() >= 600'000; }, 60000));
+    tab->set_paused(true);  // a paused model holds its own view of the history too
+  }
+  const std::size_t full = resident_bytes();
+  EXPECT_GT(full, before + (80u << 20)) << "the history took memory (else this test says nothing)";
+  window->action("close_tab")->trigger();
+  ASSERT_EQ(window->tabs()->count(), 0);
+  pump(1500);
+  const std::size_t after = resident_bytes();
+  EXPECT_LT(after, before + (20u << 20))
+      << "RSS before " << (before >> 20) << " MiB, with the tab " << (full >> 20)
+      << " MiB, after closing it " << (after >> 20) << " MiB";
+}
+
+TEST(Gui, BulkCopyRunsInTheBackgroundAndCanBeCancelled) {
+  app();
+  const std::string name = unique_name("gui-copy");
+  record_writer writer(name, 64, 256 * 1024);
+  for (int i = 0; i < 30'000; ++i)
+    writer.write(level::info, "bulk", 1, "bulk row " + std::to_string(i));
+  auto window = open_window();
+  segment_tab* tab = window->attach(QString::fromStdString(name));
+  ASSERT_TRUE(wait_until([&] { return tab->session().model()->rowCount() == 30'000; }));
+  window->action("select_all")->trigger();
+  EXPECT_EQ(tab->view()->selected_count(), 30'000U);
+
+  QApplication::clipboard()->clear();
+  answer_next_question(QMessageBox::Yes);
+  window->copy_rows(false);
+  ASSERT_NE(window->running_job(), nullptr) << "more than 10 000 rows: copied in the background";
+  ASSERT_TRUE(wait_until([&] { return window->running_job() == nullptr; }));
+  EXPECT_EQ(window->notice()->text(), "Copied 30,000 rows");
+  const QString text = QApplication::clipboard()->text();
+  EXPECT_EQ(text.count(QLatin1Char('\n')), 30'000);
+  EXPECT_TRUE(text.contains("bulk row 29999"));
+
+  answer_next_question(QMessageBox::Cancel);
+  window->copy_rows(false);
+  EXPECT_EQ(window->running_job(), nullptr) << "the question can be declined";
+
+  answer_next_question(QMessageBox::Yes);
+  window->copy_rows(false);
+  ASSERT_NE(window->running_job(), nullptr);
+  window->running_job()->cancel();
+  ASSERT_TRUE(wait_until([&] { return window->running_job() == nullptr; }));
+  EXPECT_EQ(window->notice()->text(), "Copy cancelled");
+}
+
+TEST(Gui, ExportOffersTheSelection) {
+  app();
+  const std::string name = unique_name("gui-export");
+  record_writer writer(name, 16, 16 * 1024);
+  for (int i = 0; i < 100; ++i)
+    writer.write(level::info, "x", 1, "export row " + std::to_string(i));
+  auto window = open_window();
+  segment_tab* tab = window->attach(QString::fromStdString(name));
+  ASSERT_TRUE(wait_until([&] { return tab->session().model()->rowCount() == 100; }));
+  log_view* view = tab->view();
+  view->verticalScrollBar()->setValue(0);
+  pump(50);
+  QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, QPoint(40, view->row_height() * 2 + 3));
+  QTest::mouseClick(view->viewport(), Qt::LeftButton, Qt::ShiftModifier,
+                    QPoint(40, view->row_height() * 11 + 3));
+  EXPECT_EQ(view->selected_count(), 10U);
+  QTemporaryDir dir;
+  const QString path = dir.filePath("selected.log");
+  window->export_rows_to(path, true);
+  ASSERT_TRUE(wait_until([&] { return window->running_job() == nullptr; }));
+  QFile file(path);
+  ASSERT_TRUE(file.open(QIODevice::ReadOnly));
+  const QByteArray content = file.readAll();
+  EXPECT_EQ(content.count('\n'), 10);
+  EXPECT_TRUE(content.contains("export row 2\n"));
+  EXPECT_TRUE(content.contains("export row 11\n"));
+  EXPECT_FALSE(content.contains("export row 12\n"));
+}
+
+TEST(Gui, CleanExitIsNeutralDeathIsAWarningAndIsRememberedAfterARestart) {
+  app();
+  auto window = open_window();
+  {
+    const std::string name = unique_name("gui-close");
+    auto writer = std::make_unique<record_writer>(name, 8, 4096);
+    writer->write(level::info, "x", 1, "hello");
+    segment_tab* tab = window->attach(QString::fromStdString(name));
+    ASSERT_TRUE(wait_until([&] { return tab->session().model()->rowCount() == 1; }));
+    writer.reset();  // a clean close
+    ASSERT_TRUE(wait_until(
+        [&] { return tab->session().stats().poller.state == segment_state::writer_closed; }));
+    ASSERT_TRUE(wait_ticks(tab, 8));
+    EXPECT_EQ(tab->state_mark(), QStringLiteral("\u25A0")) << "closed is neutral, not a warning";
+    EXPECT_FALSE(
+        window->tabs()->tabText(window->tabs()->indexOf(tab)).contains(QStringLiteral("\u26A0")));
+  }
+  const std::string name = unique_name("gui-death");
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    record_writer writer(name, 8, 4096);
+    for (int i = 0; i < 10; ++i) writer.write(level::info, "c", 9, "before the crash");
+    ::usleep(1500 * 1000);
+    ::_exit(0);  // no close: as a crash
+  }
+  segment_tab* tab = window->attach(QString::fromStdString(name));
+  ASSERT_TRUE(wait_until([&] { return tab->session().model()->rowCount() == 10; }));
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(wait_until(
+      [&] { return tab->session().stats().poller.state == segment_state::writer_gone; }));
+  ASSERT_TRUE(wait_ticks(tab, 8));
+  EXPECT_EQ(tab->state_mark(), QStringLiteral("\u26A0")) << "a dead writer is a warning";
+
+  // A new writer takes the name over: the restart row is timed no later than its first entry,
+  // and the tab keeps saying that the previous writer died.
+  record_writer second(name, 8, 4096);
+  second.write(level::info, "c", 9, "after the restart");
+  ASSERT_TRUE(wait_until([&] { return tab->session().model()->rowCount() == 12; }));
+  const log_model& model = *tab->session().model();
+  ASSERT_EQ(model.entry_at(10).kind(), row_kind::separator);
+  EXPECT_LE(model.entry_at(10).time_ns, model.entry_at(11).time_ns);
+  EXPECT_EQ(tab->session().stats().poller.writer_deaths, 1U);
+  ASSERT_TRUE(wait_ticks(tab, 8));
+  auto* banner = tab->findChild<QLabel*>();
+  ASSERT_NE(banner, nullptr);
+  EXPECT_TRUE(banner->isVisibleTo(tab));
+  EXPECT_TRUE(banner->text().contains("died")) << banner->text().toStdString();
+  QToolButton* dismiss = nullptr;
+  for (auto* button : tab->findChildren<QToolButton*>()) {
+    if (button->toolTip() == "Dismiss") dismiss = button;
+  }
+  ASSERT_NE(dismiss, nullptr);
+  dismiss->click();
+  ASSERT_TRUE(wait_ticks(tab, 8));
+  EXPECT_FALSE(banner->parentWidget()->isVisibleTo(tab)) << "dismissed";
+}
+
+TEST(Gui, LayoutHoldsStillUnderMaximumIngest) {
+  app();
+  const std::string name = unique_name("gui-layout");
+  fast_writer writer(name, 40);
+  auto window = open_window(1280, 800);
+  segment_tab* tab = window->attach(QString::fromStdString(name));
+  ASSERT_TRUE(wait_until([&] { return tab->session().model()->rowCount() > 1000; }));
+  ASSERT_TRUE(wait_ticks(tab, 8));
+  auto geometry = [&] {
+    std::vector<QRect> rects;
+    rects.push_back(window->segment_dock()->geometry());
+    rects.push_back(tab->view()->geometry());
+    rects.push_back(tab->hold_indicator()->geometry());
+    rects.push_back(tab->status()->geometry());
+    rects.push_back(tab->filters()->text_field()->geometry());
+    for (auto* button : tab->filters()->findChildren<QAbstractButton*>())
+      rects.push_back(button->geometry());
+    for (int c = 0; c < log_model::column_count; ++c)
+      rects.push_back(QRect(tab->view()->header()->sectionPosition(c), 0,
+                            tab->view()->header()->sectionSize(c), 1));
+    return rects;
+  };
+  const auto initial = geometry();
+  EXPECT_LT(window->segment_dock()->width(), 320) << "the dock starts narrow";
+  // A minute of maximum ingest (OUROBOROS_LAYOUT_SECONDS shortens it when debugging): counters
+  // grow to millions, the table holds, pauses and follows again; nothing moves.
+  const int seconds = qEnvironmentVariableIntValue("OUROBOROS_LAYOUT_SECONDS") > 0
+                          ? qEnvironmentVariableIntValue("OUROBOROS_LAYOUT_SECONDS")
+                          : 60;
+  for (int second = 0; second < seconds; ++second) {
+    if (second == seconds / 4) tab->view()->verticalScrollBar()->setValue(10);  // hold
+    if (second == seconds / 2) window->action("pause")->trigger();
+    if (second == 3 * seconds / 4) window->action("follow")->trigger();
+    pump(1000);
+    ASSERT_EQ(geometry(), initial) << "after " << second + 1 << " s";
+  }
+  EXPECT_GT(tab->session().stats().poller.entries_read, 1'000'000U)
+      << "the counters reached seven digits";
 }

@@ -110,7 +110,7 @@ QByteArray csv_line(const entry& row, const tag_table& tags, bool utc) {
 
 bool export_rows(QIODevice& out, const store_view& view, const std::vector<std::uint64_t>& serials,
                  const tag_table& tags, const export_options& options, QString& error,
-                 const std::atomic<bool>* cancel) {
+                 const std::atomic<bool>* cancel, std::atomic<std::uint64_t>* progress) {
   QByteArray buffer;
   auto flush = [&]() {
     if (out.write(buffer) != buffer.size()) {
@@ -121,10 +121,14 @@ bool export_rows(QIODevice& out, const store_view& view, const std::vector<std::
     return true;
   };
   if (options.format == export_format::csv) buffer += csv_header() + '\n';
+  std::uint64_t done = 0;
   for (const std::uint64_t serial : serials) {
-    if (cancel && cancel->load(std::memory_order_relaxed)) {
-      error = QStringLiteral("cancelled");
-      return false;
+    if ((++done & 1023) == 0) {
+      if (progress) progress->store(done, std::memory_order_relaxed);
+      if (cancel && cancel->load(std::memory_order_relaxed)) {
+        error = QStringLiteral("cancelled");
+        return false;
+      }
     }
     if (!view.contains(serial)) continue;
     const entry& row = view.at(serial);
@@ -132,9 +136,15 @@ bool export_rows(QIODevice& out, const store_view& view, const std::vector<std::
       case export_format::text: buffer += text_line(row, tags, options.utc).toUtf8(); break;
       case export_format::json_lines: buffer += json_line(row, tags); break;
       case export_format::csv: buffer += csv_line(row, tags, options.utc); break;
+      case export_format::messages: buffer += full_text(row.message()).toUtf8(); break;
     }
     buffer += '\n';
     if (buffer.size() > (1 << 20) && !flush()) return false;
+  }
+  if (progress) progress->store(serials.size(), std::memory_order_relaxed);
+  if (cancel && cancel->load(std::memory_order_relaxed)) {
+    error = QStringLiteral("cancelled");
+    return false;
   }
   return flush();
 }

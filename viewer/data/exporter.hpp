@@ -13,7 +13,7 @@
 
 namespace ouroboros::viewer {
 
-enum class export_format { text, json_lines, csv };
+enum class export_format { text, json_lines, csv, messages };  // messages: the message only
 
 struct export_options {
   export_format format = export_format::text;
@@ -29,10 +29,12 @@ QByteArray csv_line(const entry& row, const tag_table& tags, bool utc);
 QByteArray csv_header();
 
 // Writes the rows with the given serials (all contained in `view`). Returns false and sets
-// `error` when the device fails; stops early (returning false) if `cancel` becomes true.
+// `error` when the device fails; stops early (returning false, error "cancelled") if `cancel`
+// becomes true. `progress`, when given, counts the rows done so far.
 bool export_rows(QIODevice& out, const store_view& view, const std::vector<std::uint64_t>& serials,
                  const tag_table& tags, const export_options& options, QString& error,
-                 const std::atomic<bool>* cancel = nullptr);
+                 const std::atomic<bool>* cancel = nullptr,
+                 std::atomic<std::uint64_t>* progress = nullptr);
 
 // The format a file name asks for (".jsonl"/".json" -> JSON lines, ".csv" -> CSV, else text).
 export_format format_for_file(const QString& file_name);

@@ -33,6 +33,14 @@ QStringList parse_tag_list(const QString& text) {
 }
 
 namespace {
+// Users' patterns meet untrusted messages: a pattern that backtracks catastrophically on some
+// message gives up on it after this many steps (treated as no match) instead of running for
+// minutes. Legitimate patterns need far fewer steps, even on 40 KiB messages.
+const QString& match_limit_prefix() {
+  static const QString prefix = QStringLiteral("(*LIMIT_MATCH=%1)").arg(max_regex_steps);
+  return prefix;
+}
+
 QRegularExpression tag_pattern(const QString& name) {
   QRegularExpression pattern(QRegularExpression::wildcardToRegularExpression(
       name, QRegularExpression::UnanchoredWildcardConversion));
@@ -58,14 +66,19 @@ filter_engine::filter_engine(std::shared_ptr<const filter_spec> spec, const tag_
       // caseless matching of non-ASCII letters works without it in UTF mode.
       QRegularExpression::PatternOptions options = QRegularExpression::NoPatternOption;
       if (!s.case_sensitive) options |= QRegularExpression::CaseInsensitiveOption;
-      regex_ = QRegularExpression(s.text, options);
-      if (regex_.isValid()) {
-        regex_.optimize();
-        mode_ = text_mode::regex;
+      if (s.text.startsWith(QStringLiteral("(*LIMIT_"))) {
+        error_ = QStringLiteral("invalid regular expression: the viewer sets the match limits");
       } else {
-        error_ = QStringLiteral("invalid regular expression: %1 (at offset %2)")
-                     .arg(regex_.errorString())
-                     .arg(regex_.patternErrorOffset());
+        regex_ = QRegularExpression(match_limit_prefix() + s.text, options);
+        if (regex_.isValid()) {
+          regex_.optimize();
+          mode_ = text_mode::regex;
+        } else {
+          error_ = QStringLiteral("invalid regular expression: %1 (at offset %2)")
+                       .arg(regex_.errorString())
+                       .arg(std::max<qsizetype>(
+                           0, regex_.patternErrorOffset() - match_limit_prefix().size()));
+        }
       }
     } else if (s.case_sensitive) {
       mode_ = text_mode::exact;

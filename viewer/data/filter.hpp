@@ -21,6 +21,10 @@
 
 namespace ouroboros::viewer {
 
+// Backtracking steps a message regex may take on one message before it counts as no match
+// (PCRE2's match limit; see filter.cpp).
+inline constexpr int max_regex_steps = 100'000;
+
 struct filter_spec {
   QString text;        // on the message
   bool regex = false;  // text is a QRegularExpression pattern, else a plain substring

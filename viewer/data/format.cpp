@@ -2,6 +2,7 @@
 
 #include <QDateTime>
 #include <cstdio>
+#include <ctime>
 
 #include "ouroboros/record_reader.hpp"
 
@@ -31,6 +32,57 @@ QString format_delta(std::int64_t delta_ns) {
                 static_cast<unsigned long long>(magnitude / 1'000'000'000),
                 static_cast<unsigned long long>(magnitude % 1'000'000'000));
   return QString::fromLatin1(text);
+}
+
+QString format_offset(std::int64_t offset_ns) {
+  const bool negative = offset_ns < 0;
+  const std::uint64_t magnitude =
+      negative ? 0 - static_cast<std::uint64_t>(offset_ns) : static_cast<std::uint64_t>(offset_ns);
+  char text[48];
+  std::snprintf(text, sizeof text, "%c%llu.%06llu", negative ? '-' : '+',
+                static_cast<unsigned long long>(magnitude / 1'000'000'000),
+                static_cast<unsigned long long>(magnitude % 1'000'000'000 / 1000));
+  return QString::fromLatin1(text);
+}
+
+void time_of_day_cache::convert(std::int64_t seconds, bool utc) {
+  seconds_ = seconds;
+  utc_ = utc;
+  const auto when = static_cast<std::time_t>(seconds);
+  std::tm parts{};
+  if (utc) {
+    ::gmtime_r(&when, &parts);
+  } else {
+    ::localtime_r(&when, &parts);
+  }
+  std::snprintf(date_, sizeof date_, "%04d-%02d-%02d", parts.tm_year + 1900, parts.tm_mon + 1,
+                parts.tm_mday);
+  std::snprintf(clock_, sizeof clock_, "%02d:%02d:%02d", parts.tm_hour, parts.tm_min, parts.tm_sec);
+  // A day number that changes exactly at local midnight.
+  const std::int64_t local_seconds = seconds + (utc ? 0 : parts.tm_gmtoff);
+  day_ = local_seconds >= 0 ? local_seconds / 86400 : (local_seconds - 86399) / 86400;
+}
+
+QString time_of_day_cache::text(std::int64_t unix_ns, bool utc, bool with_date) {
+  if (unix_ns == no_time) return {};
+  std::int64_t seconds = unix_ns / 1'000'000'000;
+  std::int64_t fraction = unix_ns % 1'000'000'000;
+  if (fraction < 0) {
+    fraction += 1'000'000'000;
+    --seconds;
+  }
+  if (seconds != seconds_ || utc != utc_) convert(seconds, utc);
+  char text[48];
+  std::snprintf(text, sizeof text, "%s%s%s.%06lld", with_date ? date_ : "", with_date ? " " : "",
+                clock_, static_cast<long long>(fraction / 1000));
+  return QString::fromLatin1(text);
+}
+
+std::int64_t time_of_day_cache::day(std::int64_t unix_ns, bool utc) {
+  std::int64_t seconds = unix_ns / 1'000'000'000;
+  if (unix_ns % 1'000'000'000 < 0) --seconds;
+  if (seconds != seconds_ || utc != utc_) convert(seconds, utc);
+  return day_;
 }
 
 std::string format_duration(std::uint64_t ns) {

@@ -16,6 +16,28 @@ namespace ouroboros::viewer {
 QString format_time(std::int64_t unix_ns, bool utc);
 // "+0.000123456" seconds since the previous row ("-" for negative deltas).
 QString format_delta(std::int64_t delta_ns);
+// "+83.123456" / "-2.000001": seconds relative to a reference, microsecond precision.
+QString format_offset(std::int64_t offset_ns);
+
+// Time of day for the table ("12:34:56.123456", microseconds), with the date in front where a
+// row asks for it. Rows arrive in time order, so most share their second with the previous one:
+// the calendar conversion (a time-zone lookup) is cached per second.
+//
+// Thread-safety: not thread-safe (one per thread; the table's model owns one).
+class time_of_day_cache {
+ public:
+  QString text(std::int64_t unix_ns, bool utc, bool with_date);
+  // Days since 1970-01-01 in the chosen zone: rows on different days differ here.
+  std::int64_t day(std::int64_t unix_ns, bool utc);
+
+ private:
+  void convert(std::int64_t seconds, bool utc);
+  std::int64_t seconds_ = INT64_MIN;
+  bool utc_ = false;
+  std::int64_t day_ = 0;
+  char date_[16] = {};
+  char clock_[16] = {};
+};
 // A short human duration: "850 ns", "12.3 µs", "4.5 ms", "2.1 s", "3 min 5 s".
 std::string format_duration(std::uint64_t ns);
 // "TRACE" ... "CRITICAL"; empty for rows without a level.

@@ -32,7 +32,7 @@ struct refilter_job {
     const std::uint64_t begin = std::max(from, view.first);
     const std::uint64_t end = std::min(to, view.end);
     for (std::uint64_t s = begin; s < end; ++s) {
-      if (((s - begin) & 4095) == 0) {
+      if (((s - begin) & 255) == 0) {
         if (cancel.load(std::memory_order_relaxed)) break;
         done.store(s - begin, std::memory_order_relaxed);
       }
@@ -82,8 +82,13 @@ QVariant log_model::headerData(int section, Qt::Orientation orientation, int rol
   switch (section) {
     case col_sequence: return QStringLiteral("Seq");
     case col_time:
-      return delta_ ? QStringLiteral("\u0394 Time")
-                    : (utc_ ? QStringLiteral("Time (UTC)") : QStringLiteral("Time"));
+      switch (time_mode_) {
+        case time_mode::delta: return QStringLiteral("\u0394 Time");
+        case time_mode::since_attach: return QStringLiteral("Since attach");
+        case time_mode::time_of_day:
+          return utc_ ? QStringLiteral("Time (UTC)") : QStringLiteral("Time");
+      }
+      return {};
     case col_level: return QStringLiteral("Level");
     case col_tag: return QStringLiteral("Tag");
     case col_thread: return QStringLiteral("Thread");
@@ -112,7 +117,10 @@ QVariant log_model::display(const entry& row, std::uint64_t serial, int row_inde
       return QString::number(row.sequence);
     case col_time: {
       if (row.time_ns == no_time) return QString();
-      if (!delta_ || event) return format_time(row.time_ns, utc_);
+      if (time_mode_ == time_mode::since_attach) return format_offset(row.time_ns - attach_ns_);
+      if (time_mode_ == time_mode::time_of_day || event) {
+        return clock_text_.text(row.time_ns, utc_, date_changes_at(row_index));
+      }
       // Delta to the nearest earlier visible row that has a time.
       for (int k = row_index - 1; k >= 0 && k >= row_index - 256; --k) {
         const entry& previous = view_.at(rows_[static_cast<std::size_t>(k)]);
@@ -157,6 +165,10 @@ QVariant log_model::data(const QModelIndex& index, int role) const {
     case Qt::DisplayRole: return display(row, serial, index.row(), index.column());
     case Qt::ToolTipRole:
       if (index.column() == col_message) return one_line(row.message(), 2000);
+      if (index.column() == col_time && row.time_ns != no_time) {
+        return format_time(row.time_ns, false) + QStringLiteral(" local\n") +
+               format_time(row.time_ns, true) + QStringLiteral(" UTC");
+      }
       return {};
     case Qt::TextAlignmentRole:
       if (index.column() == col_sequence || index.column() == col_thread) {
@@ -186,6 +198,7 @@ void log_model::remove_front(std::uint64_t first_kept) {
     if (view_.contains(*it)) count_row(view_.at(*it), -1);
   }
   rows_.erase(rows_.begin(), cut);
+  removed_rows_ += static_cast<std::uint64_t>(count);
   endRemoveRows();
 }
 
@@ -277,6 +290,7 @@ void log_model::apply_job() {
   }
   beginResetModel();
   rows_ = std::move(rows);
+  removed_rows_ = 0;
   visible_levels_ = {};
   for (const std::uint64_t s : rows_) count_row(view_.at(s), +1);
   endResetModel();
@@ -304,7 +318,11 @@ void log_model::set_paused(bool paused) {
   if (paused == paused_) return;
   paused_ = paused;
   arrivals_since_pause_ = 0;
-  if (paused_) return;
+  if (paused_) {
+    // The store moves on; the totals of what this model keeps showing stay those of now.
+    frozen_totals_ = store_->level_totals();
+    return;
+  }
   const std::uint64_t frozen_end = view_.end;
   const store_view& current = store_->view();
   remove_front(current.first);
@@ -312,10 +330,34 @@ void log_model::set_paused(bool paused) {
   if (view_.end > frozen_end) start_job(std::max(frozen_end, view_.first), view_.end);
 }
 
-void log_model::set_time_options(bool utc, bool delta) {
-  if (utc == utc_ && delta == delta_) return;
+const std::array<std::uint64_t, level_slots>& log_model::total_levels() const noexcept {
+  return paused_ ? frozen_totals_ : store_->level_totals();
+}
+
+QString log_model::cell_text(int row, int column) const {
+  if (row < 0 || static_cast<std::size_t>(row) >= rows_.size()) return {};
+  const std::uint64_t serial = rows_[static_cast<std::size_t>(row)];
+  if (!view_.contains(serial)) return {};
+  return display(view_.at(serial), serial, row, column).toString();
+}
+
+bool log_model::date_changes_at(int row) const {
+  if (row <= 0 || static_cast<std::size_t>(row) >= rows_.size()) return row == 0;
+  const entry& here = entry_at(row);
+  if (here.time_ns == no_time) return false;
+  // The nearest earlier row with a time (gap and notice rows may have none).
+  for (int k = row - 1; k >= 0 && k >= row - 16; --k) {
+    const entry& previous = entry_at(k);
+    if (previous.time_ns == no_time) continue;
+    return clock_text_.day(previous.time_ns, utc_) != clock_text_.day(here.time_ns, utc_);
+  }
+  return false;
+}
+
+void log_model::set_time_options(time_mode mode, bool utc) {
+  if (utc == utc_ && mode == time_mode_) return;
   utc_ = utc;
-  delta_ = delta;
+  time_mode_ = mode;
   emit headerDataChanged(Qt::Horizontal, col_time, col_time);
   if (!rows_.empty()) emit dataChanged(index(0, col_time), index(rowCount() - 1, col_time));
 }

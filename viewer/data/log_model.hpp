@@ -7,8 +7,9 @@
 // snapshot, with progress, and swaps the result in with one model reset. Paused, the model keeps
 // its own view, so the rows on screen stay readable even after the store evicted them.
 //
-// Colours are the UI's business (a delegate reads level_role and kind_role): this layer links
-// Qt Core only.
+// Colours are the UI's business (the table reads level_role/kind_role, or entry_at() directly):
+// this layer links Qt Core only. cell_text() is the table's fast path: the text of one cell
+// without a QVariant round trip.
 //
 // Thread-safety: a QObject of the GUI thread; not thread-safe. Background jobs touch only
 // snapshots and report back through queued calls.
@@ -25,10 +26,15 @@
 
 #include "data/entry_store.hpp"
 #include "data/filter.hpp"
+#include "data/format.hpp"
 
 namespace ouroboros::viewer {
 
 struct refilter_job;
+
+// How the time column reads: time of day (the date only on rows where it changes), the time
+// since the previous row, or the time since the tab attached.
+enum class time_mode { time_of_day, delta, since_attach };
 
 class log_model : public QAbstractTableModel {
   Q_OBJECT
@@ -70,9 +76,22 @@ class log_model : public QAbstractTableModel {
   std::uint64_t arrivals_since_pause() const noexcept { return arrivals_since_pause_; }
 
   // Display options.
-  void set_time_options(bool utc, bool delta);
+  void set_time_options(time_mode mode, bool utc);
+  time_mode time_display() const noexcept { return time_mode_; }
   bool utc() const noexcept { return utc_; }
-  bool delta() const noexcept { return delta_; }
+  // The reference of time_mode::since_attach (wall-clock unix ns).
+  void set_attach_time(std::int64_t unix_ns) noexcept { attach_ns_ = unix_ns; }
+
+  // The text of one cell, as the table shows it (display role).
+  QString cell_text(int row, int column) const;
+  // Whether `row` starts a new day (the time column then shows the date too).
+  bool date_changes_at(int row) const;
+  // Rows removed from the top since the last reset: row + removed_rows() numbers a row the same
+  // way for as long as it stays (stable stripes while rows are evicted above it).
+  std::uint64_t removed_rows() const noexcept { return removed_rows_; }
+  // Per-level totals of the history the table shows (while paused: the frozen history, so a
+  // visible count never exceeds its total).
+  const std::array<std::uint64_t, level_slots>& total_levels() const noexcept;
 
   // Lookups.
   const store_view& view() const noexcept { return view_; }
@@ -119,8 +138,12 @@ class log_model : public QAbstractTableModel {
 
   bool paused_ = false;
   std::uint64_t arrivals_since_pause_ = 0;
+  std::array<std::uint64_t, level_slots> frozen_totals_{};
+  std::uint64_t removed_rows_ = 0;
+  time_mode time_mode_ = time_mode::time_of_day;
   bool utc_ = false;
-  bool delta_ = false;
+  std::int64_t attach_ns_ = 0;
+  mutable time_of_day_cache clock_text_;
 };
 
 }  // namespace ouroboros::viewer

@@ -1,6 +1,7 @@
 #include "data/segment_catalog.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "ouroboros/layout.hpp"
 #include "ouroboros/segment.hpp"
@@ -52,6 +53,7 @@ QVariant segment_catalog::data(const QModelIndex& index, int role) const {
         if (row.rate < 0) return QStringLiteral("\u2026");
         if (row.rate >= 1e6) return QStringLiteral("%1 M/s").arg(row.rate / 1e6, 0, 'f', 1);
         if (row.rate >= 1e4) return QStringLiteral("%1 k/s").arg(row.rate / 1e3, 0, 'f', 0);
+        if (row.rate > 0 && row.rate < 9.95) return QStringLiteral("%1/s").arg(row.rate, 0, 'f', 1);
         return QStringLiteral("%1/s").arg(row.rate, 0, 'f', 0);
       case col_entries: return QString::number(row.entries);
       default: return {};
@@ -85,6 +87,14 @@ void segment_catalog::refresh() {
     row.size = info.size;
     row.chunks = info.chunk_count;
     row.entries = info.newest_token;
+    // The chunk table counts entries a chunk at a time; a reader placed at "now" walks the
+    // newest chunk and knows the exact count (bounded work: one chunk).
+    try {
+      shm_reader reader(info.name, start_position::now);
+      row.entries = std::max<quint64>(row.entries, reader.ring().position_sequence());
+    } catch (const std::exception&) {
+      // Gone or unreadable since it was listed: the chunk-granular count stays.
+    }
     row.records = info.extension &&
                   info.extension->payload_encoding == layout::extension_layout::encoding_record;
     rows.push_back(row);
@@ -92,16 +102,29 @@ void segment_catalog::refresh() {
   update(std::move(rows), clock_.elapsed());
 }
 
-void segment_catalog::update(std::vector<catalog_row> fresh, qint64 elapsed_ms) {
+void segment_catalog::rate_rows(std::vector<catalog_row>& fresh, qint64 elapsed_ms) {
   const double seconds = last_ms_ < 0 ? 0 : static_cast<double>(elapsed_ms - last_ms_) / 1000.0;
   last_ms_ = elapsed_ms;
+  // Exponential smoothing with a time constant of a few seconds.
+  const double weight = seconds > 0 ? 1.0 - std::exp(-seconds / 4.0) : 1.0;
   for (catalog_row& row : fresh) {
     const auto old = std::find_if(rows_.begin(), rows_.end(),
                                   [&](const catalog_row& r) { return r.name == row.name; });
-    if (old != rows_.end() && seconds > 0 && row.entries >= old->entries) {
-      row.rate = static_cast<double>(row.entries - old->entries) / seconds;
-    }
+    if (old == rows_.end() || seconds <= 0) continue;
+    if (row.entries < old->entries) continue;  // a new incarnation: start measuring again
+    const double now = static_cast<double>(row.entries - old->entries) / seconds;
+    row.rate = old->rate < 0 ? now : old->rate + weight * (now - old->rate);
   }
+}
+
+void segment_catalog::set_row(std::size_t index, const catalog_row& row) {
+  if (rows_[index] == row) return;
+  rows_[index] = row;
+  emit dataChanged(this->index(static_cast<int>(index), 0),
+                   this->index(static_cast<int>(index), column_count - 1));
+}
+
+void segment_catalog::apply_sorted(std::vector<catalog_row> fresh) {
   // Remove vanished rows one by one, then update or insert, keeping name order.
   for (int i = static_cast<int>(rows_.size()) - 1; i >= 0; --i) {
     const QString& name = rows_[static_cast<std::size_t>(i)].name;
@@ -116,14 +139,66 @@ void segment_catalog::update(std::vector<catalog_row> fresh, qint64 elapsed_ms) 
             [](const catalog_row& a, const catalog_row& b) { return a.name < b.name; });
   for (std::size_t i = 0; i < fresh.size(); ++i) {
     if (i < rows_.size() && rows_[i].name == fresh[i].name) {
-      rows_[i] = fresh[i];
-      emit dataChanged(index(static_cast<int>(i), 0), index(static_cast<int>(i), column_count - 1));
-    } else {
-      beginInsertRows({}, static_cast<int>(i), static_cast<int>(i));
-      rows_.insert(rows_.begin() + static_cast<std::ptrdiff_t>(i), fresh[i]);
-      endInsertRows();
+      set_row(i, fresh[i]);
+      continue;
+    }
+    // A row that was appended while frozen sits elsewhere: take it out first.
+    const auto elsewhere =
+        std::find_if(rows_.begin() + static_cast<std::ptrdiff_t>(i), rows_.end(),
+                     [&](const catalog_row& r) { return r.name == fresh[i].name; });
+    if (elsewhere != rows_.end()) {
+      const int at = static_cast<int>(elsewhere - rows_.begin());
+      beginRemoveRows({}, at, at);
+      rows_.erase(elsewhere);
+      endRemoveRows();
+    }
+    beginInsertRows({}, static_cast<int>(i), static_cast<int>(i));
+    rows_.insert(rows_.begin() + static_cast<std::ptrdiff_t>(i), fresh[i]);
+    endInsertRows();
+  }
+}
+
+void segment_catalog::apply_frozen(const std::vector<catalog_row>& fresh) {
+  for (std::size_t i = 0; i < rows_.size(); ++i) {
+    const auto now = std::find_if(fresh.begin(), fresh.end(),
+                                  [&](const catalog_row& r) { return r.name == rows_[i].name; });
+    if (now != fresh.end()) {
+      set_row(i, *now);
+    } else if (!rows_[i].vanished) {
+      catalog_row gone = rows_[i];
+      gone.vanished = true;
+      gone.alive = false;
+      gone.writer = QStringLiteral("removed");
+      gone.rate = -1;
+      set_row(i, gone);
     }
   }
+  for (const catalog_row& row : fresh) {
+    if (std::any_of(rows_.begin(), rows_.end(),
+                    [&](const catalog_row& r) { return r.name == row.name; })) {
+      continue;
+    }
+    const int at = static_cast<int>(rows_.size());
+    beginInsertRows({}, at, at);
+    rows_.push_back(row);
+    endInsertRows();
+  }
+}
+
+void segment_catalog::update(std::vector<catalog_row> fresh, qint64 elapsed_ms) {
+  rate_rows(fresh, elapsed_ms);
+  latest_ = fresh;
+  if (frozen_) {
+    apply_frozen(fresh);
+  } else {
+    apply_sorted(std::move(fresh));
+  }
+}
+
+void segment_catalog::set_frozen(bool frozen) {
+  if (frozen == frozen_) return;
+  frozen_ = frozen;
+  if (!frozen_) apply_sorted(latest_);
 }
 
 QStringList segment_catalog::names() const {

@@ -1,8 +1,11 @@
 // The log segments on this machine, for the attach list: name, writer state, size, rate.
 //
 // refresh() lists the segments (core's list_segments) and measures each one's write rate from
-// the change of its entry count since the previous refresh. Rows are updated in place, added
-// and removed individually so a view keeps its selection across refreshes.
+// the change of its exact entry count (a reader attached at "now" counts up to the newest
+// entry), smoothed over a few seconds so a 10/s writer reads 10/s, not 0 or 600. Rows are
+// updated in place (and only when their data changed), added and removed individually so a
+// view keeps its selection across refreshes. While frozen (the mouse is over the list) no row
+// moves: new segments are appended at the end, vanished ones stay, marked, until it thaws.
 //
 // Thread-safety: a QObject of the GUI thread; not thread-safe.
 #pragma once
@@ -20,9 +23,11 @@ struct catalog_row {
   bool alive = false;
   quint64 size = 0;
   quint32 chunks = 0;
-  quint64 entries = 0;  // written, at chunk granularity
-  double rate = -1;     // entries per second; < 0 until measured
+  quint64 entries = 0;  // written (exact when the segment could be read, else chunk granularity)
+  double rate = -1;     // entries per second, smoothed; < 0 until measured
   bool records = false;
+  bool vanished = false;  // no longer on the machine (kept only while the list is frozen)
+  bool operator==(const catalog_row&) const = default;
 };
 
 class segment_catalog : public QAbstractTableModel {
@@ -42,13 +47,23 @@ class segment_catalog : public QAbstractTableModel {
   void refresh();
   // Replaces the list (refresh() calls it with what is on the machine; tests call it directly).
   void update(std::vector<catalog_row> rows, qint64 elapsed_ms);
+  // Frozen, rows keep their places (see above); thawing applies the latest list.
+  void set_frozen(bool frozen);
+  bool frozen() const noexcept { return frozen_; }
   const std::vector<catalog_row>& rows() const noexcept { return rows_; }
   QStringList names() const;
 
  private:
+  void rate_rows(std::vector<catalog_row>& fresh, qint64 elapsed_ms);
+  void apply_sorted(std::vector<catalog_row> fresh);
+  void apply_frozen(const std::vector<catalog_row>& fresh);
+  void set_row(std::size_t index, const catalog_row& row);
+
   std::vector<catalog_row> rows_;
   QElapsedTimer clock_;
   qint64 last_ms_ = -1;
+  bool frozen_ = false;
+  std::vector<catalog_row> latest_;  // what the machine holds, for when the list thaws
 };
 
 QString human_bytes(quint64 bytes);

@@ -207,6 +207,8 @@ void segment_poller::refresh_filter() {
 void segment_poller::pump() {
   refresh_filter();
   for (int i = 0; i < entries_per_pump; ++i) {
+    // A hostile segment can make single reads slow: stop means now, not after the batch.
+    if (stop_.load(std::memory_order_relaxed)) return;
     const read_result result = reader_->read_next();
     switch (result.status) {
       case read_status::ok:
@@ -238,21 +240,7 @@ void segment_poller::pump() {
       }
       case read_status::writer_restarted: {
         flush_pending_gap(0, no_time);
-        interpreter_->attach(reader_->bytes());
-        ++status_.restarts;
-        status_.state = segment_state::attached;
-        status_.records = interpreter_->records();
-        status_.segment_bytes = reader_->bytes().size();
-        std::string text = "writer restarted";
-        if (const auto ext = reader_->extension()) {
-          status_.writer_pid = ext->writer_pid;
-          status_.incarnation = ext->incarnation;
-          text += " (pid " + std::to_string(ext->writer_pid) + ")";
-        }
-        text += ": re-attached; sequence numbers start again";
-        append_event_row(row_kind::separator, 0, now_unix_ns(), text);
-        last_sequence_ = reader_->ring().position_sequence();
-        next_liveness_ = {};
+        note_restart(result.lost);
         continue;
       }
       case read_status::no_data: {
@@ -265,6 +253,10 @@ void segment_poller::pump() {
         }
         busy_retries_ = 0;
         if (i != 0) last_data_ = std::chrono::steady_clock::now();
+        flush_pending_restart(no_time);
+        // The writer's block as of now: if the name is re-created before the next read, this
+        // is what says whether the old writer closed or died.
+        last_extension_ = reader_->extension();
         housekeeping(true);
         // Short naps while data flows, longer ones when the segment is quiet.
         sleep_for(std::chrono::steady_clock::now() - last_data_ < std::chrono::milliseconds(200)
@@ -333,6 +325,60 @@ char* segment_poller::allocate_text(std::size_t size) {
   return at;
 }
 
+void segment_poller::note_restart(std::uint64_t lost_before_attach) {
+  const std::optional<extension_snapshot> previous = last_extension_;
+  const std::int64_t previous_last_entry = status_.last_entry_ns;
+  const bool previous_closed =
+      status_.state == segment_state::writer_closed || (previous && previous->closed());
+  interpreter_->attach(reader_->bytes());
+  ++status_.restarts;
+  status_.state = segment_state::attached;
+  status_.records = interpreter_->records();
+  status_.segment_bytes = reader_->bytes().size();
+  const std::optional<extension_snapshot> now = reader_->extension();
+  last_extension_ = now;
+  std::string text = "writer restarted";
+  std::int64_t started = no_time;
+  if (now) {
+    status_.writer_pid = now->writer_pid;
+    status_.incarnation = now->incarnation;
+    text += " (pid " + std::to_string(now->writer_pid) + ")";
+    if (now->writer_start_unix_ns != 0 && now->writer_start_unix_ns <= INT64_MAX)
+      started = static_cast<std::int64_t>(now->writer_start_unix_ns);
+  }
+  text += ": re-attached; sequence numbers start again";
+  // A previous writer that neither closed nor lives any more died: the tab keeps saying so.
+  if (!previous_closed && previous && liveness_of(*previous) == writer_liveness::gone) {
+    ++status_.writer_deaths;
+    status_.dead_writer_pid = previous->writer_pid;
+    status_.dead_writer_last_entry_ns = previous_last_entry;
+    status_.restart_ns = started != no_time ? started : now_unix_ns();
+  }
+  // The marker row is written with the first entry of the new writer (or when it is found
+  // idle), so its time is never later than the entries after it.
+  pending_restart_ = true;
+  pending_restart_text_ = std::move(text);
+  pending_restart_ns_ = started;
+  if (lost_before_attach != 0) {
+    // Entries of the new incarnation overwritten before the re-attach: a gap after the marker.
+    pending_gap_lost_ += lost_before_attach;
+    status_.entries_lost += lost_before_attach;
+    ++status_.gaps;
+  }
+  last_sequence_ = reader_->ring().position_sequence();
+  last_time_ = no_time;
+  next_liveness_ = {};
+}
+
+void segment_poller::flush_pending_restart(std::int64_t next_time) {
+  if (!pending_restart_) return;
+  pending_restart_ = false;
+  std::int64_t time = pending_restart_ns_;
+  if (next_time != no_time && (time == no_time || next_time < time)) time = next_time;
+  if (time == no_time) time = now_unix_ns();
+  append_event_row(row_kind::separator, 0, time, pending_restart_text_);
+}
+
 void segment_poller::flush_pending_gap(std::uint64_t next_sequence, std::int64_t next_time) {
   if (pending_gap_lost_ == 0) return;
   const std::uint64_t lost = pending_gap_lost_;
@@ -374,6 +420,7 @@ void segment_poller::append_read_entry(const read_result& result) {
   if (view.unix_ns && *view.unix_ns <= static_cast<std::uint64_t>(INT64_MAX)) {
     time = static_cast<std::int64_t>(*view.unix_ns);
   }
+  flush_pending_restart(time);
   flush_pending_gap(result.sequence, time);
 
   scratch_.clear();

@@ -19,12 +19,14 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "data/entry.hpp"
 #include "data/filter.hpp"
+#include "ouroboros/extension.hpp"
 #include "ouroboros/ring_reader.hpp"
 
 namespace ouroboros {
@@ -61,6 +63,13 @@ struct poll_status {
   std::uint64_t dropped_rows = 0;  // rows the GUI did not take in time (counted as evicted)
   std::uint64_t lag_entries = 0;   // entries written but not read yet (chunk granularity)
   std::uint64_t ring_capacity_entries = 0;  // estimated entries the ring holds; 0 = unknown
+  // The last restart that followed a writer's death (not a clean close): who died, its last
+  // entry, and when the new writer started. `writer_deaths` counts such restarts, so a tab can
+  // tell a new one from one the user dismissed.
+  std::uint64_t writer_deaths = 0;
+  std::uint64_t dead_writer_pid = 0;
+  std::int64_t dead_writer_last_entry_ns = no_time;
+  std::int64_t restart_ns = no_time;
 };
 
 // A contiguous run of published rows of one page, filtered with filter `generation`.
@@ -115,6 +124,8 @@ class segment_poller {
   void append_event_row(row_kind kind, std::uint64_t sequence, std::int64_t time_ns,
                         const std::string& text, const std::string& extra = {});
   void flush_pending_gap(std::uint64_t next_sequence, std::int64_t next_time);
+  void note_restart(std::uint64_t lost_before_attach);
+  void flush_pending_restart(std::int64_t next_time);
   entry& new_row();
   char* allocate_text(std::size_t size);
   void publish();
@@ -154,6 +165,10 @@ class segment_poller {
   std::uint64_t last_sequence_ = 0;
   std::int64_t last_time_ = no_time;
   std::uint64_t pending_gap_lost_ = 0;
+  bool pending_restart_ = false;
+  std::string pending_restart_text_;
+  std::int64_t pending_restart_ns_ = no_time;
+  std::optional<extension_snapshot> last_extension_;
   std::uint64_t seen_filter_changes_ = 0;
   std::uint64_t generation_ = 0;
   std::unique_ptr<filter_engine> engine_;

@@ -1,6 +1,7 @@
 #include "data/segment_session.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 namespace ouroboros::viewer {
 
@@ -33,6 +34,9 @@ segment_session::~segment_session() {
 }
 
 void segment_session::start() {
+  model_->set_attach_time(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count());
   poller_.start();
   timer_.start();
 }

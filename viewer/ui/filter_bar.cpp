@@ -1,10 +1,13 @@
 #include "ui/filter_bar.hpp"
 
+#include <QAbstractButton>
 #include <QCheckBox>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
 #include <QLocale>
+#include <QStyleOptionToolButton>
+#include <QStylePainter>
 #include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -17,11 +20,63 @@ namespace {
 const char* const slot_names[level_slots] = {"Trace", "Debug",    "Info", "Warn",
                                              "Error", "Critical", "Plain"};
 
+// At most five characters, so a counter never needs more room than its button has.
 QString compact(std::uint64_t n) {
+  if (n >= 100'000'000) return QStringLiteral("%1M").arg(n / 1'000'000);
   if (n >= 10'000'000) return QStringLiteral("%1M").arg(static_cast<double>(n) / 1e6, 0, 'f', 1);
   if (n >= 100'000) return QStringLiteral("%1k").arg(n / 1000);
   return QString::number(n);
 }
+
+// A level toggle that shows "Info 12k/40k". Its size is fixed by the widest text a counter can
+// produce, and a new count only repaints it: QToolButton::setText() would relayout the row.
+class level_toggle : public QAbstractButton {
+ public:
+  level_toggle(const QString& name, QWidget* parent) : QAbstractButton(parent), name_(name) {
+    setCheckable(true);
+    setChecked(true);
+    setText(name);  // for accessibility; the painted text adds the counts
+    setFocusPolicy(Qt::TabFocus);
+    setSizePolicy(QSizePolicy::Fixed, QSizePolicy::Fixed);
+  }
+  void set_counts(const QString& counts) {
+    if (counts == counts_) return;
+    counts_ = counts;
+    update();
+  }
+  QSize sizeHint() const override {
+    QStyleOptionToolButton option = style_option();
+    option.text = name_ + QStringLiteral(" 99999/99999");
+    const QSize text = fontMetrics().size(Qt::TextSingleLine, option.text);
+    return style()->sizeFromContents(QStyle::CT_ToolButton, &option, text, this);
+  }
+  QSize minimumSizeHint() const override { return sizeHint(); }
+
+ protected:
+  void paintEvent(QPaintEvent*) override {
+    QStylePainter painter(this);
+    QStyleOptionToolButton option = style_option();
+    option.text = counts_.isEmpty() ? name_ : name_ + QLatin1Char(' ') + counts_;
+    painter.drawComplexControl(QStyle::CC_ToolButton, option);
+  }
+
+ private:
+  QStyleOptionToolButton style_option() const {
+    QStyleOptionToolButton option;
+    option.initFrom(this);
+    option.subControls = QStyle::SC_ToolButton;
+    option.toolButtonStyle = Qt::ToolButtonTextOnly;
+    option.features = QStyleOptionToolButton::None;
+    option.state |= isChecked() ? QStyle::State_On : QStyle::State_Off;
+    if (isDown()) option.state |= QStyle::State_Sunken;
+    option.state |= QStyle::State_AutoRaise;
+    if (isChecked() || isDown() || underMouse()) option.state |= QStyle::State_Raised;
+    option.activeSubControls = isDown() ? QStyle::SC_ToolButton : QStyle::SC_None;
+    return option;
+  }
+  QString name_;
+  QString counts_;
+};
 }  // namespace
 
 filter_bar::filter_bar(QWidget* parent) : QWidget(parent), debounce_(new QTimer(this)) {
@@ -63,15 +118,12 @@ filter_bar::filter_bar(QWidget* parent) : QWidget(parent), debounce_(new QTimer(
   levels_row_ = new QHBoxLayout;
   levels_row_->setSpacing(2);
   for (int i = 0; i < level_slots; ++i) {
-    auto* button = new QToolButton(this);
-    button->setCheckable(true);
-    button->setChecked(true);
-    button->setText(QString::fromLatin1(slot_names[i]));
+    auto* button = new level_toggle(QString::fromLatin1(slot_names[i]), this);
     button->setToolTip(
         i == unleveled_slot
             ? tr("Rows without a level (plain payloads): visible/total")
             : tr("Show %1 entries: visible/total").arg(QString::fromLatin1(slot_names[i])));
-    connect(button, &QToolButton::toggled, this, &filter_bar::schedule);
+    connect(button, &QAbstractButton::toggled, this, &filter_bar::schedule);
     levels_[static_cast<std::size_t>(i)] = button;
     levels_row_->addWidget(button);
   }
@@ -123,9 +175,8 @@ void filter_bar::set_counts(const std::array<std::uint64_t, level_slots>& visibl
   shown_visible_ = visible;
   shown_total_ = total;
   for (std::size_t i = 0; i < levels_.size(); ++i) {
-    levels_[i]->setText(
-        QStringLiteral("%1 %2/%3")
-            .arg(QString::fromLatin1(slot_names[i]), compact(visible[i]), compact(total[i])));
+    static_cast<level_toggle*>(levels_[i])
+        ->set_counts(QStringLiteral("%1/%2").arg(compact(visible[i]), compact(total[i])));
   }
 }
 

@@ -17,7 +17,7 @@ class QHBoxLayout;
 class QLabel;
 class QLineEdit;
 class QTimer;
-class QToolButton;
+class QAbstractButton;
 
 namespace ouroboros::viewer {
 
@@ -32,6 +32,7 @@ class filter_bar : public QWidget {
                   const std::array<std::uint64_t, level_slots>& total);
   void set_error(const QString& error);
   void focus_text();
+  QLineEdit* text_field() const noexcept { return text_; }
   // Sets the message filter as if typed (e.g. from the command line).
   void set_text(const QString& text, bool regex);
   // The level row has room on its right for the tab's badges.
@@ -46,7 +47,7 @@ class filter_bar : public QWidget {
   QLineEdit* text_;
   QCheckBox* regex_;
   QCheckBox* case_;
-  std::array<QToolButton*, level_slots> levels_{};
+  std::array<QAbstractButton*, level_slots> levels_{};
   QLineEdit* include_;
   QLineEdit* exclude_;
   QLineEdit* threads_;

@@ -1,64 +1,136 @@
-// The log table: follow mode, level colours, stable selection and scroll position.
+// The log table: a view of its own that paints only the rows on screen.
 //
-// Follow mode sticks to the newest row; scrolling up leaves it, scrolling back to the bottom
-// (or follow()) resumes. Rows evicted from the top do not move what the user is reading: the
-// scroll position is shifted by the rows removed above it. After a re-filter (model reset) the
-// current row is found again by serial.
+// A QTableView pays per row of the model (its vertical header keeps one section per row, and
+// every eviction shifts a million of them); this view pays per row on screen. It keeps its
+// position as a viewport_anchor (follow the newest row, or hold an entry while rows arrive and
+// are evicted) and its selection as serial ranges, so neither moves when rows go away above.
+// Rows are repainted only when what is on screen changed, at most once per event-loop pass.
+// Columns come from a QHeaderView (resize, move, hide through its context menu).
 //
 // Thread-safety: GUI thread only.
 #pragma once
 
-#include <QStyledItemDelegate>
-#include <QTableView>
+#include <QAbstractScrollArea>
+#include <QTimer>
+#include <array>
+#include <cstdint>
+#include <vector>
 
 #include "data/log_model.hpp"
+#include "data/row_selection.hpp"
+#include "data/viewport_anchor.hpp"
+
+class QHeaderView;
+class QMenu;
 
 namespace ouroboros::viewer {
 
-class log_delegate : public QStyledItemDelegate {
- public:
-  using QStyledItemDelegate::QStyledItemDelegate;
-  void set_dark(bool dark) { dark_ = dark; }
-
- protected:
-  void initStyleOption(QStyleOptionViewItem* option, const QModelIndex& index) const override;
-
- private:
-  bool dark_ = false;
-};
-
-class log_view : public QTableView {
+class log_view : public QAbstractScrollArea {
   Q_OBJECT
 
  public:
   explicit log_view(QWidget* parent = nullptr);
   void set_log_model(log_model* model);
-  log_model* model_() const { return model_ptr_; }
+  log_model* model() const noexcept { return model_; }
+  QHeaderView* header() const noexcept { return header_; }
 
-  bool following() const noexcept { return following_; }
-  void follow();                  // resume following: jump to the newest row
-  void go_to_row(int row);        // select and show a row (leaves follow mode)
-  QString selected_text() const;  // selected rows as text lines
-  std::uint64_t current_serial() const;
+  // Following and holding.
+  bool following() const noexcept { return anchor_.following(); }
+  bool anchor_evicted() const noexcept { return anchor_.anchor_evicted(); }
+  void follow();  // resume following: jump to the newest row
+  // Rows below the last one on screen (0 while following).
+  int rows_below() const;
+
+  // Rows on screen.
+  int top_row() const noexcept { return top_; }
+  int page_rows() const;  // rows that fit completely
+  int row_height() const noexcept { return row_height_; }
+  int row_at(int y) const;         // -1 below the last row
+  int bottom_visible_row() const;  // last row at least partly on screen, -1 when empty
+
+  // Current row and selection (both by serial; rows are looked up when needed).
+  int current_row() const;
+  std::uint64_t current_serial() const noexcept { return current_; }
+  void go_to_row(int row);  // make it current, select it, show it centred; holds the view
+  void select_all();
+  void clear_selection();
+  const row_selection& selection() const noexcept { return selection_; }
+  std::uint64_t selected_count() const;
+  // Serials of the selected rows in table order; the current row when nothing is selected.
+  std::vector<std::uint64_t> selected_serials() const;
+
+  // Font zoom (Ctrl+plus/minus/0): steps of one point from the default size.
+  void zoom(int steps);
+  void reset_zoom();
+  int zoom_steps() const noexcept { return zoom_; }
+
+  // Painted frames so far (for tests and the benchmark: "nothing repainted when nothing changed").
+  std::uint64_t paints() const noexcept { return paints_; }
+
+  // Extra actions for the row context menu (the tab adds copy, filters, ...).
+  void set_context_actions(std::vector<QAction*> actions) { context_actions_ = std::move(actions); }
 
  signals:
   void followingChanged(bool following);
-  void currentRowChanged(int row);
+  // The current row moved to another entry (0 = none).
+  void currentChanged(std::uint64_t serial);
+  // The selection changed (count or rows).
+  void selectionChanged();
+  // rows_below() or anchor_evicted() may have changed (the hold indicator reads them).
+  void positionChanged();
 
  protected:
+  void paintEvent(QPaintEvent* event) override;
+  void resizeEvent(QResizeEvent* event) override;
+  void scrollContentsBy(int dx, int dy) override;
+  bool viewportEvent(QEvent* event) override;
+  void keyPressEvent(QKeyEvent* event) override;
+  void mousePressEvent(QMouseEvent* event) override;
+  void mouseMoveEvent(QMouseEvent* event) override;
+  void mouseReleaseEvent(QMouseEvent* event) override;
+  void mouseDoubleClickEvent(QMouseEvent* event) override;
+  void contextMenuEvent(QContextMenuEvent* event) override;
   void changeEvent(QEvent* event) override;
+  void focusInEvent(QFocusEvent* event) override;
+  void focusOutEvent(QFocusEvent* event) override;
 
  private:
-  void set_following(bool on);
-  void scroll_to_end();
+  void on_rows_removed();
+  void on_rows_inserted(int first, int last);
+  void on_reset();
+  // Re-reads the anchor's top row and brings the scroll bar and the screen up to date.
+  void reposition(bool force_repaint);
+  void update_scrollbars();
+  void set_top(int row, bool repaint);
+  void hold_here();
+  void set_current(int row, Qt::KeyboardModifiers modifiers, bool from_mouse);
+  void ensure_visible(int row, bool centre);
+  void update_metrics();
   void update_palette();
+  void header_menu(const QPoint& at);
+  QString tooltip_at(const QPoint& at) const;
 
-  log_model* model_ptr_ = nullptr;
-  log_delegate* delegate_;
-  bool following_ = true;
-  bool programmatic_ = false;
-  std::uint64_t saved_current_ = 0;
-  std::uint64_t saved_top_ = 0;
+  log_model* model_ = nullptr;
+  QHeaderView* header_;
+  QAbstractItemModel* header_model_ = nullptr;
+  viewport_anchor anchor_;
+  row_selection selection_;
+  std::uint64_t current_ = 0;      // serial of the current row, 0 = none
+  std::uint64_t range_start_ = 0;  // serial where a Shift-extended selection starts
+  int top_ = 0;                    // row shown at the top
+  bool adjusting_ = false;         // the scroll bar is being set to match top_
+  bool dragging_ = false;
+  int row_height_ = 20;
+  int zoom_ = 0;
+  int base_point_size_ = 0;
+  bool dark_ = false;
+  std::uint64_t paints_ = 0;
+  std::array<std::uint64_t, 4> last_screen_{};  // what reposition() last put on screen
+  int last_rows_below_ = -1;
+  bool last_evicted_ = false;
+  std::vector<QAction*> context_actions_;
+  QTimer drag_scroll_;
+  int drag_direction_ = 0;
 };
 
 }  // namespace ouroboros::viewer

@@ -1,28 +1,39 @@
-// The main window: attach bar (name with completion), segment list, tabs, menus, status bar.
+// The main window: attach bar (name with completion and a visible error), segment list dock,
+// tabs, menus with a shortcut for every action, and a status bar that belongs to notices and
+// background jobs (each tab carries its own status strip, so nothing covers a notice).
 //
-// Only wiring and persistence (QSettings: geometry, recent names, time display, history limits).
+// Only wiring and persistence (QSettings: geometry, recent names, time display, zoom, history
+// limits).
 //
 // Thread-safety: GUI thread only.
 #pragma once
 
 #include <QMainWindow>
+#include <QPointer>
 
+#include "data/bulk_job.hpp"
 #include "data/entry_store.hpp"
+#include "data/log_model.hpp"
 
 class QAction;
+class QActionGroup;
 class QDockWidget;
 class QLabel;
 class QLineEdit;
+class QProgressBar;
+class QPushButton;
 class QStackedWidget;
 class QStringListModel;
 class QTabWidget;
 class QTableView;
 class QTimer;
+class QToolButton;
 
 namespace ouroboros::viewer {
 
 class segment_catalog;
 class segment_tab;
+class stable_label;
 
 class main_window : public QMainWindow {
   Q_OBJECT
@@ -31,16 +42,38 @@ class main_window : public QMainWindow {
   explicit main_window(QWidget* parent = nullptr);
   ~main_window() override;
 
-  // Opens (or switches to) a tab for `name`; returns it, or nullptr for an invalid name.
+  // Opens (or switches to) a tab for `name` and gives its table the keyboard focus; returns it,
+  // or nullptr for an invalid name (the reason then shows next to the name field).
   segment_tab* attach(const QString& name);
   segment_tab* current_tab() const;
   QTabWidget* tabs() const noexcept { return tabs_; }
   segment_catalog* catalog() const noexcept { return catalog_; }
+  QTableView* segment_list() const noexcept { return segments_view_; }
+  QDockWidget* segment_dock() const noexcept { return segments_dock_; }
+  QLineEdit* attach_field() const noexcept { return attach_field_; }
+  QLabel* attach_error() const noexcept { return attach_error_; }
+  stable_label* notice() const noexcept { return notice_; }
   QStringList recent() const { return recent_; }
   void set_history_limits(const history_limits& limits);
+  // The running copy or export, if any (tests wait for it).
+  bulk_job* running_job() const { return job_; }
+  // Finds an action by its objectName ("pause", "follow", "copy", ...) for tests and menus.
+  QAction* action(const QString& name) const;
+
+  // Shows a notice in the status bar for a few seconds (errors stay longer).
+  void notify(const QString& text, bool error = false);
+
+  // Copies the selected rows (or messages) of the current tab; runs in the background (after
+  // asking) beyond `bulk_copy_rows`.
+  void copy_rows(bool messages_only);
+  static constexpr std::uint64_t bulk_copy_rows = 10'000;
+  // Exports rows of the current tab to `path` in the background; the scope is the selection
+  // when `selection_only`, else every visible row.
+  void export_rows_to(const QString& path, bool selection_only);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
+  bool eventFilter(QObject* watched, QEvent* event) override;
 
  private:
   void build_actions();
@@ -49,14 +82,19 @@ class main_window : public QMainWindow {
   void remember(const QString& name);
   void refresh_completion();
   void refresh_catalog();
-  void update_status();
   void update_tab_title(segment_tab* tab);
   void on_current_tab_changed();
   void export_current();
   void edit_history_limits();
   void close_tab(int index);
+  void apply_time_options();
+  void apply_zoom();
+  void start_job(bulk_job* job, const QString& what);
+  void set_pause_action(bool paused);
 
   QLineEdit* attach_field_ = nullptr;
+  QLabel* attach_error_ = nullptr;
+  QAction* attach_error_action_ = nullptr;
   QStringListModel* completion_ = nullptr;
   QStackedWidget* stack_ = nullptr;
   QTabWidget* tabs_ = nullptr;
@@ -64,24 +102,42 @@ class main_window : public QMainWindow {
   QTableView* segments_view_ = nullptr;
   segment_catalog* catalog_ = nullptr;
   QTimer* catalog_timer_ = nullptr;
-  QLabel* status_ = nullptr;
+  stable_label* notice_ = nullptr;
+  QTimer* notice_timer_ = nullptr;
+  QProgressBar* job_progress_ = nullptr;
+  QToolButton* job_cancel_ = nullptr;
+  QTimer* job_timer_ = nullptr;
+  QPointer<bulk_job> job_;
   QStringList recent_;
   history_limits limits_;
   QByteArray header_state_;
+  int zoom_ = 0;
 
   QAction* pause_ = nullptr;
   QAction* follow_ = nullptr;
   QAction* utc_ = nullptr;
+  QActionGroup* time_modes_ = nullptr;
+  QAction* time_of_day_ = nullptr;
   QAction* delta_ = nullptr;
+  QAction* since_attach_ = nullptr;
   QAction* next_gap_ = nullptr;
   QAction* previous_gap_ = nullptr;
   QAction* find_ = nullptr;
   QAction* find_next_ = nullptr;
   QAction* find_previous_ = nullptr;
   QAction* copy_ = nullptr;
+  QAction* copy_messages_ = nullptr;
+  QAction* select_all_ = nullptr;
   QAction* export_ = nullptr;
   QAction* close_tab_ = nullptr;
+  QAction* next_tab_ = nullptr;
+  QAction* previous_tab_ = nullptr;
   QAction* focus_filter_ = nullptr;
+  QAction* focus_table_ = nullptr;
+  QAction* attach_action_ = nullptr;
+  QAction* zoom_in_ = nullptr;
+  QAction* zoom_out_ = nullptr;
+  QAction* zoom_reset_ = nullptr;
 };
 
 }  // namespace ouroboros::viewer

@@ -1,19 +1,15 @@
 #include "ui/segment_tab.hpp"
 
-#include <QApplication>
 #include <QCheckBox>
-#include <QClipboard>
-#include <QFile>
 #include <QFontDatabase>
+#include <QFrame>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
 #include <QLocale>
 #include <QPlainTextEdit>
-#include <QPointer>
 #include <QProgressBar>
 #include <QSplitter>
-#include <QThreadPool>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -22,6 +18,7 @@
 #include "data/segment_catalog.hpp"
 #include "ui/filter_bar.hpp"
 #include "ui/log_view.hpp"
+#include "ui/stable_text.hpp"
 
 namespace ouroboros::viewer {
 
@@ -33,44 +30,77 @@ QString number(std::uint64_t n) {
 QString rate(double per_second) {
   if (per_second >= 1e6) return QStringLiteral("%1 M/s").arg(per_second / 1e6, 0, 'f', 2);
   if (per_second >= 1e4) return QStringLiteral("%1 k/s").arg(per_second / 1e3, 0, 'f', 0);
+  if (per_second > 0 && per_second < 10) return QStringLiteral("%1/s").arg(per_second, 0, 'f', 1);
   return QStringLiteral("%1/s").arg(per_second, 0, 'f', 0);
 }
 
 bool is_dark(const QWidget* widget) {
   return widget->palette().color(QPalette::Window).lightness() < 128;
 }
+
+// Severity of a state: 0 fine, 1 neutral (waiting, closed), 2 warning (gone), 3 error.
+int severity_of(segment_state state) {
+  switch (state) {
+    case segment_state::attached: return 0;
+    case segment_state::waiting:
+    case segment_state::writer_closed: return 1;
+    case segment_state::writer_gone: return 2;
+    default: return 3;
+  }
+}
+
+QColor state_color(segment_state state, bool dark) {
+  switch (severity_of(state)) {
+    case 0: return dark ? QColor(0x81, 0xc7, 0x84) : QColor(0x2e, 0x7d, 0x32);
+    case 1: return dark ? QColor(0xb0, 0xb0, 0xb0) : QColor(0x75, 0x75, 0x75);
+    case 2: return dark ? QColor(0xff, 0xb7, 0x4d) : QColor(0xe6, 0x51, 0x00);
+    default: return dark ? QColor(0xff, 0x6e, 0x6e) : QColor(0xc6, 0x28, 0x28);
+  }
+}
 }  // namespace
 
 segment_tab::segment_tab(session_options options, QWidget* parent)
     : QWidget(parent), session_(std::make_unique<segment_session>(std::move(options))) {
   auto* layout = new QVBoxLayout(this);
-  layout->setContentsMargins(6, 6, 6, 6);
+  layout->setContentsMargins(6, 6, 6, 2);
   layout->setSpacing(4);
 
-  banner_ = new QLabel(this);
-  banner_->setWordWrap(true);
-  banner_->setTextFormat(Qt::RichText);
-  banner_->setMargin(6);
+  banner_ = new QFrame(this);
+  auto* banner_layout = new QHBoxLayout(banner_);
+  banner_layout->setContentsMargins(8, 4, 4, 4);
+  banner_text_ = new QLabel(banner_);
+  banner_text_->setWordWrap(true);
+  banner_text_->setTextFormat(Qt::RichText);
+  banner_close_ = new QToolButton(banner_);
+  banner_close_->setText(QStringLiteral("\u2715"));
+  banner_close_->setAutoRaise(true);
+  banner_close_->setToolTip(tr("Dismiss"));
+  banner_layout->addWidget(banner_text_, 1);
+  banner_layout->addWidget(banner_close_, 0, Qt::AlignTop);
   banner_->hide();
   layout->addWidget(banner_);
+  connect(banner_close_, &QToolButton::clicked, this, [this] {
+    dismissed_deaths_ = session_->stats().poller.writer_deaths;
+    update_banner();
+  });
 
   filters_ = new filter_bar(this);
   layout->addWidget(filters_);
 
+  // The level row carries, on its right, the re-filter progress and the hold indicator; both
+  // keep their room while hidden or empty, so the row never moves.
   auto* info_row = filters_->levels_row();
   progress_ = new QProgressBar(this);
   progress_->setRange(0, 1000);
-  progress_->setFormat(tr("Re-filtering history\u2026 %p%"));
-  progress_->setMaximumHeight(18);
+  progress_->setFormat(tr("Re-filtering\u2026 %p%"));
+  progress_->setFixedSize(170, 18);
+  QSizePolicy keep = progress_->sizePolicy();
+  keep.setRetainSizeWhenHidden(true);
+  progress_->setSizePolicy(keep);
   progress_->hide();
-  pause_badge_ = new QLabel(this);
-  pause_badge_->setStyleSheet(
-      QStringLiteral("QLabel { background: #e65100; color: white; border-radius: 8px; padding: 1px "
-                     "8px; font-weight: bold; }"));
-  pause_badge_->hide();
-  progress_->setMaximumWidth(260);
+  hold_ = new stable_label(tr("Paused \u2014 999,999,999 new \u00b7 Space resumes"), this);
   info_row->addWidget(progress_);
-  info_row->addWidget(pause_badge_);
+  info_row->addWidget(hold_);
 
   search_bar_ = new QWidget(this);
   auto* search_layout = new QHBoxLayout(search_bar_);
@@ -86,9 +116,11 @@ segment_tab::segment_tab(session_options options, QWidget* parent)
   next->setArrowType(Qt::DownArrow);
   next->setToolTip(tr("Next match (F3)"));
   search_result_ = new QLabel(search_bar_);
+  search_result_->setMinimumWidth(90);
   auto* close = new QToolButton(search_bar_);
   close->setText(QStringLiteral("\u2715"));
   close->setAutoRaise(true);
+  close->setToolTip(tr("Close (Esc)"));
   search_layout->addWidget(new QLabel(tr("Find:"), search_bar_));
   search_layout->addWidget(search_text_, 1);
   search_layout->addWidget(search_case_);
@@ -101,7 +133,10 @@ segment_tab::segment_tab(session_options options, QWidget* parent)
   connect(search_text_, &QLineEdit::returnPressed, this, [this] { find(true); });
   connect(next, &QToolButton::clicked, this, [this] { find(true); });
   connect(previous, &QToolButton::clicked, this, [this] { find(false); });
-  connect(close, &QToolButton::clicked, search_bar_, &QWidget::hide);
+  connect(close, &QToolButton::clicked, this, [this] {
+    search_bar_->hide();
+    view_->setFocus();
+  });
 
   splitter_ = new QSplitter(Qt::Vertical, this);
   view_ = new log_view(splitter_);
@@ -109,22 +144,32 @@ segment_tab::segment_tab(session_options options, QWidget* parent)
   detail_ = new QPlainTextEdit(splitter_);
   detail_->setReadOnly(true);
   detail_->setPlaceholderText(tr("Select a row to see its full message and fields."));
-  QFont mono = QFontDatabase::systemFont(QFontDatabase::FixedFont);
-  detail_->setFont(mono);
+  detail_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
   splitter_->addWidget(view_);
   splitter_->addWidget(detail_);
   splitter_->setStretchFactor(0, 4);
   splitter_->setStretchFactor(1, 1);
-  splitter_->setSizes({600, 140});
+  splitter_->setSizes({600, 120});
   layout->addWidget(splitter_, 1);
+
+  status_ = new status_strip(this);
+  layout->addWidget(status_);
 
   connect(filters_, &filter_bar::changed, this, [this] {
     session_->set_filter(filters_->spec());
     filters_->set_error(session_->model()->filter_error());
   });
   connect(session_.get(), &segment_session::ticked, this, &segment_tab::on_tick);
-  connect(view_, &log_view::currentRowChanged, this, &segment_tab::show_detail);
-  connect(view_, &log_view::followingChanged, this, &segment_tab::followingChanged);
+  connect(view_, &log_view::currentChanged, this, &segment_tab::show_detail);
+  connect(view_, &log_view::followingChanged, this, [this](bool on) {
+    update_hold_indicator();
+    emit followingChanged(on);
+  });
+  connect(view_, &log_view::positionChanged, this, [this] {
+    // Rows below change every tick while holding; the indicator follows at its own pace.
+    if (!view_->following() && ticks_ % 4 != 0) return;
+    update_hold_indicator();
+  });
   connect(session_->model(), &log_model::refilterStarted, this, [this] {
     progress_->setValue(0);
     progress_->show();
@@ -132,6 +177,8 @@ segment_tab::segment_tab(session_options options, QWidget* parent)
   connect(session_->model(), &log_model::refilterFinished, this, [this] { progress_->hide(); });
 
   update_banner();
+  update_hold_indicator();
+  update_status();
   session_->start();
 }
 
@@ -143,62 +190,107 @@ void segment_tab::on_tick() {
   ++ticks_;
   log_model& model = *session_->model();
   if (model.refiltering()) progress_->setValue(static_cast<int>(model.refilter_progress() * 1000));
-  if (model.paused()) {
-    pause_badge_->setText(tr("Paused \u2014 %1 new").arg(number(model.arrivals_since_pause())));
-    pause_badge_->show();
-  } else {
-    pause_badge_->hide();
-  }
-  // Text updates at ~10 Hz are plenty for people and keep the tick cheap.
+  // People read text at ~10 Hz at most; widgets repaint only when their text changed.
   if (ticks_ % 4 == 0) {
-    filters_->set_counts(model.visible_levels(), session_->store().level_totals());
+    filters_->set_counts(model.visible_levels(), model.total_levels());
+    update_hold_indicator();
     update_banner();
+    update_status();
     emit statusChanged();
   }
 }
 
-QString segment_tab::state_text() const {
-  const poll_status& s = session_->stats().poller;
-  return to_display(s.state);
+void segment_tab::update_hold_indicator() {
+  const log_model& model = *session_->model();
+  const bool dark = is_dark(this);
+  if (model.paused()) {
+    hold_->set_text(
+        tr("Paused \u2014 %1 new \u00b7 Space resumes").arg(number(model.arrivals_since_pause())),
+        Qt::white);
+    hold_->set_badge(QColor(0xe6, 0x51, 0x00));
+  } else if (view_->anchor_evicted()) {
+    hold_->set_text(tr("Your rows were evicted \u2014 at the oldest kept \u00b7 End follows"),
+                    Qt::white);
+    hold_->set_badge(QColor(0xc6, 0x28, 0x28));
+  } else if (!view_->following()) {
+    hold_->set_text(
+        tr("Holding \u2014 %1 new below \u00b7 End follows").arg(number(view_->rows_below())),
+        Qt::white);
+    hold_->set_badge(dark ? QColor(0x15, 0x65, 0xc0) : QColor(0x19, 0x76, 0xd2));
+  } else {
+    hold_->set_text(tr("Following newest"), palette().color(QPalette::PlaceholderText));
+    hold_->set_badge({});
+  }
 }
 
-QString segment_tab::status_line() const {
+QString segment_tab::state_text() const {
+  QString text = to_display(session_->stats().poller.state);
+  const poll_status& s = session_->stats().poller;
+  if (!s.detail.isEmpty() && severity_of(s.state) == 3) text += QStringLiteral(": ") + s.detail;
+  return text;
+}
+
+QString segment_tab::state_mark() const {
+  switch (session_->stats().poller.state) {
+    case segment_state::attached: return QStringLiteral("\u25CF");
+    case segment_state::waiting: return QStringLiteral("\u25CB");
+    case segment_state::writer_closed: return QStringLiteral("\u25A0");
+    case segment_state::writer_gone: return QStringLiteral("\u26A0");
+    default: return QStringLiteral("\u2716");
+  }
+}
+
+void segment_tab::update_status() {
   const session_stats& st = session_->stats();
   const poll_status& s = st.poller;
-  QStringList parts;
+  const bool dark = is_dark(this);
+  const QColor muted = palette().color(QPalette::PlaceholderText);
+  const QColor alert = dark ? QColor(0xff, 0x6e, 0x6e) : QColor(0xc6, 0x28, 0x28);
+  const QColor warn = dark ? QColor(0xff, 0xb7, 0x4d) : QColor(0xe6, 0x51, 0x00);
+  const QString dot = QStringLiteral("  \u00B7  ");
+  std::vector<status_strip::piece> pieces;
   QString state = to_display(s.state);
-  if (s.state == segment_state::attached && s.writer_pid != 0)
+  if ((s.state == segment_state::attached || s.state == segment_state::writer_gone ||
+       s.state == segment_state::writer_closed) &&
+      s.writer_pid != 0) {
     state += tr(" (pid %1)").arg(s.writer_pid);
-  const char* dot_color = s.state == segment_state::attached  ? "#2e7d32"
-                          : s.state == segment_state::waiting ? "#9e9e9e"
-                                                              : "#c62828";
-  parts << QStringLiteral("<span style='color:%1'>\u25CF</span> %2")
-               .arg(QLatin1String(dot_color), state.toHtmlEscaped());
-  parts << tr("%1 in").arg(rate(st.ingest_per_second));
+  }
+  pieces.push_back({state_mark() + QLatin1Char(' ') + state, state_color(s.state, dark), true});
+  pieces.push_back({dot + tr("%1 in").arg(rate(st.ingest_per_second)), {}, false});
   QString lag = tr("lag %1").arg(number(s.lag_entries));
+  bool lagging = false;
   if (s.ring_capacity_entries != 0) {
     const double percent =
         100.0 * static_cast<double>(s.lag_entries) / static_cast<double>(s.ring_capacity_entries);
     lag += tr(" (%1 % of ring)").arg(percent, 0, 'f', percent < 10 ? 1 : 0);
-    if (percent >= 50) lag = QStringLiteral("<b style='color:#e65100'>\u26A0 %1</b>").arg(lag);
+    lagging = percent >= 50;
   }
-  parts << lag;
-  parts << tr("read %1").arg(number(s.entries_read));
+  pieces.push_back({dot + lag, lagging ? warn : QColor(), lagging});
+  pieces.push_back({dot + tr("read %1").arg(number(s.entries_read)), {}, false});
   QString lost = tr("lost %1").arg(number(s.entries_lost));
   if (st.lost_per_second > 0) lost += tr(" (%1)").arg(rate(st.lost_per_second));
-  if (s.entries_lost != 0) lost = QStringLiteral("<span style='color:#c62828'>%1</span>").arg(lost);
-  parts << lost;
-  parts << tr("evicted %1").arg(number(st.evicted));
-  parts << tr("kept %1 (%2)").arg(number(st.retained), human_bytes(st.retained_bytes));
-  parts << tr("tick p99 %1 ms").arg(st.tick_p99_ms, 0, 'f', 2);
-  return parts.join(QStringLiteral(" \u00B7 "));
+  pieces.push_back({dot + lost, s.entries_lost != 0 ? alert : QColor(), false});
+  pieces.push_back({dot + tr("evicted %1").arg(number(st.evicted)), {}, false});
+  const log_model& model = *session_->model();
+  if (model.paused()) {
+    pieces.push_back({dot + tr("showing %1 (paused)").arg(number(model.view().size())), {}, false});
+  } else {
+    pieces.push_back(
+        {dot + tr("kept %1 (%2)").arg(number(st.retained), human_bytes(st.retained_bytes)),
+         {},
+         false});
+  }
+  pieces.push_back({dot + tr("tick p99 %1 ms").arg(st.tick_p99_ms, 0, 'f', 1), muted, false});
+  status_->set_pieces(std::move(pieces));
 }
 
 void segment_tab::update_banner() {
   const poll_status& s = session_->stats().poller;
   const QString name = session_->name().toHtmlEscaped();
+  const bool utc = session_->model()->utc();
   QString text;
   int severity = 0;  // 0 info, 1 warning, 2 error
+  bool dismissable = false;
   switch (s.state) {
     case segment_state::waiting:
       text = tr("Waiting for segment <b>%1</b> to appear\u2026 Start a writer, e.g. "
@@ -207,19 +299,17 @@ void segment_tab::update_banner() {
       break;
     case segment_state::attached: break;
     case segment_state::writer_gone:
-      text =
-          tr("The writer of <b>%1</b> (pid %2) is gone. Last entry: %3. What it wrote stays here; "
-             "a new writer on this name is picked up automatically.")
-              .arg(name)
-              .arg(s.writer_pid)
-              .arg(format_time(s.last_entry_ns, session_->model()->utc()));
+      text = tr("The writer of <b>%1</b> (pid %2) died. Last entry: %3. What it wrote stays "
+                "here; a new writer on this name is picked up automatically.")
+                 .arg(name)
+                 .arg(s.writer_pid)
+                 .arg(format_time(s.last_entry_ns, utc));
       severity = 1;
       break;
     case segment_state::writer_closed:
       text = tr("The writer of <b>%1</b> closed the segment. Last entry: %2. A new writer on this "
-                "name "
-                "is picked up automatically.")
-                 .arg(name, format_time(s.last_entry_ns, session_->model()->utc()));
+                "name is picked up automatically.")
+                 .arg(name, format_time(s.last_entry_ns, utc));
       break;
     case segment_state::not_a_log:
       text =
@@ -236,6 +326,18 @@ void segment_tab::update_banner() {
       severity = 2;
       break;
   }
+  // A writer that died and was replaced stays news until the user dismisses it.
+  if (text.isEmpty() && s.writer_deaths > dismissed_deaths_) {
+    text = tr("The previous writer of <b>%1</b> (pid %2) died; its last entry was at %3. A new "
+              "writer (pid %4) took over at %5.")
+               .arg(name)
+               .arg(s.dead_writer_pid)
+               .arg(format_time(s.dead_writer_last_entry_ns, utc))
+               .arg(s.writer_pid)
+               .arg(format_time(s.restart_ns, utc));
+    severity = 1;
+    dismissable = true;
+  }
   if (text == last_banner_) return;
   last_banner_ = text;
   if (text.isEmpty()) {
@@ -245,15 +347,18 @@ void segment_tab::update_banner() {
   const bool dark = is_dark(this);
   static const char* const light_bg[] = {"#e3f2fd", "#fff3e0", "#ffebee"};
   static const char* const dark_bg[] = {"#123049", "#4a3000", "#4a1515"};
-  banner_->setStyleSheet(QStringLiteral("QLabel { background: %1; border-radius: 4px; }")
+  banner_->setStyleSheet(QStringLiteral(".QFrame { background: %1; border-radius: 4px; }")
                              .arg(QLatin1String((dark ? dark_bg : light_bg)[severity])));
-  banner_->setText(text);
+  banner_text_->setText(text);
+  banner_close_->setVisible(dismissable);
   banner_->show();
 }
 
-void segment_tab::show_detail(int row) {
+void segment_tab::show_detail(std::uint64_t serial) {
   log_model& model = *session_->model();
-  if (row < 0 || row >= model.rowCount()) {
+  detail_serial_ = serial;
+  const int row = serial != 0 ? model.row_of(serial) : -1;
+  if (row < 0) {
     detail_->clear();
     return;
   }
@@ -268,9 +373,10 @@ void segment_tab::show_detail(int row) {
   }
   QStringList second;
   if (e.level != no_level) second << tr("level %1").arg(level_name(e.level));
-  if (e.tag != 0)
-    second << tr("tag %1").arg(QString::fromUtf8(tags->name(e.tag).data(),
-                                                 static_cast<qsizetype>(tags->name(e.tag).size())));
+  if (e.tag != 0) {
+    const std::string_view tag = tags->name(e.tag);
+    second << tr("tag %1").arg(QString::fromUtf8(tag.data(), static_cast<qsizetype>(tag.size())));
+  }
   if (e.kind() == row_kind::record) second << tr("thread %1").arg(e.thread);
   if (e.kind() == row_kind::plain) second << tr("plain payload (%1 bytes)").arg(e.message_size);
   if (e.kind() == row_kind::malformed) second << tr("malformed record: shown as raw bytes");
@@ -290,17 +396,19 @@ void segment_tab::show_detail(int row) {
 void segment_tab::set_paused(bool paused) {
   if (paused == session_->paused()) return;
   session_->set_paused(paused);
-  if (!paused) pause_badge_->hide();
+  update_hold_indicator();
   emit pausedChanged(paused);
 }
 
 void segment_tab::follow() {
+  set_paused(false);
   view_->follow();
+  update_hold_indicator();
 }
 
 void segment_tab::next_gap(bool forward) {
-  const int from =
-      view_->currentIndex().isValid() ? view_->currentIndex().row() : (forward ? -1 : 0);
+  const int current = view_->current_row();
+  const int from = current >= 0 ? current : (forward ? -1 : 0);
   const int row = session_->model()->find_gap(from, forward);
   if (row >= 0) view_->go_to_row(row);
 }
@@ -316,8 +424,8 @@ void segment_tab::find(bool forward) {
     show_search();
     return;
   }
-  const int from =
-      view_->currentIndex().isValid() ? view_->currentIndex().row() : (forward ? -1 : 0);
+  const int current = view_->current_row();
+  const int from = current >= 0 ? current : (forward ? -1 : 0);
   const int row =
       session_->model()->find_text(from, forward, search_text_->text(), search_case_->isChecked());
   if (row < 0) {
@@ -328,42 +436,30 @@ void segment_tab::find(bool forward) {
   view_->go_to_row(row);
 }
 
-void segment_tab::copy_selection() {
-  const QString text = view_->selected_text();
-  if (!text.isEmpty()) QApplication::clipboard()->setText(text);
+std::vector<std::uint64_t> segment_tab::selected_serials() const {
+  return view_->selected_serials();
 }
 
-void segment_tab::set_time_options(bool utc, bool delta) {
-  session_->model()->set_time_options(utc, delta);
+std::vector<std::uint64_t> segment_tab::visible_serials() const {
+  return session_->model()->visible_serials();
 }
 
-void segment_tab::export_visible(const QString& file_name) {
-  log_model& model = *session_->model();
-  export_options options;
-  options.format = format_for_file(file_name);
-  options.utc = model.utc();
-  QPointer<segment_tab> self(this);
-  QThreadPool::globalInstance()->start([self, file_name, options, view = model.view(),
-                                        serials = model.visible_serials(), tags = model.tags()] {
-    QString message;
-    QFile file(file_name);
-    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate)) {
-      message = tr("Export failed: cannot write %1: %2").arg(file_name, file.errorString());
-    } else {
-      QString error;
-      if (export_rows(file, view, serials, *tags, options, error)) {
-        message = tr("Exported %1 rows to %2").arg(number(serials.size()), file_name);
-      } else {
-        message = tr("Export failed: %1").arg(error);
-      }
-    }
-    QMetaObject::invokeMethod(
-        qApp,
-        [self, message] {
-          if (self) emit self->exportFinished(message);
-        },
-        Qt::QueuedConnection);
-  });
+QString segment_tab::rows_text(const std::vector<std::uint64_t>& serials,
+                               bool messages_only) const {
+  const log_model& model = *session_->model();
+  const store_view& view = model.view();
+  QStringList lines;
+  for (const std::uint64_t serial : serials) {
+    if (!view.contains(serial)) continue;
+    const entry& row = view.at(serial);
+    lines << (messages_only ? full_text(row.message())
+                            : text_line(row, *model.tags(), model.utc()));
+  }
+  return lines.join(QLatin1Char('\n'));
+}
+
+void segment_tab::set_time_options(time_mode mode, bool utc) {
+  session_->model()->set_time_options(mode, utc);
 }
 
 QByteArray segment_tab::splitter_state() const {

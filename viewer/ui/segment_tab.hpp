@@ -1,12 +1,16 @@
-// One tab: a segment session with its state banner, filters, search, table and detail pane.
+// One tab: a segment session with its banner, filters, hold indicator, search, table, detail
+// pane and status strip.
 //
 // Only wiring: the session does the work; the tab shows its state and forwards user actions.
+// Every text it shows lives in a widget of fixed size (stable_text.hpp), updated at most ten
+// times a second and only when the text changes, so nothing here relays out the window.
 //
 // Thread-safety: GUI thread only.
 #pragma once
 
 #include <QWidget>
 #include <memory>
+#include <vector>
 
 #include "data/segment_session.hpp"
 
@@ -16,11 +20,15 @@ class QCheckBox;
 class QPlainTextEdit;
 class QProgressBar;
 class QSplitter;
+class QToolButton;
+class QFrame;
 
 namespace ouroboros::viewer {
 
 class filter_bar;
 class log_view;
+class stable_label;
+class status_strip;
 
 class segment_tab : public QWidget {
   Q_OBJECT
@@ -32,41 +40,49 @@ class segment_tab : public QWidget {
   segment_session& session() noexcept { return *session_; }
   log_view* view() const noexcept { return view_; }
   filter_bar* filters() const noexcept { return filters_; }
+  status_strip* status() const noexcept { return status_; }
+  stable_label* hold_indicator() const noexcept { return hold_; }
   QString name() const { return session_->name(); }
 
   // User actions (the main window's menus and shortcuts call these).
   void set_paused(bool paused);
   bool paused() const { return session_->paused(); }
-  void follow();
+  void follow();  // also resumes a paused tab
   void next_gap(bool forward);
   void show_search();
   void find(bool forward);
-  void copy_selection();
-  void set_time_options(bool utc, bool delta);
-  // Writes the visible rows to `file_name` on a pool thread; `done` reports the outcome.
-  void export_visible(const QString& file_name);
+  void set_time_options(time_mode mode, bool utc);
 
-  // One line for the status bar, and a short state for the tab title.
-  QString status_line() const;
+  // Rows for copy and export (serials in table order).
+  std::vector<std::uint64_t> selected_serials() const;
+  std::vector<std::uint64_t> visible_serials() const;
+  // Text of the rows (as exported), or of their messages only.
+  QString rows_text(const std::vector<std::uint64_t>& serials, bool messages_only) const;
+
+  // A short state for the tab title: a mark and whether it is a problem.
+  QString state_mark() const;
   QString state_text() const;
   QByteArray splitter_state() const;
   void restore_splitter(const QByteArray& state);
 
  signals:
   void statusChanged();
-  void exportFinished(const QString& message);
   void pausedChanged(bool paused);
   void followingChanged(bool following);
 
  private:
   void on_tick();
   void update_banner();
-  void show_detail(int row);
+  void update_status();
+  void update_hold_indicator();
+  void show_detail(std::uint64_t serial);
 
   std::unique_ptr<segment_session> session_;
-  QLabel* banner_;
+  QFrame* banner_;
+  QLabel* banner_text_;
+  QToolButton* banner_close_;
   filter_bar* filters_;
-  QLabel* pause_badge_;
+  stable_label* hold_;
   QProgressBar* progress_;
   QWidget* search_bar_;
   QLineEdit* search_text_;
@@ -75,9 +91,11 @@ class segment_tab : public QWidget {
   QSplitter* splitter_;
   log_view* view_;
   QPlainTextEdit* detail_;
+  status_strip* status_;
   std::uint64_t detail_serial_ = 0;
   int ticks_ = 0;
   QString last_banner_;
+  std::uint64_t dismissed_deaths_ = 0;  // restarts after a dead writer the user has dismissed
 };
 
 }  // namespace ouroboros::viewer

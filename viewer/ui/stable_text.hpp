@@ -1,0 +1,65 @@
+// Text widgets that never move their neighbours.
+//
+// A QLabel asks its layout for a new geometry on every setText(); a label that changes ten
+// times a second under a live log (counters, rates, badges) keeps relaying out the window and
+// squeezes whatever sits next to it. These widgets have a size fixed by a template text (or
+// given by the layout), repaint only when their text really changes, elide what does not fit and
+// never call updateGeometry() for a text change.
+//
+// Thread-safety: GUI thread only.
+#pragma once
+
+#include <QColor>
+#include <QString>
+#include <QWidget>
+#include <vector>
+
+namespace ouroboros::viewer {
+
+// One line of text in a colour; its width is that of `width_template`, or whatever the layout
+// gives it when the template is empty.
+class stable_label : public QWidget {
+ public:
+  explicit stable_label(const QString& width_template = {}, QWidget* parent = nullptr);
+  void set_text(const QString& text, const QColor& color = {});
+  void set_badge(const QColor& background);  // rounded background behind the text; invalid: none
+  const QString& text() const noexcept { return text_; }
+  QSize sizeHint() const override;
+  QSize minimumSizeHint() const override;
+
+ protected:
+  void paintEvent(QPaintEvent* event) override;
+  void changeEvent(QEvent* event) override;
+
+ private:
+  QString template_;
+  QString text_;
+  QColor color_;
+  QColor badge_;
+};
+
+// A line made of coloured pieces (the status strip: state · rate · lag · lost ...), elided at the
+// right. Takes any width the layout gives it and asks for little, so it never squeezes a dock.
+class status_strip : public QWidget {
+ public:
+  struct piece {
+    QString text;
+    QColor color;  // invalid: the palette's text colour
+    bool bold = false;
+    bool operator==(const piece&) const = default;
+  };
+  explicit status_strip(QWidget* parent = nullptr);
+  void set_pieces(std::vector<piece> pieces);
+  const std::vector<piece>& pieces() const noexcept { return pieces_; }
+  QString plain_text() const;
+  QSize sizeHint() const override;
+  QSize minimumSizeHint() const override;
+
+ protected:
+  void paintEvent(QPaintEvent* event) override;
+
+ private:
+  std::vector<piece> pieces_;
+};
+
+}  // namespace ouroboros::viewer
