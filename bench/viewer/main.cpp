@@ -8,8 +8,10 @@
 
 int run_ingest_bench(int argc, char** argv);
 int run_window_bench(int argc, char** argv);
+int run_paint_bench(int argc, char** argv);
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "--window") == 0) return run_window_bench(argc, argv);
+  if (argc > 1 && std::strcmp(argv[1], "--paint") == 0) return run_paint_bench(argc, argv);
   return run_ingest_bench(argc, argv);
 }

@@ -12,6 +12,7 @@
 //     history) and timed until the field has painted it.
 //
 //   ouroboros-bench-viewer --window [--rate N] [--seconds S] [--warmup S] [--keys]
+//                                   [--paint-census]   (paint events per widget)
 #include <unistd.h>
 
 #include <QApplication>
@@ -25,6 +26,7 @@
 #include <QThread>
 #include <QTimer>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -49,12 +51,31 @@ class timing_application : public QApplication {
     if (QThread::currentThread() != thread()) return QApplication::notify(receiver, event);
     const bool outermost = depth_++ == 0;
     if (outermost) started_ = clock_.nsecsElapsed();
+    QElapsedTimer paint_clock;
+    const bool paint = census && event->type() == QEvent::Paint;
+    if (paint) paint_clock.start();
     const bool result = QApplication::notify(receiver, event);
+    if (paint) {
+      auto& entry = paints[QString::fromLatin1(receiver->metaObject()->className()) +
+                           QLatin1Char(' ') + receiver->objectName()];
+      ++entry.first;
+      entry.second += static_cast<double>(paint_clock.nsecsElapsed()) / 1e6;
+    }
     if (key_posted_ns >= 0 && receiver == key_target && event->type() == QEvent::Paint) {
       key_latencies_ms.push_back(static_cast<double>(clock_.nsecsElapsed() - key_posted_ns) / 1e6);
       key_posted_ns = -1;
     }
-    if (--depth_ == 0) busy_ns_ += clock_.nsecsElapsed() - started_;
+    if (--depth_ == 0) {
+      const qint64 spent = clock_.nsecsElapsed() - started_;
+      busy_ns_ += spent;
+      if (census && spent > 20'000'000) {
+        slow.push_back(QStringLiteral("%1 ms: %2 to %3 %4")
+                           .arg(static_cast<double>(spent) / 1e6, 0, 'f', 1)
+                           .arg(static_cast<int>(event->type()))
+                           .arg(QString::fromLatin1(receiver->metaObject()->className()),
+                                receiver->objectName()));
+      }
+    }
     return result;
   }
 
@@ -72,6 +93,9 @@ class timing_application : public QApplication {
     return busy;
   }
 
+  bool census = false;
+  std::vector<QString> slow;                                   // outermost dispatches over 20 ms
+  std::map<QString, std::pair<std::uint64_t, double>> paints;  // count, ms
   QObject* key_target = nullptr;
   qint64 key_posted_ns = -1;
   std::vector<double> key_latencies_ms;
@@ -90,6 +114,7 @@ int run_window_bench(int argc, char** argv) {
   double seconds = 60;
   double warmup = 5;
   bool keys = false;
+  bool census = false;
   for (int i = 2; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--rate" && i + 1 < argc) {
@@ -100,9 +125,12 @@ int run_window_bench(int argc, char** argv) {
       warmup = std::stod(argv[++i]);
     } else if (arg == "--keys") {
       keys = true;
+    } else if (arg == "--paint-census") {
+      census = true;
     } else {
       std::fprintf(stderr,
-                   "usage: %s --window [--rate N (0 = max)] [--seconds S] [--warmup S] [--keys]\n",
+                   "usage: %s --window [--rate N (0 = max)] [--seconds S] [--warmup S] [--keys] "
+                   "[--paint-census]\n",
                    argv[0]);
       return 2;
     }
@@ -116,6 +144,7 @@ int run_window_bench(int argc, char** argv) {
   }
   timing_application app(argc, argv);
   app.start_clock();
+  app.census = census;
 
   const QString name = QStringLiteral("ouroboros-bench-window-%1").arg(::getpid());
   QProcess writer;
@@ -213,6 +242,16 @@ int run_window_bench(int argc, char** argv) {
                 percentile(app.key_latencies_ms, 1.0), app.key_latencies_ms.size());
   }
   std::printf("  RSS                 %12.1f MiB\n", static_cast<double>(rss_bytes()) / 1048576.0);
+  if (census) {
+    std::printf("  paint events per second by widget (class objectName): count, ms\n");
+    for (const auto& [widget, figures] : app.paints) {
+      std::printf("    %-50s %8.1f/s %8.2f ms/s\n", widget.toUtf8().constData(),
+                  static_cast<double>(figures.first) / (measured_s + warmup),
+                  figures.second / (measured_s + warmup));
+    }
+    std::printf("  event dispatches over 20 ms (type numbers: QEvent::Type):\n");
+    for (const QString& line : app.slow) std::printf("    %s\n", line.toUtf8().constData());
+  }
 
   writer.terminate();
   writer.waitForFinished(3000);

@@ -132,6 +132,14 @@ std::unique_ptr<main_window> open_window(int width = 1200, int height = 800) {
   return window;
 }
 
+// With OUROBOROS_SCREENSHOT_DIR set, saves a picture of the window there (for looking at what
+// the tests drove, e.g. under Xvfb).
+void screenshot(QWidget* window, const char* name) {
+  const QString dir = qEnvironmentVariable("OUROBOROS_SCREENSHOT_DIR");
+  if (dir.isEmpty()) return;
+  window->grab().save(dir + QLatin1Char('/') + QLatin1String(name) + QStringLiteral(".png"));
+}
+
 // Answers the next modal question box with `button`.
 void answer_next_question(QMessageBox::StandardButton button) {
   QTimer::singleShot(50, [button] {
@@ -305,7 +313,7 @@ TEST(Gui, HoldingStaysOnTheAnchoredEntryAcrossAppendsAndEvictions) {
   const std::string name = unique_name("gui-hold");
   fast_writer writer(name);
   auto window = open_window();
-  window->set_history_limits({200000, 0});
+  window->set_history_limits({400000, 0});
   segment_tab* tab = window->attach(QString::fromStdString(name));
   log_view* view = tab->view();
   const segment_session& session = tab->session();
@@ -313,13 +321,12 @@ TEST(Gui, HoldingStaysOnTheAnchoredEntryAcrossAppendsAndEvictions) {
   ASSERT_TRUE(wait_until([&] { return session.store().evicted() > 1000; }));
 
   // Scroll up a little, as with the wheel or the scroll bar: the view holds.
-  QScrollBar* bar = view->verticalScrollBar();
-  bar->setValue(bar->maximum() - 200);
+  view->scroll_to(model.rowCount() - view->page_rows() - 200);
   EXPECT_FALSE(view->following());
   const std::uint64_t anchored = model.serial_at(view->top_row());
   const auto evicted = session.store().evicted();
   ASSERT_TRUE(wait_until([&] { return session.store().evicted() > evicted + 20000; }));
-  ASSERT_TRUE(wait_ticks(tab, 8));
+  pump(300);  // the indicator's count is updated four times a second
   EXPECT_EQ(model.serial_at(view->top_row()), anchored)
       << "the same entry stays on top while rows arrive below and go above";
   EXPECT_FALSE(view->anchor_evicted());
@@ -334,7 +341,7 @@ TEST(Gui, HoldingStaysOnTheAnchoredEntryAcrossAppendsAndEvictions) {
   ASSERT_TRUE(wait_ticks(tab, 8));
   EXPECT_TRUE(view->anchor_evicted());
   EXPECT_EQ(view->top_row(), 0);
-  EXPECT_TRUE(tab->hold_indicator()->text().contains("evicted"))
+  EXPECT_TRUE(tab->hold_indicator()->text().startsWith("Evicted"))
       << tab->hold_indicator()->text().toStdString();
 
   // Ctrl+End resumes following.
@@ -448,7 +455,7 @@ TEST(Gui, NothingIsRepaintedWhenNothingChanges) {
   EXPECT_EQ(tab->view()->paints(), idle_paints) << "a quiet segment repaints nothing";
 
   // Holding with a full page, rows arriving below change nothing on screen.
-  tab->view()->verticalScrollBar()->setValue(0);
+  tab->view()->scroll_to(0);
   EXPECT_FALSE(tab->view()->following());
   pump(100);
   const std::uint64_t held_paints = tab->view()->paints();
@@ -539,7 +546,7 @@ TEST(Gui, ExportOffersTheSelection) {
   segment_tab* tab = window->attach(QString::fromStdString(name));
   ASSERT_TRUE(wait_until([&] { return tab->session().model()->rowCount() == 100; }));
   log_view* view = tab->view();
-  view->verticalScrollBar()->setValue(0);
+  view->scroll_to(0);
   pump(50);
   QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, QPoint(40, view->row_height() * 2 + 3));
   QTest::mouseClick(view->viewport(), Qt::LeftButton, Qt::ShiftModifier,
@@ -647,9 +654,18 @@ TEST(Gui, LayoutHoldsStillUnderMaximumIngest) {
                           ? qEnvironmentVariableIntValue("OUROBOROS_LAYOUT_SECONDS")
                           : 60;
   for (int second = 0; second < seconds; ++second) {
-    if (second == seconds / 4) tab->view()->verticalScrollBar()->setValue(10);  // hold
-    if (second == seconds / 2) window->action("pause")->trigger();
-    if (second == 3 * seconds / 4) window->action("follow")->trigger();
+    if (second == seconds / 4) {
+      screenshot(window.get(), "layout-following");
+      tab->view()->scroll_to(10);  // hold
+    }
+    if (second == seconds / 2) {
+      screenshot(window.get(), "layout-holding");
+      window->action("pause")->trigger();
+    }
+    if (second == 3 * seconds / 4) {
+      screenshot(window.get(), "layout-paused");
+      window->action("follow")->trigger();
+    }
     pump(1000);
     ASSERT_EQ(geometry(), initial) << "after " << second + 1 << " s";
   }

@@ -1,5 +1,8 @@
 #include "data/segment_catalog.hpp"
 
+#include <QCoreApplication>
+#include <QThreadPool>
+
 #include <algorithm>
 #include <cmath>
 
@@ -60,11 +63,14 @@ QVariant segment_catalog::data(const QModelIndex& index, int role) const {
     }
   }
   if (role == Qt::ToolTipRole) {
-    return QStringLiteral("%1: %2 chunks, %3, %4")
-        .arg(row.name)
+    QString writer = row.writer;
+    if (row.pid != 0) writer += QStringLiteral(" (pid %1)").arg(row.pid);
+    return QStringLiteral("%1\nwriter %2\n%3 chunks, %4, %5\n%6 entries written")
+        .arg(row.name, writer)
         .arg(row.chunks)
         .arg(human_bytes(row.size),
-             row.records ? QStringLiteral("log records") : QStringLiteral("plain payloads"));
+             row.records ? QStringLiteral("log records") : QStringLiteral("plain payloads"))
+        .arg(row.entries);
   }
   if (role == Qt::TextAlignmentRole && index.column() >= col_rate) {
     return QVariant::fromValue(Qt::Alignment(Qt::AlignRight | Qt::AlignVCenter));
@@ -73,7 +79,31 @@ QVariant segment_catalog::data(const QModelIndex& index, int role) const {
   return {};
 }
 
+segment_catalog::~segment_catalog() {
+  *alive_ = false;
+}
+
 void segment_catalog::refresh() {
+  update(scan(), clock_.elapsed());
+}
+
+void segment_catalog::refresh_async() {
+  if (refreshing_) return;
+  refreshing_ = true;
+  QThreadPool::globalInstance()->start([this, alive = alive_] {
+    std::vector<catalog_row> rows = scan();
+    QMetaObject::invokeMethod(
+        QCoreApplication::instance(),
+        [this, alive, rows = std::move(rows)]() mutable {
+          if (!*alive) return;  // the catalog went away meanwhile (GUI thread: no race)
+          refreshing_ = false;
+          update(std::move(rows), clock_.elapsed());
+        },
+        Qt::QueuedConnection);
+  });
+}
+
+std::vector<catalog_row> segment_catalog::scan() {
   std::vector<catalog_row> rows;
   for (const segment_info& info : list_segments()) {
     catalog_row row;
@@ -81,9 +111,8 @@ void segment_catalog::refresh() {
     row.alive = info.liveness == writer_liveness::alive;
     row.writer = QString::fromUtf8(to_string(info.liveness).data(),
                                    static_cast<qsizetype>(to_string(info.liveness).size()));
-    if (info.extension && info.liveness != writer_liveness::unknown) {
-      row.writer += QStringLiteral(" (pid %1)").arg(info.extension->writer_pid);
-    }
+    if (info.extension && info.liveness != writer_liveness::unknown)
+      row.pid = info.extension->writer_pid;
     row.size = info.size;
     row.chunks = info.chunk_count;
     row.entries = info.newest_token;
@@ -99,7 +128,7 @@ void segment_catalog::refresh() {
                   info.extension->payload_encoding == layout::extension_layout::encoding_record;
     rows.push_back(row);
   }
-  update(std::move(rows), clock_.elapsed());
+  return rows;
 }
 
 void segment_catalog::rate_rows(std::vector<catalog_row>& fresh, qint64 elapsed_ms) {

@@ -13,13 +13,15 @@
 #include <QAbstractTableModel>
 #include <QElapsedTimer>
 #include <QStringList>
+#include <memory>
 #include <vector>
 
 namespace ouroboros::viewer {
 
 struct catalog_row {
-  QString name;    // without the leading '/'
-  QString writer;  // "alive (pid 12)", "gone", "closed", "unknown"
+  QString name;     // without the leading '/'
+  QString writer;   // "alive", "gone", "closed", "unknown"
+  quint64 pid = 0;  // the writer's process id when known
   bool alive = false;
   quint64 size = 0;
   quint32 chunks = 0;
@@ -37,6 +39,7 @@ class segment_catalog : public QAbstractTableModel {
   enum column { col_name, col_writer, col_rate, col_size, col_entries, column_count };
 
   explicit segment_catalog(QObject* parent = nullptr);
+  ~segment_catalog() override;
 
   int rowCount(const QModelIndex& parent = {}) const override;
   int columnCount(const QModelIndex& parent = {}) const override;
@@ -44,7 +47,12 @@ class segment_catalog : public QAbstractTableModel {
   QVariant headerData(int section, Qt::Orientation orientation,
                       int role = Qt::DisplayRole) const override;
 
+  // Lists the segments now, on this thread (a few milliseconds per segment).
   void refresh();
+  // Lists them on a pool thread and applies the result here when it is ready; a call while one
+  // is running is folded into it. Keeps the GUI thread free of /dev/shm and /proc reads.
+  void refresh_async();
+  bool refreshing() const noexcept { return refreshing_; }
   // Replaces the list (refresh() calls it with what is on the machine; tests call it directly).
   void update(std::vector<catalog_row> rows, qint64 elapsed_ms);
   // Frozen, rows keep their places (see above); thawing applies the latest list.
@@ -54,6 +62,7 @@ class segment_catalog : public QAbstractTableModel {
   QStringList names() const;
 
  private:
+  static std::vector<catalog_row> scan();
   void rate_rows(std::vector<catalog_row>& fresh, qint64 elapsed_ms);
   void apply_sorted(std::vector<catalog_row> fresh);
   void apply_frozen(const std::vector<catalog_row>& fresh);
@@ -63,6 +72,8 @@ class segment_catalog : public QAbstractTableModel {
   QElapsedTimer clock_;
   qint64 last_ms_ = -1;
   bool frozen_ = false;
+  bool refreshing_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for results after destruction
   std::vector<catalog_row> latest_;  // what the machine holds, for when the list thaws
 };
 

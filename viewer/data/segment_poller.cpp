@@ -258,10 +258,14 @@ void segment_poller::pump() {
         // is what says whether the old writer closed or died.
         last_extension_ = reader_->extension();
         housekeeping(true);
-        // Short naps while data flows, longer ones when the segment is quiet.
-        sleep_for(std::chrono::steady_clock::now() - last_data_ < std::chrono::milliseconds(200)
-                      ? std::chrono::microseconds(1000)
-                      : std::chrono::microseconds(5000));
+        // Short naps while a lot flows (the ring must not overflow meanwhile), longer ones when
+        // batches are small, and 20 ms once nothing came for a while: a 10/s writer needs no
+        // 1000 wake-ups a second.
+        const auto quiet = std::chrono::steady_clock::now() - last_data_;
+        const bool busy = i >= 256 && quiet < std::chrono::milliseconds(200);
+        sleep_for(busy                                    ? std::chrono::microseconds(1000)
+                  : quiet < std::chrono::milliseconds(20) ? std::chrono::microseconds(5000)
+                                                          : std::chrono::microseconds(20000));
         return;
       }
       case read_status::not_a_log:

@@ -37,7 +37,9 @@ class level_toggle : public QAbstractButton {
     setChecked(true);
     setText(name);  // for accessibility; the painted text adds the counts
     setFocusPolicy(Qt::TabFocus);
-    setSizePolicy(QSizePolicy::Fixed, QSizePolicy::Fixed);
+    // Its width comes from the widest counts it can show, never from the counts of now; in a
+    // narrow window it may shrink (the counts elide) rather than push the window's docks away.
+    setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Fixed);
   }
   void set_counts(const QString& counts) {
     if (counts == counts_) return;
@@ -50,13 +52,21 @@ class level_toggle : public QAbstractButton {
     const QSize text = fontMetrics().size(Qt::TextSingleLine, option.text);
     return style()->sizeFromContents(QStyle::CT_ToolButton, &option, text, this);
   }
-  QSize minimumSizeHint() const override { return sizeHint(); }
+  QSize minimumSizeHint() const override {
+    QStyleOptionToolButton option = style_option();
+    option.text = name_;
+    const QSize text = fontMetrics().size(Qt::TextSingleLine, option.text);
+    return style()->sizeFromContents(QStyle::CT_ToolButton, &option, text, this);
+  }
 
  protected:
   void paintEvent(QPaintEvent*) override {
     QStylePainter painter(this);
     QStyleOptionToolButton option = style_option();
     option.text = counts_.isEmpty() ? name_ : name_ + QLatin1Char(' ') + counts_;
+    const int room = width() - (sizeHint().width() - fontMetrics().horizontalAdvance(
+                                                         name_ + QStringLiteral(" 99999/99999")));
+    option.text = fontMetrics().elidedText(option.text, Qt::ElideRight, std::max(0, room));
     painter.drawComplexControl(QStyle::CC_ToolButton, option);
   }
 

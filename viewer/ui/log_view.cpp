@@ -2,12 +2,16 @@
 
 #include <QAbstractTableModel>
 #include <QContextMenuEvent>
+#include <QGlyphRun>
+#include <QHash>
 #include <QHeaderView>
 #include <QHelpEvent>
 #include <QKeyEvent>
 #include <QMenu>
 #include <QPainter>
+#include <QRawFont>
 #include <QScrollBar>
+#include <QStaticText>
 #include <QToolTip>
 #include <algorithm>
 
@@ -115,6 +119,10 @@ log_view::log_view(QWidget* parent) : QAbstractScrollArea(parent) {
   setHorizontalScrollBarPolicy(Qt::ScrollBarAsNeeded);
   setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOn);
 
+  paint_timer_.setSingleShot(true);
+  connect(&paint_timer_, &QTimer::timeout, this, [this] { flush_paint(); });
+  verticalScrollBar()->installEventFilter(this);
+
   // Dragging a selection past the top or bottom edge keeps scrolling.
   drag_scroll_.setInterval(40);
   connect(&drag_scroll_, &QTimer::timeout, this, [this] {
@@ -126,6 +134,8 @@ log_view::log_view(QWidget* parent) : QAbstractScrollArea(parent) {
   update_palette();
   update_metrics();
 }
+
+log_view::~log_view() = default;
 
 void log_view::set_log_model(log_model* model) {
   model_ = model;
@@ -177,12 +187,32 @@ int log_view::rows_below() const {
   return viewport_anchor::rows_below(*model_, top_, page_rows());
 }
 
-void log_view::update_scrollbars() {
-  adjusting_ = true;
+void log_view::update_scrollbars(bool exact) {
   const int page = page_rows();
+  const int maximum = model_ ? viewport_anchor::bottom_top_row(*model_, page) : 0;
   QScrollBar* bar = verticalScrollBar();
+  // A scroll bar repaints on every change of its range or value. Under a writer the range
+  // changes with every row while the handle moves by a pixel or two: the bar is brought up to
+  // date when its handle would move by more than a few pixels, else once a second, and always
+  // exactly before the user touches it (eventFilter, wheelEvent).
+  if (!exact && !bar->isSliderDown() && bar->pageStep() == page && scrollbar_clock_.isValid() &&
+      scrollbar_clock_.elapsed() < 1000) {
+    const int groove = std::max(1, bar->height() - 2 * bar->width());
+    auto handle = [&](int max, int value) {
+      if (max <= 0) return std::pair<int, int>{groove, 0};
+      const int length = std::max(20, static_cast<int>(static_cast<double>(groove) * page /
+                                                       (static_cast<double>(max) + page)));
+      const int at = static_cast<int>(static_cast<double>(groove - length) * value / max + 0.5);
+      return std::pair<int, int>{length, at};
+    };
+    const auto [old_length, old_at] = handle(bar->maximum(), bar->value());
+    const auto [new_length, new_at] = handle(maximum, top_);
+    if (std::abs(old_length - new_length) <= 4 && std::abs(old_at - new_at) <= 4) return;
+  }
+  scrollbar_clock_.start();
+  adjusting_ = true;
   bar->setPageStep(page);
-  bar->setRange(0, model_ ? viewport_anchor::bottom_top_row(*model_, page) : 0);
+  bar->setRange(0, maximum);
   if (bar->value() != top_) bar->setValue(top_);
   QScrollBar* across = horizontalScrollBar();
   across->setPageStep(viewport()->width());
@@ -190,35 +220,105 @@ void log_view::update_scrollbars() {
   adjusting_ = false;
 }
 
-void log_view::set_top(int row, bool repaint) {
+bool log_view::eventFilter(QObject* watched, QEvent* event) {
+  if (watched == verticalScrollBar()) {
+    switch (event->type()) {
+      case QEvent::MouseButtonPress:
+      case QEvent::Wheel:
+      case QEvent::KeyPress: update_scrollbars(true); break;
+      default: break;
+    }
+  }
+  return QAbstractScrollArea::eventFilter(watched, event);
+}
+
+void log_view::wheelEvent(QWheelEvent* event) {
+  update_scrollbars(true);  // scroll from where the rows really are
+  QAbstractScrollArea::wheelEvent(event);
+}
+
+void log_view::set_top(int row, bool exact) {
   top_ = std::max(0, row);
-  update_scrollbars();
-  if (repaint) viewport()->update();
+  update_scrollbars(exact);
+}
+
+log_view::screen_state log_view::screen_at(int top) const {
+  const int rows = model_ ? model_->rowCount() : 0;
+  const int page = page_rows() + 1;
+  const int last = std::min(rows, top + page) - 1;
+  return screen_state{top < rows ? model_->serial_at(top) : 0,
+                      last >= top ? model_->serial_at(last) : 0,
+                      static_cast<std::uint64_t>(last - top + 1), top == 0 && rows > 0};
 }
 
 void log_view::reposition(bool force_repaint) {
   if (!model_) return;
   // What is on screen before and after: repaint only if it differs. Stripes follow
   // removed_rows() + row, so rows that stay also keep their look.
-  const int rows = model_->rowCount();
-  const int page = page_rows() + 1;
-  auto screen = [&](int top) {
-    const int last = std::min(rows, top + page) - 1;
-    return std::array<std::uint64_t, 4>{
-        top < rows ? model_->serial_at(top) : 0, last >= top ? model_->serial_at(last) : 0,
-        static_cast<std::uint64_t>(last - top), top == 0 ? 1ULL : 0ULL};
-  };
   const int top = anchor_.top_row(*model_, page_rows());
-  const bool changed = force_repaint || top != top_ || screen(top) != last_screen_;
-  set_top(top, false);
-  last_screen_ = screen(top_);
-  if (changed) viewport()->update();
+  const screen_state next = screen_at(top);
+  const bool changed = force_repaint || top != top_ || next != wanted_;
+  set_top(top, force_repaint);
+  wanted_ = next;
+  if (changed) request_paint(force_repaint);
   const int below = rows_below();
   if (below != last_rows_below_ || anchor_.anchor_evicted() != last_evicted_) {
     last_rows_below_ = below;
     last_evicted_ = anchor_.anchor_evicted();
     emit positionChanged();
   }
+}
+
+void log_view::request_paint(bool full) {
+  full_pending_ = full_pending_ || full;
+  // Following a fast writer, the screen changes every tick; nobody reads text that changes 40
+  // times a second. The view then repaints at most 20 times a second while rows scroll in (a
+  // blit and the new rows), and 10 times a second when whole screens of new rows replace each
+  // other, which costs a full frame of text each time.
+  if (!full && anchor_.following() && paint_clock_.isValid()) {
+    const qint64 interval = blit_possible() ? min_follow_frame_ms : min_replace_frame_ms;
+    if (paint_clock_.elapsed() < interval) {
+      if (!paint_timer_.isActive())
+        paint_timer_.start(static_cast<int>(interval - paint_clock_.elapsed()));
+      return;
+    }
+  }
+  paint_timer_.stop();
+  flush_paint();
+}
+
+int log_view::rows_moved() const {
+  const int painted_row = painted_.top_serial != 0 ? model_->row_of(painted_.top_serial) : -1;
+  return painted_row >= 0 ? top_ - painted_row : 0;
+}
+
+bool log_view::blit_possible() const {
+  const int moved = rows_moved();
+  const int visible = viewport()->height() / row_height_ + 1;
+  return !full_pending_ && moved > 0 && moved < visible - 1 && painted_.top_serial != 0 &&
+         !wanted_.at_start && !painted_.at_start;
+}
+
+void log_view::flush_paint() {
+  if (!model_) return;
+  paint_clock_.start();
+  const int visible = viewport()->height() / row_height_ + 1;
+  // Rows that moved up since the last frame are moved as pixels (a blit of the backing
+  // store); only the rows new on screen are drawn.
+  if (blit_possible()) {
+    const int moved = rows_moved();
+    viewport()->scroll(0, -moved * row_height_);
+    // The row that was cut at the bottom is now whole: draw it again with the new ones.
+    const int kept = visible - moved - 1;
+    viewport()->update(
+        QRect(0, std::max(0, kept - 1) * row_height_, viewport()->width(), viewport()->height()));
+  } else {
+    viewport()->update();
+  }
+  // The backing store now holds (or will, once the dirty part is drawn) this screen: the next
+  // blit is measured from here, even if no paint event came in between.
+  painted_ = wanted_;
+  full_pending_ = false;
 }
 
 void log_view::on_rows_removed() {
@@ -237,7 +337,23 @@ void log_view::on_reset() {
 void log_view::resizeEvent(QResizeEvent* event) {
   QAbstractScrollArea::resizeEvent(event);
   update_metrics();
+  place_overlay();
   reposition(true);
+}
+
+void log_view::set_overlay(QWidget* overlay) {
+  overlay_ = overlay;
+  overlay_->setParent(this);
+  place_overlay();
+}
+
+void log_view::place_overlay() {
+  if (!overlay_) return;
+  const QSize size = overlay_->sizeHint();
+  const QRect area = viewport()->geometry();
+  overlay_->setGeometry(area.right() - size.width() - 10, area.bottom() - size.height() - 8,
+                        size.width(), size.height());
+  overlay_->raise();
 }
 
 void log_view::scrollContentsBy(int dx, int dy) {
@@ -266,6 +382,11 @@ void log_view::follow() {
   anchor_.follow();
   if (!was_following) emit followingChanged(true);
   reposition(true);
+}
+
+void log_view::scroll_to(int row) {
+  update_scrollbars(true);
+  verticalScrollBar()->setValue(row);
 }
 
 void log_view::hold_here() {
@@ -538,6 +659,136 @@ void log_view::reset_zoom() {
 
 // ---- painting -------------------------------------------------------------------------------
 
+// Text drawing for the table, cheap enough to repaint a full screen of rows many times a
+// second. Glyph blending is the irreducible cost; shaping (a third of drawText) is skipped for
+// ASCII text, which is drawn as glyph runs from a per-character table of glyphs and advances
+// (log text needs no kerning or ligatures). Strings that repeat (levels, tags, thread ids) are
+// shaped once and drawn as QStaticText. Text is elided only when it does not fit, and long
+// messages are cut to what the cell can show and clipped.
+class log_view::text_painter {
+ public:
+  explicit text_painter(const QFont& font)
+      : font_(font), metrics_(font), raw_(QRawFont::fromFont(font)) {
+    QString printable;
+    for (int c = 32; c < 127; ++c) printable += QLatin1Char(static_cast<char>(c));
+    const QList<quint32> glyphs =
+        raw_.isValid() ? raw_.glyphIndexesForString(printable) : QList<quint32>();
+    const QList<QPointF> advances =
+        glyphs.size() == printable.size() ? raw_.advancesForGlyphIndexes(glyphs) : QList<QPointF>();
+    glyph_runs_ = advances.size() == printable.size();
+    for (int c = 0; c < 128; ++c) {
+      const auto slot = static_cast<std::size_t>(c);
+      if (c >= 32 && c < 127 && glyph_runs_) {
+        glyph_[slot] = glyphs[c - 32];
+        ascii_[slot] = advances[c - 32].x();
+        if (glyph_[slot] == 0) glyph_runs_ = false;  // the font lacks it: shape as usual
+      } else {
+        ascii_[slot] = metrics_.horizontalAdvance(QChar(0xFFFD));
+      }
+    }
+    narrowest_ = std::max(1.0, metrics_.horizontalAdvance(QLatin1Char('i')) * 0.75);
+    ascent_ = metrics_.ascent();
+    height_ = metrics_.height();
+  }
+  const QFont& font() const noexcept { return font_; }
+
+  void draw(QPainter& painter, const QRect& cell, QString text, bool right, bool repeated) {
+    const qreal top = cell.top() + (cell.height() - height_) / 2.0;
+    if (repeated) {
+      const QStaticText& shaped = static_text(text);
+      const qreal width = shaped.size().width();
+      if (width <= cell.width()) {
+        painter.drawStaticText(QPointF(right ? cell.right() + 1 - width : cell.left(), top),
+                               shaped);
+        return;
+      }
+    }
+    // More characters than could ever fit are not worth measuring.
+    const auto room = static_cast<qsizetype>(cell.width() / narrowest_) + 2;
+    if (text.size() > room) text.truncate(room);
+    qreal width = measure(text);
+    bool clip = false;
+    if (width > cell.width()) {
+      if (right || text.size() < 64) {
+        text = metrics_.elidedText(text, Qt::ElideRight, cell.width());
+        width = measure(text);
+      } else {
+        clip = true;  // a long message: cut at the cell's edge
+      }
+    }
+    const QPointF at(right ? cell.right() + 1 - width : cell.left(), top + ascent_);
+    if (clip) {
+      painter.save();
+      painter.setClipRect(cell);
+      draw_line(painter, at, text);
+      painter.restore();
+    } else {
+      draw_line(painter, at, text);
+    }
+  }
+
+ private:
+  void draw_line(QPainter& painter, const QPointF& at, const QString& text) {
+    if (glyph_runs_ && text.size() <= 512) {
+      glyphs_.resize(text.size());
+      positions_.resize(text.size());
+      qreal x = 0;
+      qsizetype i = 0;
+      for (const QChar c : text) {
+        const char16_t u = c.unicode();
+        if (u < 32 || u >= 127) break;
+        glyphs_[i] = glyph_[u];
+        positions_[i] = QPointF(x, 0);
+        x += ascii_[u];
+        ++i;
+      }
+      if (i == text.size()) {
+        QGlyphRun run;
+        run.setRawFont(raw_);
+        run.setGlyphIndexes(glyphs_);
+        run.setPositions(positions_);
+        painter.drawGlyphRun(at, run);
+        return;
+      }
+    }
+    painter.drawText(at, text);
+  }
+
+  qreal measure(const QString& text) const {
+    qreal width = 0;
+    for (const QChar c : text) {
+      if (c.unicode() >= 128) return metrics_.horizontalAdvance(text);
+      width += ascii_[c.unicode()];
+    }
+    return width;
+  }
+  const QStaticText& static_text(const QString& text) {
+    auto it = statics_.find(text);
+    if (it == statics_.end()) {
+      if (statics_.size() > 4096) statics_.clear();
+      QStaticText shaped(text);
+      shaped.setTextFormat(Qt::PlainText);
+      shaped.setPerformanceHint(QStaticText::AggressiveCaching);
+      shaped.prepare(QTransform(), font_);
+      it = statics_.insert(text, shaped);
+    }
+    return *it;
+  }
+
+  QFont font_;
+  QFontMetricsF metrics_;
+  QRawFont raw_;
+  bool glyph_runs_ = false;
+  std::array<quint32, 128> glyph_{};
+  QList<quint32> glyphs_;
+  QList<QPointF> positions_;
+  std::array<qreal, 128> ascii_{};
+  qreal narrowest_ = 1;
+  qreal ascent_ = 0;
+  qreal height_ = 0;
+  QHash<QString, QStaticText> statics_;
+};
+
 void log_view::paintEvent(QPaintEvent* event) {
   ++paints_;
   QPainter painter(viewport());
@@ -556,7 +807,8 @@ void log_view::paintEvent(QPaintEvent* event) {
     int logical;
     int x;
     int width;
-    Qt::Alignment align;
+    bool right;
+    bool repeated;
   };
   std::vector<column_geometry> columns;
   for (int visual = 0; visual < header_->count(); ++visual) {
@@ -566,31 +818,32 @@ void log_view::paintEvent(QPaintEvent* event) {
     const int w = header_->sectionSize(logical);
     if (x + w < area.left() || x > area.right()) continue;
     const bool right = logical == log_model::col_sequence || logical == log_model::col_thread;
-    columns.push_back({logical, x, w, right ? Qt::AlignRight : Qt::AlignLeft});
+    const bool repeated = logical == log_model::col_level || logical == log_model::col_tag ||
+                          logical == log_model::col_thread;
+    columns.push_back({logical, x, w, right, repeated});
   }
 
-  QFont normal = font();
-  QFont bold = normal;
-  bold.setBold(true);
-  QFont italic = normal;
-  italic.setItalic(true);
-  const QFontMetrics normal_metrics(normal);
-  const QFontMetrics bold_metrics(bold);
-  const QFontMetrics italic_metrics(italic);
-  // No character is narrower than this: text beyond width / narrowest cannot be on screen, so
-  // it is cut before it is measured (a message can be thousands of characters long).
-  const int narrowest = std::max(1, normal_metrics.horizontalAdvance(QLatin1Char('i')) / 2);
+  if (!faces_[0] || faces_[0]->font() != font()) {
+    QFont bold = font();
+    bold.setBold(true);
+    QFont italic = font();
+    italic.setItalic(true);
+    faces_[0] = std::make_unique<text_painter>(font());
+    faces_[1] = std::make_unique<text_painter>(bold);
+    faces_[2] = std::make_unique<text_painter>(italic);
+  }
   const bool show_focus = hasFocus();
   const bool dates = model_->time_display() == time_mode::time_of_day;
   const QColor base = colors.color(QPalette::Base);
   // Some styles give AlternateBase the colour of Base: stripes must still show.
   QColor alternate = colors.color(QPalette::AlternateBase);
-  if (alternate == colors.color(QPalette::Base))
-    alternate = dark_ ? alternate.lighter(112) : alternate.darker(104);
+  if (alternate == base) alternate = dark_ ? alternate.lighter(112) : alternate.darker(104);
   const QColor highlight = colors.color(QPalette::Highlight);
   const QColor highlighted_text = colors.color(QPalette::HighlightedText);
   const QColor text_color = colors.color(QPalette::Text);
   const QColor rule = colors.color(QPalette::Mid);
+  int face_in_use = -1;
+  QColor pen_in_use;
 
   int y = (first - top_) * row_height_;
   for (int row = first; row <= last; ++row, y += row_height_) {
@@ -606,33 +859,37 @@ void log_view::paintEvent(QPaintEvent* event) {
     painter.fillRect(line, background);
 
     for (const column_geometry& c : columns) {
-      const row_look look = look_of(e, c.logical, dark_);
-      if (!selected && look.background.isValid() && look.background != row_style.background) {
-        painter.fillRect(QRect(c.x, y, c.width, row_height_), look.background);
-      }
-      const QFont& font = look.bold ? bold : (look.italic ? italic : normal);
-      const QFontMetrics& metrics =
-          look.bold ? bold_metrics : (look.italic ? italic_metrics : normal_metrics);
       const QRect cell(c.x + cell_padding, y, c.width - 2 * cell_padding, row_height_);
       if (cell.width() <= 0) continue;
       QString text = model_->cell_text(row, c.logical);
       if (text.isEmpty()) continue;
-      const int room = cell.width() / narrowest + 2;
-      if (text.size() > room) text.truncate(room);
-      if (metrics.horizontalAdvance(text) > cell.width()) {
-        text = metrics.elidedText(text, Qt::ElideRight, cell.width());
+      const row_look look = look_of(e, c.logical, dark_);
+      if (!selected && look.background.isValid() && look.background != row_style.background) {
+        painter.fillRect(QRect(c.x, y, c.width, row_height_), look.background);
       }
-      painter.setFont(font);
-      painter.setPen(selected ? highlighted_text : (look.text.isValid() ? look.text : text_color));
-      painter.drawText(cell, static_cast<int>(c.align | Qt::AlignVCenter) | Qt::TextSingleLine,
-                       text);
+      const int face = look.bold ? 1 : (look.italic ? 2 : 0);
+      if (face != face_in_use) {
+        painter.setFont(faces_[static_cast<std::size_t>(face)]->font());
+        face_in_use = face;
+      }
+      const QColor pen =
+          selected ? highlighted_text : (look.text.isValid() ? look.text : text_color);
+      if (pen != pen_in_use) {
+        painter.setPen(pen);
+        pen_in_use = pen;
+      }
+      faces_[static_cast<std::size_t>(face)]->draw(painter, cell, std::move(text), c.right,
+                                                   c.repeated);
     }
     if (dates && row > 0 && model_->date_changes_at(row)) {
       painter.setPen(rule);
+      pen_in_use = rule;
       painter.drawLine(0, y, width, y);
     }
     if (serial == current_ && show_focus) {
-      painter.setPen(QPen(selected ? highlighted_text : highlight, 1, Qt::DotLine));
+      const QColor focus = selected ? highlighted_text : highlight;
+      painter.setPen(QPen(focus, 1, Qt::DotLine));
+      pen_in_use = QColor();
       painter.setBrush(Qt::NoBrush);
       painter.drawRect(line.adjusted(0, 0, -1, -1));
     }

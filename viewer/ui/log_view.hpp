@@ -11,9 +11,11 @@
 #pragma once
 
 #include <QAbstractScrollArea>
+#include <QElapsedTimer>
 #include <QTimer>
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "data/log_model.hpp"
@@ -30,6 +32,7 @@ class log_view : public QAbstractScrollArea {
 
  public:
   explicit log_view(QWidget* parent = nullptr);
+  ~log_view() override;
   void set_log_model(log_model* model);
   log_model* model() const noexcept { return model_; }
   QHeaderView* header() const noexcept { return header_; }
@@ -38,6 +41,9 @@ class log_view : public QAbstractScrollArea {
   bool following() const noexcept { return anchor_.following(); }
   bool anchor_evicted() const noexcept { return anchor_.anchor_evicted(); }
   void follow();  // resume following: jump to the newest row
+  // Scrolls as the user would with the scroll bar: the view holds with `row` on top, or follows
+  // when that is the bottom.
+  void scroll_to(int row);
   // Rows below the last one on screen (0 while following).
   int rows_below() const;
 
@@ -67,6 +73,9 @@ class log_view : public QAbstractScrollArea {
   // Painted frames so far (for tests and the benchmark: "nothing repainted when nothing changed").
   std::uint64_t paints() const noexcept { return paints_; }
 
+  // A widget kept at the bottom right corner of the rows (the hold indicator).
+  void set_overlay(QWidget* overlay);
+
   // Extra actions for the row context menu (the tab adds copy, filters, ...).
   void set_context_actions(std::vector<QAction*> actions) { context_actions_ = std::move(actions); }
 
@@ -91,6 +100,8 @@ class log_view : public QAbstractScrollArea {
   void mouseDoubleClickEvent(QMouseEvent* event) override;
   void contextMenuEvent(QContextMenuEvent* event) override;
   void changeEvent(QEvent* event) override;
+  void wheelEvent(QWheelEvent* event) override;
+  bool eventFilter(QObject* watched, QEvent* event) override;
   void focusInEvent(QFocusEvent* event) override;
   void focusOutEvent(QFocusEvent* event) override;
 
@@ -100,8 +111,12 @@ class log_view : public QAbstractScrollArea {
   void on_reset();
   // Re-reads the anchor's top row and brings the scroll bar and the screen up to date.
   void reposition(bool force_repaint);
-  void update_scrollbars();
-  void set_top(int row, bool repaint);
+  void update_scrollbars(bool exact = true);
+  void set_top(int row, bool exact);
+  void request_paint(bool full);
+  void flush_paint();
+  int rows_moved() const;  // rows the screen moved up since it was last drawn
+  bool blit_possible() const;
   void hold_here();
   void set_current(int row, Qt::KeyboardModifiers modifiers, bool from_mouse);
   void ensure_visible(int row, bool centre);
@@ -110,6 +125,8 @@ class log_view : public QAbstractScrollArea {
   void header_menu(const QPoint& at);
   QString tooltip_at(const QPoint& at) const;
 
+  class text_painter;
+  std::array<std::unique_ptr<text_painter>, 3> faces_;  // normal, bold, italic
   log_model* model_ = nullptr;
   QHeaderView* header_;
   QAbstractItemModel* header_model_ = nullptr;
@@ -125,10 +142,29 @@ class log_view : public QAbstractScrollArea {
   int base_point_size_ = 0;
   bool dark_ = false;
   std::uint64_t paints_ = 0;
-  std::array<std::uint64_t, 4> last_screen_{};  // what reposition() last put on screen
+  // What a screen shows: its first and last row, how many, and whether it starts at row 0
+  // (whose time cell carries the date).
+  struct screen_state {
+    std::uint64_t top_serial = 0;
+    std::uint64_t last_serial = 0;
+    std::uint64_t rows = 0;
+    bool at_start = false;
+    bool operator==(const screen_state&) const = default;
+  };
+  screen_state screen_at(int top) const;
+  screen_state wanted_;   // what the next frame must show
+  screen_state painted_;  // what the backing store shows (or will once its dirty part is drawn)
+  bool full_pending_ = false;
+  QTimer paint_timer_;
+  QElapsedTimer paint_clock_;
+  QElapsedTimer scrollbar_clock_;
+  static constexpr qint64 min_follow_frame_ms = 50;    // rows scroll in: blit + new rows
+  static constexpr qint64 min_replace_frame_ms = 100;  // whole screens are replaced
   int last_rows_below_ = -1;
   bool last_evicted_ = false;
   std::vector<QAction*> context_actions_;
+  QWidget* overlay_ = nullptr;
+  void place_overlay();
   QTimer drag_scroll_;
   int drag_direction_ = 0;
 };

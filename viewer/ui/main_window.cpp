@@ -319,6 +319,17 @@ void main_window::build_ui() {
   bar->addSeparator();
   bar->addAction(pause_);
   bar->addAction(follow_);
+  // Pause and Resume take the same room: the buttons after it never move.
+  if (QWidget* button = bar->widgetForAction(pause_)) {
+    const QString text = pause_->text();
+    int widest = 0;
+    for (const QString& label : {tr("&Pause"), tr("&Resume")}) {
+      pause_->setText(label);
+      widest = std::max(widest, button->sizeHint().width());
+    }
+    pause_->setText(text);
+    button->setMinimumWidth(widest);
+  }
   bar->addSeparator();
   bar->addAction(previous_gap_);
   bar->addAction(next_gap_);
@@ -350,6 +361,8 @@ void main_window::build_ui() {
   auto* dock_layout = new QVBoxLayout(dock_body);
   dock_layout->setContentsMargins(4, 4, 4, 4);
   catalog_ = new segment_catalog(this);
+  connect(catalog_, &QAbstractItemModel::rowsInserted, this, [this] { refresh_completion(); });
+  connect(catalog_, &QAbstractItemModel::rowsRemoved, this, [this] { refresh_completion(); });
   segments_view_ = new QTableView(dock_body);
   segments_view_->setModel(catalog_);
   segments_view_->setSelectionBehavior(QAbstractItemView::SelectRows);
@@ -363,8 +376,8 @@ void main_window::build_ui() {
   segments_view_->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
   segments_view_->horizontalHeader()->setStretchLastSection(true);
   segments_view_->horizontalHeader()->setMinimumSectionSize(36);
-  segments_view_->setColumnWidth(segment_catalog::col_name, 120);
-  segments_view_->setColumnWidth(segment_catalog::col_writer, 70);
+  segments_view_->setColumnWidth(segment_catalog::col_name, 110);
+  segments_view_->setColumnWidth(segment_catalog::col_writer, 52);
   segments_view_->setColumnWidth(segment_catalog::col_rate, 64);
   segments_view_->setColumnWidth(segment_catalog::col_size, 64);
   segments_view_->setMinimumWidth(120);
@@ -521,8 +534,7 @@ void main_window::refresh_completion() {
 }
 
 void main_window::refresh_catalog() {
-  catalog_->refresh();
-  refresh_completion();
+  catalog_->refresh_async();
 }
 
 void main_window::update_tab_title(segment_tab* tab) {

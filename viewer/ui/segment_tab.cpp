@@ -87,21 +87,6 @@ segment_tab::segment_tab(session_options options, QWidget* parent)
   filters_ = new filter_bar(this);
   layout->addWidget(filters_);
 
-  // The level row carries, on its right, the re-filter progress and the hold indicator; both
-  // keep their room while hidden or empty, so the row never moves.
-  auto* info_row = filters_->levels_row();
-  progress_ = new QProgressBar(this);
-  progress_->setRange(0, 1000);
-  progress_->setFormat(tr("Re-filtering\u2026 %p%"));
-  progress_->setFixedSize(170, 18);
-  QSizePolicy keep = progress_->sizePolicy();
-  keep.setRetainSizeWhenHidden(true);
-  progress_->setSizePolicy(keep);
-  progress_->hide();
-  hold_ = new stable_label(tr("Paused \u2014 999,999,999 new \u00b7 Space resumes"), this);
-  info_row->addWidget(progress_);
-  info_row->addWidget(hold_);
-
   search_bar_ = new QWidget(this);
   auto* search_layout = new QHBoxLayout(search_bar_);
   search_layout->setContentsMargins(0, 0, 0, 0);
@@ -141,6 +126,14 @@ segment_tab::segment_tab(session_options options, QWidget* parent)
   splitter_ = new QSplitter(Qt::Vertical, this);
   view_ = new log_view(splitter_);
   view_->set_log_model(session_->model());
+  // Holding, paused or evicted: a chip over the table's bottom right corner says so (a click
+  // follows again). Over the table it takes no room from anything, so nothing moves when it
+  // comes and goes; following, it is hidden.
+  hold_ = new stable_label(tr("Holding \u2014 999,999,999 new below \u00b7 End follows"), view_);
+  hold_->setObjectName(QStringLiteral("hold_indicator"));
+  hold_->setCursor(Qt::PointingHandCursor);
+  hold_->on_click([this] { follow(); });
+  view_->set_overlay(hold_);
   detail_ = new QPlainTextEdit(splitter_);
   detail_->setReadOnly(true);
   detail_->setPlaceholderText(tr("Select a row to see its full message and fields."));
@@ -152,8 +145,22 @@ segment_tab::segment_tab(session_options options, QWidget* parent)
   splitter_->setSizes({600, 120});
   layout->addWidget(splitter_, 1);
 
+  // Bottom line: the status strip, and the re-filter progress which keeps its room while
+  // hidden so the strip never moves.
+  auto* bottom = new QHBoxLayout;
+  bottom->setContentsMargins(0, 0, 0, 0);
   status_ = new status_strip(this);
-  layout->addWidget(status_);
+  progress_ = new QProgressBar(this);
+  progress_->setRange(0, 1000);
+  progress_->setFormat(tr("Re-filtering\u2026 %p%"));
+  progress_->setFixedSize(170, 16);
+  QSizePolicy keep = progress_->sizePolicy();
+  keep.setRetainSizeWhenHidden(true);
+  progress_->setSizePolicy(keep);
+  progress_->hide();
+  bottom->addWidget(status_, 1);
+  bottom->addWidget(progress_);
+  layout->addLayout(bottom);
 
   connect(filters_, &filter_bar::changed, this, [this] {
     session_->set_filter(filters_->spec());
@@ -166,8 +173,12 @@ segment_tab::segment_tab(session_options options, QWidget* parent)
     emit followingChanged(on);
   });
   connect(view_, &log_view::positionChanged, this, [this] {
-    // Rows below change every tick while holding; the indicator follows at its own pace.
-    if (!view_->following() && ticks_ % 4 != 0) return;
+    // Rows below change every tick while holding: the count follows at the text pace, a change
+    // of state (the anchored rows evicted) at once.
+    if (view_->anchor_evicted() == shown_evicted_ && text_clock_.isValid() &&
+        text_clock_.elapsed() < text_interval_ms) {
+      return;
+    }
     update_hold_indicator();
   });
   connect(session_->model(), &log_model::refilterStarted, this, [this] {
@@ -190,8 +201,10 @@ void segment_tab::on_tick() {
   ++ticks_;
   log_model& model = *session_->model();
   if (model.refiltering()) progress_->setValue(static_cast<int>(model.refilter_progress() * 1000));
-  // People read text at ~10 Hz at most; widgets repaint only when their text changed.
-  if (ticks_ % 4 == 0) {
+  // Counters and rates are read, not watched: four updates a second, and widgets repaint only
+  // when their text changed.
+  if (!text_clock_.isValid() || text_clock_.elapsed() >= text_interval_ms) {
+    text_clock_.start();
     filters_->set_counts(model.visible_levels(), model.total_levels());
     update_hold_indicator();
     update_banner();
@@ -203,14 +216,14 @@ void segment_tab::on_tick() {
 void segment_tab::update_hold_indicator() {
   const log_model& model = *session_->model();
   const bool dark = is_dark(this);
+  shown_evicted_ = view_->anchor_evicted();
   if (model.paused()) {
     hold_->set_text(
         tr("Paused \u2014 %1 new \u00b7 Space resumes").arg(number(model.arrivals_since_pause())),
         Qt::white);
     hold_->set_badge(QColor(0xe6, 0x51, 0x00));
   } else if (view_->anchor_evicted()) {
-    hold_->set_text(tr("Your rows were evicted \u2014 at the oldest kept \u00b7 End follows"),
-                    Qt::white);
+    hold_->set_text(tr("Evicted \u2014 at the oldest kept row \u00b7 End follows"), Qt::white);
     hold_->set_badge(QColor(0xc6, 0x28, 0x28));
   } else if (!view_->following()) {
     hold_->set_text(
@@ -218,9 +231,13 @@ void segment_tab::update_hold_indicator() {
         Qt::white);
     hold_->set_badge(dark ? QColor(0x15, 0x65, 0xc0) : QColor(0x19, 0x76, 0xd2));
   } else {
-    hold_->set_text(tr("Following newest"), palette().color(QPalette::PlaceholderText));
+    hold_->set_text(tr("Following newest"));
     hold_->set_badge({});
   }
+  // Hidden while following: the chip would only cover rows (and keep the table from moving its
+  // rows as pixels).
+  const bool show = model.paused() || !view_->following();
+  if (hold_->isVisibleTo(view_) != show) hold_->setVisible(show);
 }
 
 QString segment_tab::state_text() const {

@@ -2,12 +2,13 @@
 // pane and status strip.
 //
 // Only wiring: the session does the work; the tab shows its state and forwards user actions.
-// Every text it shows lives in a widget of fixed size (stable_text.hpp), updated at most ten
-// times a second and only when the text changes, so nothing here relays out the window.
+// Every text it shows lives in a widget of fixed size (stable_text.hpp), updated four times a
+// second and only when the text changes, so nothing here relays out the window.
 //
 // Thread-safety: GUI thread only.
 #pragma once
 
+#include <QElapsedTimer>
 #include <QWidget>
 #include <memory>
 #include <vector>
@@ -94,6 +95,9 @@ class segment_tab : public QWidget {
   status_strip* status_;
   std::uint64_t detail_serial_ = 0;
   int ticks_ = 0;
+  QElapsedTimer text_clock_;
+  bool shown_evicted_ = false;
+  static constexpr qint64 text_interval_ms = 250;
   QString last_banner_;
   std::uint64_t dismissed_deaths_ = 0;  // restarts after a dead writer the user has dismissed
 };

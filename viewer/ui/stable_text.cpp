@@ -1,6 +1,7 @@
 #include "ui/stable_text.hpp"
 
 #include <QEvent>
+#include <QMouseEvent>
 #include <QPainter>
 #include <QPainterPath>
 
@@ -38,6 +39,14 @@ QSize stable_label::sizeHint() const {
 
 QSize stable_label::minimumSizeHint() const {
   return template_.isEmpty() ? QSize(20, sizeHint().height()) : sizeHint();
+}
+
+void stable_label::mousePressEvent(QMouseEvent* event) {
+  if (on_click_) {
+    on_click_();
+    return;
+  }
+  QWidget::mousePressEvent(event);
 }
 
 void stable_label::changeEvent(QEvent* event) {

@@ -12,6 +12,7 @@
 #include <QColor>
 #include <QString>
 #include <QWidget>
+#include <functional>
 #include <vector>
 
 namespace ouroboros::viewer {
@@ -26,12 +27,16 @@ class stable_label : public QWidget {
   const QString& text() const noexcept { return text_; }
   QSize sizeHint() const override;
   QSize minimumSizeHint() const override;
+  // Makes the label clickable (e.g. "follow again").
+  void on_click(std::function<void()> handler) { on_click_ = std::move(handler); }
 
  protected:
   void paintEvent(QPaintEvent* event) override;
   void changeEvent(QEvent* event) override;
+  void mousePressEvent(QMouseEvent* event) override;
 
  private:
+  std::function<void()> on_click_;
   QString template_;
   QString text_;
   QColor color_;
