@@ -74,6 +74,9 @@ class ring_reader {
   bool start_deferred() const noexcept { return resync_pending_ && !resync_reports_loss_; }
   std::uint64_t entries_delivered() const noexcept { return delivered_; }
   std::uint64_t entries_lost() const noexcept { return lost_; }
+  // Committed rows this reader refused to enter because they were implausible (docs/format.md
+  // "Implausible rows"); always 0 on a buffer written by a correct writer.
+  std::uint64_t rows_rejected() const noexcept { return rows_rejected_; }
   std::uint32_t chunk_count() const noexcept { return chunk_count_; }
   std::span<const std::byte> buffer() const noexcept { return {base_, size_}; }
 
@@ -121,6 +124,7 @@ class ring_reader {
 
   std::uint64_t delivered_ = 0;
   std::uint64_t lost_ = 0;
+  std::uint64_t rows_rejected_ = 0;
   std::vector<std::byte> scratch_;
 };
 
