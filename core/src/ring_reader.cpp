@@ -2,6 +2,7 @@
 // the steps in step() is what makes it correct, so each step names the rule it implements.
 #include "ouroboros/ring_reader.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <limits>
 
@@ -92,22 +93,14 @@ read_result ring_reader::attach(std::span<const std::byte> buffer, start_positio
   table_end_ = lay::table_end(count);
   sequence_ = 0;
   delivered_ = lost_ = 0;
+  rows_rejected_ = rows_scanned_ = 0;
+  snapshot_taken_ = false;
 
   std::uint32_t index = 0;
   row_snapshot row;
   bool found = false;
-  if (start == start_position::oldest) {
-    found = find_row(0, chunk_count_, index, row);
-  } else {
-    for (std::uint32_t i = 0; i < chunk_count_; ++i) {
-      const row_snapshot candidate = load_row(i);
-      if (candidate.usable && (!found || candidate.token > row.token)) {
-        found = true;
-        index = i;
-        row = candidate;
-      }
-    }
-  }
+  found = start == start_position::oldest ? find_row(0, chunk_count_, index, row)
+                                          : newest_row(index, row);
   if (found) {
     enter(index, row);
   } else {
@@ -130,6 +123,9 @@ void ring_reader::detach() noexcept {
   resync_reports_loss_ = true;
   resync_exclude_current_ = false;
   entered_ = {};
+  snapshot_taken_ = false;
+  table_.clear();
+  candidates_.clear();
 }
 
 void ring_reader::enter(std::uint32_t index, const row_snapshot& row) noexcept {
@@ -145,11 +141,93 @@ void ring_reader::schedule_resync(std::uint64_t min_token, bool exclude_current)
   resync_exclude_current_ = exclude_current;
 }
 
+void ring_reader::take_snapshot() {
+  // Two passes: copy the usable rows, then load every row again. If each row read the same
+  // both times, each held that value from its first load to its second, and all those intervals
+  // overlap (every first load precedes every second load): the copy is the table as it was at
+  // one instant. Only such a consistent copy is judged for plausibility; a copy torn by a
+  // writer that moved on meanwhile rejects nothing.
+  bool consistent = false;
+  for (int attempt = 0; attempt < 2 && !consistent; ++attempt) {
+    table_.clear();
+    for (std::uint32_t i = 0; i < chunk_count_; ++i) {
+      const row_snapshot row = load_row(i);
+      if (row.usable) table_.push_back({row.offset_word, row.token, i, true});
+    }
+    consistent = true;
+    std::size_t k = 0;
+    for (std::uint32_t i = 0; i < chunk_count_ && consistent; ++i) {
+      const row_snapshot row = load_row(i);
+      if (k < table_.size() && table_[k].index == i) {
+        consistent = row.usable && row.offset_word == table_[k].offset_word &&
+                     row.token == table_[k].token;
+        ++k;
+      } else {
+        consistent = !row.usable;
+      }
+    }
+    rows_scanned_ += 2 * static_cast<std::uint64_t>(chunk_count_);
+  }
+  if (consistent) classify_snapshot();
+  candidates_.clear();
+  for (std::uint32_t k = 0; k < table_.size(); ++k) {
+    if (table_[k].plausible) {
+      candidates_.push_back(k);
+    } else {
+      ++rows_rejected_;
+    }
+  }
+  std::sort(candidates_.begin(), candidates_.end(), [&](std::uint32_t a, std::uint32_t b) {
+    return table_[a].token != table_[b].token ? table_[a].token < table_[b].token
+                                              : table_[a].index < table_[b].index;
+  });
+  snapshot_taken_ = true;
+}
+
+void ring_reader::classify_snapshot() noexcept {}
+
+bool ring_reader::revalidate(const table_entry& entry, row_snapshot& row) const noexcept {
+  row = load_row(entry.index);
+  return row.usable && row.offset_word == entry.offset_word && row.token == entry.token;
+}
+
+ring_reader::pick ring_reader::pick_from_snapshot(std::uint64_t min_token, std::uint32_t exclude,
+                                                  std::uint32_t& index,
+                                                  row_snapshot& row) noexcept {
+  auto it = std::lower_bound(
+      candidates_.begin(), candidates_.end(), min_token,
+      [&](std::uint32_t at, std::uint64_t token) { return table_[at].token < token; });
+  for (; it != candidates_.end(); ++it) {
+    const table_entry& entry = table_[*it];
+    if (entry.index == exclude) continue;  // at most one entry has that index
+    if (!revalidate(entry, row)) return pick::stale;
+    index = entry.index;
+    return pick::found;
+  }
+  return pick::none;
+}
+
 bool ring_reader::find_row(std::uint64_t min_token, std::uint32_t exclude, std::uint32_t& index,
-                           row_snapshot& row) const noexcept {
+                           row_snapshot& row) {
+  if (snapshot_taken_) {
+    const pick picked = pick_from_snapshot(min_token, exclude, index, row);
+    if (picked == pick::found) return true;
+    // Nothing in the snapshot: a new snapshot only if some row qualifies now.
+    if (picked == pick::none && !scan_rows(min_token, exclude, index, row)) return false;
+  }
+  take_snapshot();
+  const pick picked = pick_from_snapshot(min_token, exclude, index, row);
+  if (picked != pick::stale) return picked == pick::found;
+  // The rows change faster than a snapshot is taken: one live scan decides.
+  return scan_rows(min_token, exclude, index, row);
+}
+
+bool ring_reader::scan_rows(std::uint64_t min_token, std::uint32_t exclude, std::uint32_t& index,
+                            row_snapshot& row) const noexcept {
   bool found = false;
   for (std::uint32_t i = 0; i < chunk_count_; ++i) {
     if (i == exclude) continue;
+    ++rows_scanned_;
     const row_snapshot candidate = load_row(i);
     if (candidate.usable && candidate.token >= min_token &&
         (!found || candidate.token < row.token)) {
@@ -161,13 +239,64 @@ bool ring_reader::find_row(std::uint64_t min_token, std::uint32_t exclude, std::
   return found;
 }
 
-bool ring_reader::any_row_continuing(std::uint64_t token, std::uint32_t exclude) const noexcept {
-  for (std::uint32_t i = 0; i < chunk_count_; ++i) {
-    if (i == exclude) continue;
-    const row_snapshot candidate = load_row(i);
-    if (candidate.usable && candidate.token >= token) return true;
+bool ring_reader::any_row_continuing(std::uint64_t token, std::uint32_t exclude) {
+  // The newest plausible row (other than `exclude`) is the best witness.
+  const auto newest = [&]() {
+    for (auto it = candidates_.rbegin(); it != candidates_.rend(); ++it) {
+      const table_entry& entry = table_[*it];
+      if (entry.index == exclude) continue;
+      if (entry.token < token) return pick::none;
+      row_snapshot row;
+      return revalidate(entry, row) ? pick::found : pick::stale;
+    }
+    return pick::none;
+  };
+  const auto live = [&]() {
+    for (std::uint32_t i = 0; i < chunk_count_; ++i) {
+      if (i == exclude) continue;
+      ++rows_scanned_;
+      const row_snapshot candidate = load_row(i);
+      if (candidate.usable && candidate.token >= token) return true;
+    }
+    return false;
+  };
+  if (snapshot_taken_) {
+    const pick picked = newest();
+    if (picked == pick::found) return true;
+    if (picked == pick::none && !live()) return false;
   }
-  return false;
+  take_snapshot();
+  const pick picked = newest();
+  if (picked != pick::stale) return picked == pick::found;
+  return live();
+}
+
+bool ring_reader::newest_row(std::uint32_t& index, row_snapshot& row) {
+  take_snapshot();
+  if (!candidates_.empty()) {
+    // The largest token; among equal ones the lowest index.
+    const std::uint64_t newest = table_[candidates_.back()].token;
+    const auto first = std::lower_bound(
+        candidates_.begin(), candidates_.end(), newest,
+        [&](std::uint32_t at, std::uint64_t token) { return table_[at].token < token; });
+    if (revalidate(table_[*first], row)) {
+      index = table_[*first].index;
+      return true;
+    }
+  } else {
+    return false;
+  }
+  bool found = false;
+  for (std::uint32_t i = 0; i < chunk_count_; ++i) {
+    ++rows_scanned_;
+    const row_snapshot candidate = load_row(i);
+    if (candidate.usable && (!found || candidate.token > row.token)) {
+      found = true;
+      index = i;
+      row = candidate;
+    }
+  }
+  return found;
 }
 
 std::uint64_t ring_reader::newest_chunk_token() const noexcept {

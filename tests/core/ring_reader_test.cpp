@@ -11,6 +11,7 @@
 
 #include "ouroboros/ring_reader.hpp"
 #include "ouroboros/ring_writer.hpp"
+#include "crafted_rings.hpp"
 #include "ring_bytes.hpp"
 #include "test_support.hpp"
 
@@ -562,6 +563,43 @@ TEST(CorruptBuffer, RandomGarbageAfterAValidHeaderNeverCrashesOrHangs) {
       ASSERT_EQ(reader.attach(b.bytes, mode).status, read_status::ok);
       drain_checked(reader, reader.position_sequence(), 100000);
     }
+  }
+}
+
+// Issue 10 item 3: N rows each pointing at a corrupt (or empty) entry made every resync scan
+// the whole table: O(N^2) for one pass (42 s at N = 65 536). A full pass must cost O(N log N).
+// The bound is a count of rows loaded by whole-table passes, not a time: a few passes over the
+// table per full pass, whatever N is.
+TEST(BoundedWork, FullPassOverRowsPointingAtCorruptEntriesIsNotQuadratic) {
+  constexpr std::uint32_t rows = 16384;
+  for (const auto kind :
+       {crafted_entry::corrupt, crafted_entry::empty, crafted_entry::one_then_corrupt}) {
+    SCOPED_TRACE(static_cast<int>(kind));
+    crafted_ring ring = make_crafted_ring(rows, kind);
+    ring_reader reader;
+    ASSERT_EQ(reader.attach(ring.bytes()).status, read_status::ok);
+    std::uint64_t corrupt = 0;
+    std::uint64_t ok = 0;
+    std::uint64_t lapped = 0;
+    std::uint64_t calls = 0;
+    for (;; ++calls) {
+      ASSERT_LT(calls, 8ULL * rows) << "the pass does not end";
+      const read_result r = reader.read_next();
+      if (r.status == read_status::no_data) break;
+      corrupt += r.status == read_status::corrupt;
+      ok += r.status == read_status::ok;
+      lapped += r.status == read_status::lapped;
+    }
+    switch (kind) {
+      case crafted_entry::corrupt: EXPECT_EQ(corrupt, rows); break;
+      case crafted_entry::empty: EXPECT_EQ(lapped, rows - 1); break;
+      case crafted_entry::one_then_corrupt:
+        EXPECT_EQ(ok, rows);
+        EXPECT_EQ(corrupt, rows);
+        break;
+    }
+    EXPECT_LE(reader.table_rows_scanned(), 16ULL * rows)
+        << "rows loaded by table scans over one pass: quadratic work";
   }
 }
 
