@@ -133,6 +133,33 @@ void ring_reader::enter(std::uint32_t index, const row_snapshot& row) noexcept {
   entered_ = row;
   position_ = row.offset();
   sequence_ = row.token;
+  // The first row after index + 1 that the snapshot saw usable: reading on must not pass its
+  // start unnoticed when the rows in between are not usable (step d looks at index + 1 only).
+  far_index_ = chunk_count_;
+  far_offset_ = std::numeric_limits<std::size_t>::max();
+  const auto after =
+      std::upper_bound(table_.begin(), table_.end(), index + 1,
+                       [](std::uint64_t i, const table_entry& entry) { return i < entry.index; });
+  if (after != table_.end()) {
+    far_index_ = after->index;
+    far_offset_ = static_cast<std::size_t>(after->offset_word & lay::row_offset_mask);
+  }
+}
+
+ring_reader::meeting ring_reader::meet_row(std::uint32_t index, const row_snapshot& row) noexcept {
+  if (row.token == sequence_) {
+    enter(index, row);  // the header just loaded is its first entry
+    return meeting::entered;
+  }
+  if (row.token > sequence_) {
+    schedule_resync(sequence_);  // lapped
+    return meeting::resync;
+  }
+  // A chunk starts here whose entries are numbered below the ones just read: one of the two
+  // rows lies about its numbering (no correct writer leaves a row of an earlier lap where it
+  // writes: it invalidates the row first). Reading on would deliver that chunk's entries again
+  // under new numbers.
+  return meeting::corrupt;
 }
 
 void ring_reader::schedule_resync(std::uint64_t min_token, bool exclude_current) noexcept {
@@ -159,8 +186,8 @@ void ring_reader::take_snapshot() {
     for (std::uint32_t i = 0; i < chunk_count_ && consistent; ++i) {
       const row_snapshot row = load_row(i);
       if (k < table_.size() && table_[k].index == i) {
-        consistent = row.usable && row.offset_word == table_[k].offset_word &&
-                     row.token == table_[k].token;
+        consistent =
+            row.usable && row.offset_word == table_[k].offset_word && row.token == table_[k].token;
         ++k;
       } else {
         consistent = !row.usable;
@@ -184,7 +211,57 @@ void ring_reader::take_snapshot() {
   snapshot_taken_ = true;
 }
 
-void ring_reader::classify_snapshot() noexcept {}
+void ring_reader::classify_snapshot() noexcept {
+  // docs/format.md, "Implausible rows". table_ holds the usable rows of one consistent copy of
+  // the table, in index order. Each row is judged against its neighbours in that order: p, the
+  // usable row before it, and q, the usable row after it. What a correct writer leaves at any
+  // instant: a chunk holds at least one entry of at least 4 bytes; offsets increase with the
+  // row index (a lap fills rows 0, 1, 2, ... left to right, and what survives of an older lap
+  // lies beyond the newer lap's end); tokens increase with the index within a lap, and every
+  // row of an older lap (higher index) has a smaller token than every row of a newer one.
+  const auto offset_of = [](const table_entry& e) { return e.offset_word & lay::row_offset_mask; };
+  const std::size_t m = table_.size();
+  for (std::size_t k = 0; k < m; ++k) {
+    table_entry& c = table_[k];
+    const table_entry* p = k > 0 ? &table_[k - 1] : nullptr;
+    const table_entry* q = k + 1 < m ? &table_[k + 1] : nullptr;
+    const std::uint64_t oc = offset_of(c);
+    // (1) rows 0 .. i-1 of its lap each hold an entry before row i starts
+    bool plausible = c.token >= c.index;
+    if (p != nullptr) {
+      const std::uint64_t op = offset_of(*p);
+      // (2) a row of the same lap as p: later, and no more entries than the bytes between
+      // them can hold; an equal token would mean an empty chunk
+      if (c.token == p->token) plausible = false;
+      if (c.token > p->token && (oc <= op || c.token - p->token > (oc - op) / 4)) {
+        plausible = false;
+      }
+    }
+    if (p != nullptr && q != nullptr) {
+      // (3) between two rows that agree with each other, in offset and, if they are of one
+      // lap, in token
+      const std::uint64_t op = offset_of(*p);
+      const std::uint64_t oq = offset_of(*q);
+      if (op < oq && !(op < oc && oc < oq)) plausible = false;
+      if (p->token < q->token && !(p->token < c.token && c.token < q->token)) plausible = false;
+    } else if (p != nullptr) {
+      if (oc <= offset_of(*p)) plausible = false;  // (4) the last row lies after the one before
+    } else if (q != nullptr) {
+      // (4) the first row lies before the next. (An exact copy of it there is judged by (2) as
+      // the later row; the first of the two is kept.)
+      if (oc > offset_of(*q)) plausible = false;
+    }
+    c.plausible = plausible;
+  }
+}
+
+bool ring_reader::known_implausible(std::uint32_t index, const row_snapshot& row) const noexcept {
+  const auto at =
+      std::lower_bound(table_.begin(), table_.end(), index,
+                       [](const table_entry& entry, std::uint32_t i) { return entry.index < i; });
+  return at != table_.end() && at->index == index && !at->plausible &&
+         at->offset_word == row.offset_word && at->token == row.token;
+}
 
 bool ring_reader::revalidate(const table_entry& entry, row_snapshot& row) const noexcept {
   row = load_row(entry.index);
@@ -403,13 +480,21 @@ read_result ring_reader::step(bool copy_payload) {
               (static_cast<std::uint64_t>(position_) | lay::row_committed_bit)) {
         const row_snapshot next = load_row(row_index_ + 1);
         if (next.usable && next.offset() == position_) {
-          if (next.token == sequence_) {
-            enter(row_index_ + 1, next);  // the header just loaded is its first entry
-          } else if (next.token > sequence_) {
-            schedule_resync(sequence_);
-            continue;
+          const meeting met = meet_row(row_index_ + 1, next);
+          if (met == meeting::resync) continue;
+          if (met == meeting::corrupt) {
+            return fail_corrupt("a chunk starts here with a token below the sequence read so far");
           }
-          // a smaller token is a stale row from an earlier lap: ignore it
+        }
+      } else if (position_ == far_offset_) [[unlikely]] {
+        // Rows between are not usable: the next usable row starts here.
+        const row_snapshot far = load_row(far_index_);
+        if (far.usable && far.offset() == position_) {
+          const meeting met = meet_row(far_index_, far);
+          if (met == meeting::resync) continue;
+          if (met == meeting::corrupt) {
+            return fail_corrupt("a chunk starts here with a token below the sequence read so far");
+          }
         }
       }
       wrap = length == lay::length_wrap_marker;
@@ -418,7 +503,7 @@ read_result ring_reader::step(bool copy_payload) {
     if (wrap) {
       // (e) continue at chunk 0 only if it continues the sequence exactly
       const row_snapshot first = load_row(0);
-      if (first.usable && first.token == sequence_) {
+      if (first.usable && first.token == sequence_ && !known_implausible(0, first)) {
         if (row_index_ == 0 && position_ == first.offset()) {
           return fail_corrupt("wrap marker at the start of chunk 0");
         }

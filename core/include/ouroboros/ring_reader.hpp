@@ -118,6 +118,8 @@ class ring_reader {
   pick pick_from_snapshot(std::uint64_t min_token, std::uint32_t exclude, std::uint32_t& index,
                           row_snapshot& row) noexcept;
   bool revalidate(const table_entry& entry, row_snapshot& row) const noexcept;
+  // Whether the last snapshot judged row `index`, holding exactly `row`, implausible.
+  bool known_implausible(std::uint32_t index, const row_snapshot& row) const noexcept;
   // Finds the usable row with the smallest token >= min_token (skipping `exclude`; ties: the
   // lowest index) among the rows that are not implausible.
   bool find_row(std::uint64_t min_token, std::uint32_t exclude, std::uint32_t& index,
@@ -130,6 +132,9 @@ class ring_reader {
   bool any_row_continuing(std::uint64_t token, std::uint32_t exclude);
   bool newest_row(std::uint32_t& index, row_snapshot& row);
   void enter(std::uint32_t index, const row_snapshot& row) noexcept;
+  // Step d for a usable row that starts exactly at the position.
+  enum class meeting { entered, resync, corrupt };
+  meeting meet_row(std::uint32_t index, const row_snapshot& row) noexcept;
   void schedule_resync(std::uint64_t min_token, bool exclude_current = false) noexcept;
   read_result fail_corrupt(std::string_view why) noexcept;
   read_result step(bool copy_payload);
@@ -142,6 +147,8 @@ class ring_reader {
 
   std::uint32_t row_index_ = 0;
   row_snapshot entered_;
+  std::uint32_t far_index_ = 0;  // see enter()
+  std::size_t far_offset_ = 0;
   std::size_t position_ = 0;
   std::uint64_t sequence_ = 0;  // s: the current chunk's token plus entries read from it
   std::uint64_t start_sequence_ = 0;
