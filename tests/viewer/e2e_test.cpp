@@ -4,11 +4,16 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <QAbstractItemModelTester>
 #include <QCoreApplication>
+#include <QElapsedTimer>
 
+#include "crafted_rings.hpp"
 #include "data/segment_session.hpp"
 #include "viewer_test_support.hpp"
 
@@ -283,4 +288,151 @@ TEST_F(E2E, PauseKeepsReading) {
   session.set_paused(false);
   session.model()->wait_for_refilter();
   EXPECT_EQ(session.model()->rowCount(), 40);
+}
+
+namespace {
+// A writer in a child process (so a truncation or a crash cannot take the test down with it):
+// writes `count` records, then waits until killed.
+pid_t spawn_writer(const std::string& name, int count, std::uint32_t chunks = 16,
+                   std::size_t chunk_size = 4096) {
+  const pid_t child = ::fork();
+  if (child == 0) {
+    record_writer writer(name, chunks, chunk_size);
+    for (int i = 0; i < count; ++i)
+      writer.write(level::info, "child", 3, "entry " + std::to_string(i));
+    for (;;) ::pause();
+  }
+  return child;
+}
+
+void reap(pid_t child) {
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+}
+}  // namespace
+
+// Issue "Reliability" item 1: another process shrinks the segment under the viewer. The viewer
+// must survive (no SIGBUS), keep what it read, say "segment truncated", and attach again when
+// a valid segment is back under the name.
+TEST_F(E2E, ShrunkSegmentKeepsItsRowsAndAttachesAgainLater) {
+  const std::string name = unique_name("shrink");
+  const pid_t child = spawn_writer(name, 200, 16, 64 * 1024);
+  ASSERT_GT(child, 0);
+  segment_session session(options_for(name));
+  session.poller().start();
+  ASSERT_TRUE(run_until(session, [&] { return session.model()->rowCount() == 200; }));
+
+  const int fd = ::shm_open(("/" + name).c_str(), O_RDWR, 0);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, 4096), 0);
+  ::close(fd);
+  ASSERT_TRUE(run_until(
+      session, [&] { return session.stats().poller.state == segment_state::segment_truncated; }))
+      << "state " << to_display(session.stats().poller.state).toStdString();
+  EXPECT_FALSE(session.stats().poller.detail.isEmpty());
+  EXPECT_EQ(session.store().view().at(200).message(), "entry 199") << "what was read stays";
+  const store_view& view = session.store().view();
+  bool noticed = false;
+  for (std::uint64_t s = view.first; s < view.end; ++s) {
+    if (view.at(s).kind() == row_kind::notice &&
+        view.at(s).message().starts_with("segment truncated"))
+      noticed = true;
+  }
+  EXPECT_TRUE(noticed) << "a row says where the segment was truncated";
+
+  // The writer is gone for good; a new one creates the name again.
+  reap(child);
+  ::shm_unlink(("/" + name).c_str());
+  record_writer second(name, 8, 4096);
+  for (int i = 0; i < 10; ++i) second.write(level::warn, "again", 1, "new " + std::to_string(i));
+  ASSERT_TRUE(run_until(session, [&] {
+    return session.stats().poller.state == segment_state::attached &&
+           session.model()->entry_at(session.model()->rowCount() - 1).message() == "new 9";
+  }));
+  EXPECT_EQ(session.stats().poller.restarts, 1U);
+}
+
+// Issue "Reliability" item 5: entries of a new incarnation that were overwritten before the
+// viewer re-attached count as lost, so read + lost == written across restarts.
+TEST_F(E2E, RestartsAreCountedAcrossIncarnations) {
+  const std::string name = unique_name("incarnations");
+  auto writer = std::make_unique<record_writer>(name, 8, 1024);
+  std::uint64_t written = 0;
+  for (int i = 0; i < 50; ++i, ++written) writer->write(level::info, "w", 1, "first");
+  segment_session session(options_for(name));
+  session.poller().start();
+  ASSERT_TRUE(run_until(session, [&] { return session.stats().poller.entries_read == 50; }));
+  for (int incarnation = 2; incarnation <= 5; ++incarnation) {
+    session.poller().hold(true);
+    QThread::msleep(20);
+    writer.reset();
+    writer = std::make_unique<record_writer>(name, 8, 1024);
+    // Far more than the ring holds: the new incarnation's first entries are overwritten before
+    // the viewer gets to them.
+    for (int i = 0; i < 3000; ++i, ++written)
+      writer->write(level::info, "w", 1, "incarnation " + std::to_string(incarnation));
+    session.poller().hold(false);
+    ASSERT_TRUE(run_until(session,
+                          [&] {
+                            const auto& s = session.stats().poller;
+                            return s.restarts == static_cast<std::uint64_t>(incarnation - 1) &&
+                                   s.entries_read + s.entries_lost == written;
+                          }))
+        << "incarnation " << incarnation << ": read " << session.stats().poller.entries_read
+        << " + lost " << session.stats().poller.entries_lost << " != written " << written;
+  }
+  std::uint64_t lost_in_rows = 0;
+  gap_rows(session, &lost_in_rows);
+  EXPECT_EQ(lost_in_rows, session.stats().poller.entries_lost) << "every loss is a gap row";
+  // Each restart row comes before the gap row of its incarnation's lost entries.
+  const store_view& view = session.store().view();
+  for (std::uint64_t s = view.first; s + 1 < view.end; ++s) {
+    if (view.at(s).kind() != row_kind::separator) continue;
+    EXPECT_EQ(view.at(s + 1).kind(), row_kind::gap) << "serial " << s;
+    EXPECT_EQ(view.at(s + 1).sequence, 1U) << "the gap starts at the incarnation's first entry";
+  }
+}
+
+// Issue "Reliability" item 3: a forged table (every row at a corrupt entry) must neither take
+// the reader quadratic time nor keep the viewer from stopping.
+TEST_F(E2E, ForgedTableIsReadInBoundedTimeAndStopsPromptly) {
+  const std::string name = unique_name("forged");
+  const auto ring =
+      ouroboros::test::make_crafted_ring(65536, ouroboros::test::crafted_entry::corrupt);
+  const int fd = ::shm_open(("/" + name).c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  ASSERT_GE(fd, 0);
+  const auto bytes = ring.bytes();
+  ASSERT_EQ(::write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  ::close(fd);
+  {
+    segment_session session(options_for(name));
+    session.poller().start();
+    ASSERT_TRUE(run_until(
+        session, [&] { return session.stats().poller.corrupt_events > 1000; }, 20000))
+        << "corrupt reads " << session.stats().poller.corrupt_events;
+    const auto ticks = session.stats().ticks;
+    ASSERT_TRUE(run_until(session, [&] { return session.stats().ticks > ticks + 10; }))
+        << "the GUI side keeps ticking";
+    QElapsedTimer stopping;
+    stopping.start();
+    session.stop();
+    // A hang detector, not a speed goal: the unbounded reader did not stop in 30 s.
+    EXPECT_LT(stopping.elapsed(), 5000);
+  }
+  ::shm_unlink(("/" + name).c_str());
+}
+
+// Issue "Reliability" item 10: a segment owned by another user is flagged.
+TEST_F(E2E, ForeignOwnerIsFlagged) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give a segment to another user";
+  const std::string name = unique_name("owner");
+  record_writer writer(name, 8, 4096);
+  writer.write(level::info, "o", 1, "owned");
+  ASSERT_EQ(::chown(("/dev/shm/" + name).c_str(), 65534, 65534), 0);
+  segment_session session(options_for(name));
+  session.poller().start();
+  ASSERT_TRUE(run_until(session, [&] { return session.model()->rowCount() == 1; }));
+  EXPECT_EQ(session.stats().poller.owner_uid, 65534U);
+  EXPECT_TRUE(session.stats().poller.foreign_owner);
 }

@@ -1,5 +1,8 @@
 #include "data/segment_catalog.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <QCoreApplication>
 #include <QThreadPool>
 
@@ -21,6 +24,17 @@ QString human_bytes(quint64 bytes) {
   return QStringLiteral("%1 B").arg(bytes);
 }
 
+QString user_name(quint32 uid) {
+  passwd entry{};
+  passwd* found = nullptr;
+  char buffer[1024];
+  if (::getpwuid_r(uid, &entry, buffer, sizeof buffer, &found) == 0 && found != nullptr &&
+      found->pw_name != nullptr) {
+    return QString::fromLocal8Bit(found->pw_name);
+  }
+  return QStringLiteral("uid %1").arg(uid);
+}
+
 segment_catalog::segment_catalog(QObject* parent) : QAbstractTableModel(parent) {
   clock_.start();
 }
@@ -40,6 +54,7 @@ QVariant segment_catalog::headerData(int section, Qt::Orientation orientation, i
     case col_size: return QStringLiteral("Size");
     case col_rate: return QStringLiteral("Rate");
     case col_entries: return QStringLiteral("Entries");
+    case col_owner: return QStringLiteral("Owner");
     default: return {};
   }
 }
@@ -59,18 +74,24 @@ QVariant segment_catalog::data(const QModelIndex& index, int role) const {
         if (row.rate > 0 && row.rate < 9.95) return QStringLiteral("%1/s").arg(row.rate, 0, 'f', 1);
         return QStringLiteral("%1/s").arg(row.rate, 0, 'f', 0);
       case col_entries: return QString::number(row.entries);
+      case col_owner:
+        return (row.foreign_owner ? QStringLiteral("\u26A0 ") : QString()) +
+               user_name(row.owner_uid);
       default: return {};
     }
   }
   if (role == Qt::ToolTipRole) {
     QString writer = row.writer;
     if (row.pid != 0) writer += QStringLiteral(" (pid %1)").arg(row.pid);
-    return QStringLiteral("%1\nwriter %2\n%3 chunks, %4, %5\n%6 entries written")
+    return QStringLiteral("%1\nwriter %2\n%3 chunks, %4, %5\n%6 entries written\nowner %7%8")
         .arg(row.name, writer)
         .arg(row.chunks)
         .arg(human_bytes(row.size),
              row.records ? QStringLiteral("log records") : QStringLiteral("plain payloads"))
-        .arg(row.entries);
+        .arg(row.entries)
+        .arg(user_name(row.owner_uid),
+             row.foreign_owner ? QStringLiteral(" (not you: check it is the writer you expect)")
+                               : QString());
   }
   if (role == Qt::TextAlignmentRole && index.column() >= col_rate) {
     return QVariant::fromValue(Qt::Alignment(Qt::AlignRight | Qt::AlignVCenter));
@@ -114,6 +135,8 @@ std::vector<catalog_row> segment_catalog::scan() {
     if (info.extension && info.liveness != writer_liveness::unknown)
       row.pid = info.extension->writer_pid;
     row.size = info.size;
+    row.owner_uid = info.owner_uid;
+    row.foreign_owner = info.owner_uid != static_cast<quint32>(::geteuid());
     row.chunks = info.chunk_count;
     row.entries = info.newest_token;
     // The chunk table counts entries a chunk at a time; a reader placed at "now" walks the

@@ -22,6 +22,8 @@ struct catalog_row {
   QString name;     // without the leading '/'
   QString writer;   // "alive", "gone", "closed", "unknown"
   quint64 pid = 0;  // the writer's process id when known
+  quint32 owner_uid = 0;
+  bool foreign_owner = false;  // owned by another user than this viewer's
   bool alive = false;
   quint64 size = 0;
   quint32 chunks = 0;
@@ -36,7 +38,7 @@ class segment_catalog : public QAbstractTableModel {
   Q_OBJECT
 
  public:
-  enum column { col_name, col_writer, col_rate, col_size, col_entries, column_count };
+  enum column { col_name, col_writer, col_rate, col_size, col_entries, col_owner, column_count };
 
   explicit segment_catalog(QObject* parent = nullptr);
   ~segment_catalog() override;
@@ -78,5 +80,7 @@ class segment_catalog : public QAbstractTableModel {
 };
 
 QString human_bytes(quint64 bytes);
+// The name of a user ("alice"), or "uid 1001" when the system has none.
+QString user_name(quint32 uid);
 
 }  // namespace ouroboros::viewer

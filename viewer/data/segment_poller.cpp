@@ -1,6 +1,7 @@
 #include "data/segment_poller.hpp"
 
 #include <pthread.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cstring>
 
@@ -62,6 +63,7 @@ QString to_display(segment_state state) {
     case segment_state::not_a_log: return QStringLiteral("not a log segment");
     case segment_state::unsupported_version: return QStringLiteral("unsupported version");
     case segment_state::failed: return QStringLiteral("cannot open");
+    case segment_state::segment_truncated: return QStringLiteral("segment truncated");
   }
   return {};
 }
@@ -143,22 +145,41 @@ void segment_poller::try_open() {
     // After the first attach (or a failure) history matters more than the start mode.
     const auto start = attached_once_ ? start_position::oldest : options_.start;
     reader_ = std::make_unique<shm_reader>(options_.name, start);
+    const bool reopening = attached_once_;
+    const std::uint64_t previous_incarnation = status_.incarnation;
     interpreter_ = std::make_unique<entry_interpreter>(reader_->bytes());
     attached_once_ = true;
     status_.state = segment_state::attached;
     status_.detail.clear();
     status_.records = interpreter_->records();
     status_.segment_bytes = reader_->bytes().size();
-    if (const auto ext = reader_->extension()) {
+    status_.owner_uid = reader_->owner_uid();
+    status_.foreign_owner = status_.owner_uid != static_cast<std::uint32_t>(::geteuid());
+    const auto ext = reader_->extension();
+    next_liveness_ = now;
+    not_a_log_since_ = {};
+    if (reopening && ext && previous_incarnation != 0 && ext->incarnation == previous_incarnation) {
+      // The same segment back (its size restored after a truncation, say): read on after the
+      // last entry read; what was overwritten meanwhile is a gap.
+      skip_through_ = last_sequence_;
+      return;
+    }
+    if (ext) {
       status_.writer_pid = ext->writer_pid;
       status_.incarnation = ext->incarnation;
     }
     last_sequence_ = reader_->ring().position_sequence();
-    next_liveness_ = now;
-    not_a_log_since_ = {};
+    // Another segment under the name since the last attach: a restart, with the entries before
+    // its oldest one counted as lost.
+    if (reopening) note_restart(reader_->ring().start_sequence());
   } catch (const segment_error& e) {
     reader_.reset();
     const QString why = QString::fromUtf8(e.what());
+    // A truncated segment stays "truncated" (with its cause) until the name holds a valid
+    // segment again or disappears.
+    if (status_.state == segment_state::segment_truncated && e.code() != segment_errc::missing) {
+      return;
+    }
     switch (e.code()) {
       case segment_errc::missing:
         status_.state = segment_state::waiting;
@@ -213,6 +234,16 @@ void segment_poller::pump() {
     switch (result.status) {
       case read_status::ok:
         busy_retries_ = 0;
+        if (skip_through_ != 0) {
+          if (result.sequence <= skip_through_) continue;  // read before the segment shrank
+          if (result.sequence > skip_through_ + 1) {
+            const std::uint64_t lost = result.sequence - skip_through_ - 1;
+            pending_gap_lost_ += lost;
+            status_.entries_lost += lost;
+            ++status_.gaps;
+          }
+          skip_through_ = 0;
+        }
         append_read_entry(result);
         if ((i & 1023) == 1023) {
           last_data_ = std::chrono::steady_clock::now();  // per batch: a clock read costs ~20 ns
@@ -266,6 +297,22 @@ void segment_poller::pump() {
         sleep_for(busy                                    ? std::chrono::microseconds(1000)
                   : quiet < std::chrono::milliseconds(20) ? std::chrono::microseconds(5000)
                                                           : std::chrono::microseconds(20000));
+        return;
+      }
+      case read_status::segment_truncated: {
+        // Another process shrank the segment under the mapping (the core's fault guard turned
+        // the missing pages into zeros). Keep every row read, say so, drop the mapping and
+        // re-attach once the name holds a valid segment again.
+        flush_pending_gap(0, no_time);
+        status_.state = segment_state::segment_truncated;
+        status_.detail =
+            QString::fromUtf8(result.detail.data(), static_cast<qsizetype>(result.detail.size()));
+        append_event_row(row_kind::notice, last_sequence_, now_unix_ns(),
+                         "segment truncated by another process: " + std::string(result.detail) +
+                             "; the rows read so far stay here");
+        reader_.reset();
+        publish();
+        sleep_for(options_.retry_interval);
         return;
       }
       case read_status::not_a_log:

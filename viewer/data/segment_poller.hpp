@@ -43,6 +43,8 @@ enum class segment_state {
   writer_closed,        // the writer shut down cleanly
   not_a_log,            // the name exists but is not a log segment
   unsupported_version,  // a log segment of a format version this viewer does not read
+  segment_truncated,    // another process shrank the segment: what was read stays, the viewer
+                        // re-attaches once the name holds a valid segment again
   failed,               // cannot open at all (invalid name, permission, ...): see detail
 };
 QString to_display(segment_state state);
@@ -52,7 +54,9 @@ struct poll_status {
   QString detail;  // why, for the error states
   std::uint64_t writer_pid = 0;
   std::uint64_t incarnation = 0;
-  bool records = false;  // the segment carries log records (else plain payloads)
+  std::uint32_t owner_uid = 0;  // the user owning the segment file
+  bool foreign_owner = false;   // owned by another user than this viewer's (squatting?)
+  bool records = false;         // the segment carries log records (else plain payloads)
   std::size_t segment_bytes = 0;
   std::int64_t last_entry_ns = no_time;  // wall-clock time of the newest entry read
   std::uint64_t entries_read = 0;        // entries delivered by the reader (all incarnations)
@@ -180,6 +184,9 @@ class segment_poller {
   std::size_t block_used_ = 0;
   std::string scratch_;
   int busy_retries_ = 0;
+  // After re-opening the same segment (its size restored), entries up to this sequence number
+  // were read already; 0 = none to skip.
+  std::uint64_t skip_through_ = 0;
 };
 
 }  // namespace ouroboros::viewer

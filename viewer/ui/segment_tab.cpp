@@ -273,6 +273,9 @@ void segment_tab::update_status() {
     state += tr(" (pid %1)").arg(s.writer_pid);
   }
   pieces.push_back({state_mark() + QLatin1Char(' ') + state, state_color(s.state, dark), true});
+  if (s.foreign_owner) {
+    pieces.push_back({dot + tr("\u26A0 owner %1").arg(user_name(s.owner_uid)), warn, true});
+  }
   pieces.push_back({dot + tr("%1 in").arg(rate(st.ingest_per_second)), {}, false});
   QString lag = tr("lag %1").arg(number(s.lag_entries));
   bool lagging = false;
@@ -342,6 +345,20 @@ void segment_tab::update_banner() {
       text = tr("Cannot open <b>%1</b>: %2").arg(name, s.detail.toHtmlEscaped());
       severity = 2;
       break;
+    case segment_state::segment_truncated:
+      text = tr("Another process truncated <b>%1</b> under this viewer (%2). The rows read so far "
+                "stay here; the viewer attaches again once the name holds a valid segment.")
+                 .arg(name, s.detail.toHtmlEscaped());
+      severity = 2;
+      break;
+  }
+  // Someone else's segment under the expected name: the rows may not come from the writer the
+  // user thinks of.
+  if (text.isEmpty() && s.foreign_owner) {
+    text = tr("<b>%1</b> belongs to user <b>%2</b>, not to you: make sure it is the writer you "
+              "expect.")
+               .arg(name, user_name(s.owner_uid).toHtmlEscaped());
+    severity = 1;
   }
   // A writer that died and was replaced stays news until the user dismisses it.
   if (text.isEmpty() && s.writer_deaths > dismissed_deaths_) {
