@@ -27,7 +27,10 @@ inline constexpr int exit_not_log =
 
 inline constexpr const char* default_segment = "ouroboros-demo";
 
+// "ouroboros-cli: error: MESSAGE" on stderr (terminal-safe); returns `code`.
 int report_error(const std::string& message, int code);
+// An event as a text line on stderr (the tail contract: events are not data).
+void report_event(const tools::segment_event& event, bool color);
 int report_segment_error(const segment_error& error);
 
 // Installs SIGINT/SIGTERM handlers that set the flag (no other work in the handler).
@@ -41,7 +44,8 @@ void drain_stdout(fmt::memory_buffer& buffer);
 // Writes and empties `buffer` once it holds 64 KiB, so a busy reader writes in large batches.
 void drain_stdout_if_big(fmt::memory_buffer& buffer);
 
-bool color_wanted(const std::string& mode);   // "auto", "always", "never"
+bool color_wanted(const std::string& mode);  // "auto", "always", "never"; for stdout
+bool color_wanted_on(const std::string& mode, int fd);
 std::string human_size(std::uint64_t bytes);  // "64.0 KiB"
 
 // The reading options of tail and forward, registered on their subcommands.

@@ -60,7 +60,6 @@ int run_forward(const read_options& read, const std::string& to, const std::stri
       return report_error(e.what(), exit_failure);
     }
   }
-  if (max_rate < 0) return report_error("--max-rate must be >= 0", exit_usage);
 
   const std::atomic<bool>& stop = install_stop_handlers();
   std::uint64_t entries = 0;
@@ -115,6 +114,9 @@ int run_forward(const read_options& read, const std::string& to, const std::stri
              [&](auto& o) { tools::format_json(o, *item.gap); });
       } else if (item.event != nullptr) {
         ++events;
+        // The operator watching forward sees events on stderr; the JSON stream carries them
+        // itself (the tail contract), syslog gets them as well.
+        if (!to_stdout) report_event(*item.event, false);
         ship([&](auto& m) { tools::format_syslog(m, context, *item.event, wall_now_ns()); },
              [&](auto& o) { tools::format_json(o, *item.event); });
       }
@@ -131,7 +133,7 @@ int run_forward(const read_options& read, const std::string& to, const std::stri
   fmt::print(
       stderr,
       "ouroboros-cli forward: {} entries, {} gap markers ({} entries lost), {} events -> {}\n",
-      entries, gaps, lost, events, to_stdout ? "stdout" : to);
+      entries, gaps, lost, events, to_stdout ? "stdout" : tools::terminal_safe(to));
   return exit_ok;
 }
 

@@ -86,7 +86,7 @@ int run_inspect(const std::string& segment, bool json, int rows_shown) {
     }
     put("]}}\n");
   } else {
-    put("segment      {}\n", info.name);
+    put("segment      {}\n", tools::terminal_safe(info.name));
     put("header       magic 0x{:016X}, version {}, {} chunks, {} ({} bytes), first entry at offset "
         "{}\n",
         layout::buffer_magic, layout::format_version, info.chunk_count, human_size(info.size),

@@ -79,9 +79,9 @@ int run_list(bool json, int window_ms) {
               : fmt::format("{}", r.info.chunk_count);
       fmt::format_to(std::back_inserter(out),
                      "{:<28} {:>8} {:<7} {:>9} {:>16} {:>12} {:>4.0f}% {:>11.0f}\n",
-                     r.info.name.substr(1), ext ? fmt::format("{}", ext->writer_pid) : "-",
-                     to_string(r.info.liveness), human_size(r.info.size), chunks, r.after,
-                     r.fill * 100, r.rate);
+                     tools::terminal_safe(r.info.name.substr(1)),
+                     ext ? fmt::format("{}", ext->writer_pid) : "-", to_string(r.info.liveness),
+                     human_size(r.info.size), chunks, r.after, r.fill * 100, r.rate);
     }
     if (rows.empty()) fmt::format_to(std::back_inserter(out), "(no log segments in /dev/shm)\n");
   }

@@ -1,4 +1,6 @@
 // `ouroboros-cli tail`: print a segment's entries as they arrive.
+#include <unistd.h>
+
 #include "common.hpp"
 
 namespace ouroboros::cli {
@@ -17,6 +19,7 @@ int run_tail(const read_options& read, const std::string& format, const std::str
   text.color = !json && color_wanted(color);
   text.utc = utc;
   text.show_sequence = show_sequence;
+  const bool color_on_stderr = !json && color_wanted_on(color, STDERR_FILENO);
 
   try {
     tools::segment_follower follower(read.segment, read.follow_options());
@@ -37,10 +40,13 @@ int run_tail(const read_options& read, const std::string& format, const std::str
           tools::format_text(out, *item.gap, text);
         }
       } else if (item.event != nullptr) {
+        // The tail contract: JSON events are objects in the stream; text events are not data
+        // and go to stderr, after the lines read before them.
         if (json) {
           tools::format_json(out, *item.event);
         } else {
-          tools::format_text(out, *item.event, text);
+          drain_stdout(out);
+          report_event(*item.event, color_on_stderr);
         }
       }
       drain_stdout_if_big(out);

@@ -1,6 +1,9 @@
 #include "ouroboros/tools/follower.hpp"
 
+#include <re2/re2.h>
+
 #include <algorithm>
+#include <stdexcept>
 #include <thread>
 
 namespace ouroboros::tools {
@@ -8,9 +11,15 @@ namespace ouroboros::tools {
 using clock = std::chrono::steady_clock;
 
 void entry_filter::set_pattern(const std::string& pattern, bool ignore_case) {
-  auto flags = std::regex::ECMAScript | std::regex::optimize;
-  if (ignore_case) flags |= std::regex::icase;
-  pattern_.emplace(pattern, flags);
+  RE2::Options options;
+  options.set_case_sensitive(!ignore_case);
+  options.set_log_errors(false);
+  // Messages are UTF-8 by contract but untrusted: RE2 treats an invalid byte as matching no
+  // character, which is what a filter wants. The default memory budget (8 MiB) bounds the DFA;
+  // past it RE2 falls back to its NFA, still linear in the input.
+  auto compiled = std::make_shared<const RE2>(pattern, options);
+  if (!compiled->ok()) throw std::invalid_argument(compiled->error());
+  pattern_ = std::move(compiled);
 }
 
 bool entry_filter::active() const noexcept {
@@ -27,7 +36,8 @@ bool entry_filter::matches(const decoded_entry& entry) const {
       std::find(exclude_tags.begin(), exclude_tags.end(), entry.tag) != exclude_tags.end()) {
     return false;
   }
-  if (pattern_ && !std::regex_search(entry.message.begin(), entry.message.end(), *pattern_)) {
+  if (pattern_ &&
+      !RE2::PartialMatch(re2::StringPiece(entry.message.data(), entry.message.size()), *pattern_)) {
     return false;
   }
   return true;
@@ -65,6 +75,15 @@ void segment_follower::refresh_context() {
   next_liveness_ = clock::now();
 }
 
+segment_event segment_follower::make_event(event_kind kind) const {
+  segment_event event;
+  event.kind = kind;
+  event.segment = name_;
+  event.pid = pid_;
+  event.incarnation = incarnation_;
+  return event;
+}
+
 std::optional<segment_event> segment_follower::check_writer() {
   next_liveness_ = clock::now() + options_.liveness_interval;
   const writer_liveness now = reader_->liveness();
@@ -72,11 +91,8 @@ std::optional<segment_event> segment_follower::check_writer() {
     return std::nullopt;
   }
   reported_ = now;
-  segment_event event;
-  event.kind = now == writer_liveness::gone ? event_kind::writer_gone : event_kind::writer_closed;
-  event.segment = name_;
-  event.pid = pid_;
-  event.incarnation = incarnation_;
+  segment_event event = make_event(now == writer_liveness::gone ? event_kind::writer_gone
+                                                                : event_kind::writer_closed);
   if (const auto ext = reader_->extension(); ext && now == writer_liveness::gone) {
     const auto wall = std::chrono::system_clock::now().time_since_epoch();
     const auto now_ns = static_cast<std::uint64_t>(
@@ -98,6 +114,26 @@ follow_end segment_follower::run(const entry_filter& filter,
     item.event = &event;
     return on_item(item);
   };
+  auto emit_gap = [&](const gap_marker& gap) {
+    ++gaps_;
+    lost_ += gap.lost;
+    follow_item item;
+    item.gap = &gap;
+    return on_item(item);
+  };
+  // Corrupt reads are reported at most once per corrupt_interval, each event counting the reads
+  // it covers; `force` reports what is pending regardless (the reader is about to stop).
+  auto report_corrupt = [&](bool force) {
+    if (corrupt_pending_ == 0) return true;
+    const auto now = clock::now();
+    if (!force && now < next_corrupt_report_) return true;
+    segment_event event = make_event(event_kind::corrupt);
+    event.detail = corrupt_detail_;
+    event.count = corrupt_pending_;
+    corrupt_pending_ = 0;
+    next_corrupt_report_ = now + options_.corrupt_interval;
+    return emit_event(event);
+  };
 
   if (!reader_) {
     // Waiting: a name that is missing, or created but not yet formatted, is retried. A name that
@@ -114,24 +150,16 @@ follow_end segment_follower::run(const entry_filter& filter,
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     }
-    segment_event event;
-    event.kind = event_kind::attached;
-    event.segment = name_;
-    event.pid = pid_;
-    event.incarnation = incarnation_;
-    if (!emit_event(event)) return follow_end::stopped;
-  }
-
-  // A writer that is already gone or closed is said up front, so nobody waits in vain.
-  if (auto event = check_writer(); event) {
-    if (!emit_event(*event)) return follow_end::stopped;
+    if (!emit_event(make_event(event_kind::attached))) return follow_end::stopped;
   }
 
   bool ending = false;
   clock::time_point ending_at{};
-  std::uint32_t since_check = 0;
+  // Work since the last look at `stop`, in entries plus KiB of payload, so a stream of huge
+  // messages (each one filtered by a regex) still notices Ctrl-C promptly.
+  std::uint64_t since_check = 0;
   while (true) {
-    if (++since_check >= 1024) {
+    if (since_check >= 1024) {
       since_check = 0;
       if (stop.load(std::memory_order_relaxed)) return follow_end::stopped;
     }
@@ -139,6 +167,7 @@ follow_end segment_follower::run(const entry_filter& filter,
     switch (result.status) {
       case read_status::ok: {
         ++entries_;
+        since_check += 1 + result.payload.size() / 1024;
         const decoded_entry entry = decode_entry(result.sequence, result.payload, interpreter_);
         if (filter.matches(entry)) {
           follow_item item;
@@ -148,32 +177,32 @@ follow_end segment_follower::run(const entry_filter& filter,
         break;
       }
       case read_status::lapped: {
-        ++gaps_;
-        lost_ += result.lost;
-        const gap_marker gap = gap_from_lapped(result.lost, reader_->ring().position_sequence());
-        follow_item item;
-        item.gap = &gap;
-        if (!on_item(item)) return follow_end::stopped;
+        ++since_check;
+        if (!emit_gap(gap_from_lapped(result.lost, reader_->ring().position_sequence())))
+          return follow_end::stopped;
         break;
       }
       case read_status::writer_restarted: {
         ++restarts_;
         ending = false;
         refresh_context();
-        segment_event event;
-        event.kind = event_kind::writer_restarted;
-        event.segment = name_;
-        event.pid = pid_;
-        event.incarnation = incarnation_;
-        if (!emit_event(event)) return follow_end::stopped;
+        if (!emit_event(make_event(event_kind::writer_restarted))) return follow_end::stopped;
+        // The new incarnation's first `lost` entries were overwritten before the reader found
+        // it: a gap from sequence 1, so delivered + lost == written across incarnations too.
+        if (result.lost > 0) {
+          gap_marker gap;
+          gap.lost = result.lost;
+          gap.first = 1;
+          gap.last = result.lost;
+          if (!emit_gap(gap)) return follow_end::stopped;
+        }
         break;
       }
       case read_status::corrupt: {
-        segment_event event;
-        event.kind = event_kind::corrupt;
-        event.segment = name_;
-        event.detail = std::string(result.detail);
-        if (!emit_event(event)) return follow_end::stopped;
+        ++since_check;
+        ++corrupt_pending_;
+        corrupt_detail_ = std::string(result.detail);
+        if (!report_corrupt(false)) return follow_end::stopped;
         break;
       }
       case read_status::not_a_log:
@@ -183,15 +212,27 @@ follow_end segment_follower::run(const entry_filter& filter,
                                         to_string(result.status), result.detail));
       case read_status::no_data: {
         since_check = 0;
+        if (!report_corrupt(false)) return follow_end::stopped;
         if (on_idle) on_idle();
-        if (!options_.follow) return follow_end::end_of_data;
-        if (stop.load(std::memory_order_relaxed)) return follow_end::stopped;
         const auto now = clock::now();
+        if (!options_.follow) {
+          // Everything there was has been read: say how the writer ended, if it did.
+          if (!report_corrupt(true)) return follow_end::stopped;
+          if (auto event = check_writer(); event) {
+            if (!emit_event(*event)) return follow_end::stopped;
+          }
+          return follow_end::end_of_data;
+        }
+        if (stop.load(std::memory_order_relaxed)) return follow_end::stopped;
         // The writer ended and everything written before that has been read. A restarting
         // writer closes its old segment before creating the new one: the grace period lets
         // shm_reader notice the new one first (a restart clears `ending`).
-        if (ending && now >= ending_at) return follow_end::writer_ended;
+        if (ending && now >= ending_at) {
+          if (!report_corrupt(true)) return follow_end::stopped;
+          return follow_end::writer_ended;
+        }
         if (now >= next_liveness_) {
+          // Reported once per incarnation, when the reader has caught up with the writer.
           if (auto event = check_writer(); event) {
             if (!emit_event(*event)) return follow_end::stopped;
           }

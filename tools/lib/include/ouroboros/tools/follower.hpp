@@ -11,12 +11,15 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
 #include "ouroboros/segment.hpp"
 #include "ouroboros/tools/entry_format.hpp"
+
+namespace re2 {
+class RE2;
+}
 
 namespace ouroboros::tools {
 
@@ -27,13 +30,15 @@ class entry_filter {
   std::vector<std::string> tags;          // keep only these tags (plain entries have none)
   std::vector<std::string> exclude_tags;  // drop these tags
 
-  // Throws std::regex_error with the reason when `pattern` does not compile.
+  // `pattern` is RE2 syntax, matched anywhere in the message in time linear in its length (no
+  // back-references or look-around, which would need backtracking). Throws
+  // std::invalid_argument with RE2's reason when it does not compile.
   void set_pattern(const std::string& pattern, bool ignore_case);
   bool matches(const decoded_entry& entry) const;
   bool active() const noexcept;
 
  private:
-  std::optional<std::regex> pattern_;
+  std::shared_ptr<const re2::RE2> pattern_;  // immutable once built: copies share it
 };
 
 struct follow_options {
@@ -46,6 +51,7 @@ struct follow_options {
   std::chrono::milliseconds missing_grace{0};
   std::chrono::milliseconds idle_sleep{5};           // sleep between polls when there is no data
   std::chrono::milliseconds liveness_interval{250};  // how often an idle reader checks the writer
+  std::chrono::milliseconds corrupt_interval{1000};  // at most one corrupt event per interval
 };
 
 enum class follow_end {
@@ -85,6 +91,7 @@ class segment_follower {
   void attach();
   void refresh_context();
   std::optional<segment_event> check_writer();
+  segment_event make_event(event_kind kind) const;
 
   std::string name_;
   follow_options options_;
@@ -98,6 +105,10 @@ class segment_follower {
   std::uint64_t lost_ = 0;
   std::uint64_t gaps_ = 0;
   std::uint64_t restarts_ = 0;
+  // Corrupt reads not yet reported, and when the next corrupt event may be given.
+  std::uint64_t corrupt_pending_ = 0;
+  std::string corrupt_detail_;
+  std::chrono::steady_clock::time_point next_corrupt_report_{};
 };
 
 }  // namespace ouroboros::tools
