@@ -22,6 +22,8 @@ std::string_view to_string(read_status status) noexcept {
     case read_status::unsupported_version: return "unsupported format version";
     case read_status::corrupt: return "corrupt buffer";
     case read_status::writer_restarted: return "segment re-created by a new writer; re-attached";
+    case read_status::segment_truncated:
+      return "segment truncated by another process; re-open it to read on";
   }
   return "unknown read status";
 }

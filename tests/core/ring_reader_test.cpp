@@ -568,7 +568,8 @@ TEST(CorruptBuffer, RandomGarbageAfterAValidHeaderNeverCrashesOrHangs) {
 TEST(ReadStatus, EveryStatusHasAName) {
   for (const auto s :
        {read_status::ok, read_status::no_data, read_status::lapped, read_status::not_a_log,
-        read_status::unsupported_version, read_status::corrupt, read_status::writer_restarted}) {
+        read_status::unsupported_version, read_status::corrupt, read_status::writer_restarted,
+        read_status::segment_truncated}) {
     EXPECT_FALSE(to_string(s).empty());
   }
 }

@@ -24,7 +24,11 @@ enum class read_status {
   unsupported_version,  // the magic is there but the version is not 1
   corrupt,              // the buffer broke the format; `detail` says how. The reader resyncs
   writer_restarted,     // (shm_reader only) the segment was re-created under the same name; the
-                        // reader re-attached at its oldest entry and sequence numbers restart
+                        // reader re-attached at its oldest entry and sequence numbers restart;
+                        // `lost` counts the new incarnation's entries already overwritten
+  segment_truncated,    // (shm_reader only) the segment shrank under the reader (another process
+                        // truncated it): nothing more can be read from this mapping; re-open
+                        // the name later. ring_reader itself never returns it
 };
 
 std::string_view to_string(read_status status) noexcept;
@@ -38,9 +42,11 @@ enum class start_position {
 struct read_result {
   read_status status = read_status::no_data;
   std::uint64_t sequence = 0;          // ok: the entry's global sequence number (1-based)
-  std::uint64_t lost = 0;              // lapped: entries lost immediately before the next one
+  std::uint64_t lost = 0;              // lapped: entries lost immediately before the next one;
+                                       // writer_restarted: entries of the new incarnation lost
+                                       // before its first delivered one (that one is lost + 1)
   std::span<const std::byte> payload;  // ok: valid until the next call on this reader
-  std::string_view detail;             // corrupt, not_a_log, unsupported_version: why
+  std::string_view detail;  // corrupt, not_a_log, unsupported_version, segment_truncated: why
 };
 
 class ring_reader {
@@ -64,8 +70,13 @@ class ring_reader {
   // position_sequence() - start_sequence() at all times. Usually fixed by attach(); if the writer
   // was restarting every row at that instant, the first read_next() fixes it instead.
   std::uint64_t start_sequence() const noexcept { return start_sequence_; }
+  // True while the start is still to be fixed by read_next (see start_sequence).
+  bool start_deferred() const noexcept { return resync_pending_ && !resync_reports_loss_; }
   std::uint64_t entries_delivered() const noexcept { return delivered_; }
   std::uint64_t entries_lost() const noexcept { return lost_; }
+  // Committed rows this reader refused to enter because they were implausible (docs/format.md
+  // "Implausible rows"); always 0 on a buffer written by a correct writer.
+  std::uint64_t rows_rejected() const noexcept { return rows_rejected_; }
   std::uint32_t chunk_count() const noexcept { return chunk_count_; }
   std::span<const std::byte> buffer() const noexcept { return {base_, size_}; }
 
@@ -113,6 +124,7 @@ class ring_reader {
 
   std::uint64_t delivered_ = 0;
   std::uint64_t lost_ = 0;
+  std::uint64_t rows_rejected_ = 0;
   std::vector<std::byte> scratch_;
 };
 
