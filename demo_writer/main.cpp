@@ -104,6 +104,8 @@ class sink {
   virtual void heartbeat() {}
   virtual std::uint64_t incarnation() = 0;
   virtual std::size_t max_payload() = 0;
+  // Another process shrank the segment: writing goes on into private pages no reader sees.
+  virtual bool truncated() = 0;
 };
 
 class logger_sink final : public sink {
@@ -122,6 +124,7 @@ class logger_sink final : public sink {
   void write_raw(std::string_view) override {}
   std::uint64_t incarnation() override { return log_.segment().incarnation(); }
   std::size_t max_payload() override { return log_.max_record_size(); }
+  bool truncated() override { return log_.segment().truncated(); }
 
  private:
   static logger_options make_options(const shm_writer_options& segment, unsigned threads,
@@ -157,6 +160,7 @@ class raw_sink final : public sink {
   void heartbeat() override { writer_.heartbeat(); }
   std::uint64_t incarnation() override { return writer_.incarnation(); }
   std::size_t max_payload() override { return writer_.ring().max_payload_size(); }
+  bool truncated() override { return writer_.truncated(); }
 
  private:
   shm_writer writer_;
@@ -227,6 +231,7 @@ class demo_writer {
   std::atomic<std::uint64_t> issued_{0};  // entries reserved so far, against --count
   std::atomic<unsigned> finished_{0};
   unsigned restarts_ = 0;
+  bool truncation_reported_ = false;
 
   std::atomic<bool> pause_requested_{false};
   std::mutex pause_mutex_;
@@ -470,6 +475,7 @@ int demo_writer::run() {
         break;
       }
       ++restarts_;
+      truncation_reported_ = false;
       if (!o_.json && !o_.quiet) {
         fmt::print("demo_writer: restarted the writer (new incarnation {:016x})\n",
                    sink_->incarnation());
@@ -492,6 +498,15 @@ int demo_writer::run() {
       last_bytes = bytes;
       last_stats = now;
       next_stats += std::chrono::seconds(1);
+    }
+    if (!truncation_reported_ && sink_->truncated()) {
+      truncation_reported_ = true;
+      fmt::print(stderr,
+                 "demo_writer: warning: segment {} was truncated by another process; the writer "
+                 "keeps running, but what it writes now reaches no reader (restart it to create "
+                 "a new segment)\n",
+                 tools::terminal_safe(name));
+      std::fflush(stderr);
     }
     sink_->heartbeat();
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -709,9 +724,10 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "ouroboros-demo-writer: error: {}\n", tools::terminal_safe(e.what()));
     const bool usage =
         e.code() == segment_errc::invalid_name || e.code() == segment_errc::invalid_config ||
-        e.code() == segment_errc::owned_by_live_writer || e.code() == segment_errc::foreign_object;
+        e.code() == segment_errc::owned_by_live_writer ||
+        e.code() == segment_errc::foreign_object || e.code() == segment_errc::not_regular_file;
     if (e.code() == segment_errc::owned_by_live_writer ||
-        e.code() == segment_errc::foreign_object) {
+        e.code() == segment_errc::foreign_object || e.code() == segment_errc::not_regular_file) {
       fmt::print(
           stderr,
           "ouroboros-demo-writer: hint: --take-over replaces it, -s NAME picks another name\n");

@@ -477,3 +477,350 @@ TEST(TailContract, GoneIsReportedOnceAndFollowingContinuesForTheNextWriter) {
 }
 
 }  // namespace
+
+namespace {
+
+std::string shm_path(const std::string& name) {
+  return "/dev/shm/" + name;
+}
+
+std::size_t count_entries(const std::vector<json>& lines) {
+  std::size_t n = 0;
+  for (const json& line : lines) n += line["type"].str() == "entry";
+  return n;
+}
+
+// Events of a JSON stream, by kind.
+std::vector<std::string> events_of(const std::vector<json>& lines) {
+  std::vector<std::string> events;
+  for (const json& line : lines) {
+    if (line["type"].str() == "event") events.push_back(line["event"].str());
+  }
+  return events;
+}
+
+// --- items 1 and 6: a segment shrunk under following readers and its writer ------------------
+
+TEST(ShrunkSegment, FollowingReadersAndTheWriterSurviveAndReport) {
+  const std::string name = unique_segment("shrink");
+  const segment_cleanup cleanup(name);
+  process writer({writer_bin, "-s", name, "--rate", "2000", "-q"});
+  process tail_json({cli_bin, "tail", name, "--wait", "-f", "--from", "oldest", "--json"});
+  process tail_text({cli_bin, "tail", name, "--wait", "-f", "--from", "oldest"});
+  process forward({cli_bin, "forward", name, "--wait", "-f", "--to", "-"});
+  ASSERT_TRUE(tail_json.wait_for_output("\"type\":\"entry\"", 5s)) << tail_json.err();
+  ASSERT_TRUE(forward.wait_for_output("\"type\":\"entry\"", 5s)) << forward.err();
+  std::this_thread::sleep_for(300ms);
+  ASSERT_EQ(::truncate(shm_path(name).c_str(), 4096), 0);
+
+  EXPECT_TRUE(tail_json.wait_for_output("\"segment_truncated\"", 5s))
+      << tail_json.out().substr(0, 300);
+  EXPECT_TRUE(forward.wait_for_output("\"segment_truncated\"", 5s));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_TRUE(tail_json.running()) << "code " << tail_json.wait(0ms) << ": " << tail_json.err();
+  EXPECT_TRUE(tail_text.running()) << tail_text.err();
+  EXPECT_TRUE(forward.running()) << forward.err();
+  EXPECT_TRUE(writer.running()) << "the application that logs must not die: " << writer.err();
+  EXPECT_NE(tail_text.err().find("=== segment /" + name + " was truncated"), std::string::npos)
+      << tail_text.err();
+  const std::size_t before = count_entries(parse_json_lines(tail_json.out()));
+  EXPECT_GT(before, 100u) << "what was read stands";
+
+  // Other tools on the shrunk segment: no crash, no hang.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{cli_bin, "list", "--window", "0"},
+        std::vector<std::string>{cli_bin, "inspect", name},
+        std::vector<std::string>{cli_bin, "tail", name, "--from", "oldest"}}) {
+    const auto r = run(args, 10s);
+    EXPECT_GE(r.code, 0) << args[1] << " finished";
+    EXPECT_LT(r.code, 5) << args[1] << " did not crash: " << r.err;
+  }
+
+  writer.signal(SIGINT);
+  EXPECT_EQ(writer.wait(), 0) << writer.err();
+  EXPECT_NE(writer.err().find("was truncated by another process"), std::string::npos)
+      << writer.err();
+
+  // A new incarnation under the name: the followers re-open it and read it from its start.
+  const auto next = run({writer_bin, "-s", name, "--rate", "0", "--count", "200", "--keep", "-q"});
+  ASSERT_EQ(next.code, 0) << next.err;
+  EXPECT_TRUE(tail_json.wait_for_output("\"writer_restarted\"", 5s))
+      << tail_json.out().substr(0, 300);
+  EXPECT_TRUE(forward.wait_for_output("\"writer_restarted\"", 5s));
+  std::this_thread::sleep_for(700ms);
+  for (process* p : {&tail_json, &tail_text, &forward}) {
+    p->signal(SIGINT);
+    EXPECT_EQ(p->wait(5s), 0) << p->err();
+  }
+  for (process* p : {&tail_json, &forward}) {
+    const auto lines = parse_json_lines(p->out());
+    bool restarted = false;
+    std::size_t after = 0;
+    std::uint64_t next_seq = 1;
+    for (const json& line : lines) {
+      if (line["type"].str() == "event" && line["event"].str() == "writer_restarted")
+        restarted = true;
+      if (!restarted) continue;
+      if (line["type"].str() == "entry") {
+        EXPECT_EQ(line["seq"].u64(), next_seq);
+        next_seq = line["seq"].u64() + 1;
+        ++after;
+      } else if (line["type"].str() == "gap") {
+        EXPECT_EQ(line["first_seq"].u64(), next_seq);
+        next_seq = line["last_seq"].u64() + 1;
+      }
+    }
+    EXPECT_EQ(after, 200u) << "every entry of the new incarnation";
+    EXPECT_EQ(next_seq, 201u);
+  }
+}
+
+TEST(ShrunkSegment, RestoredSizeIsReadOnWithoutRepeatingEntries) {
+  const std::string name = unique_segment("shrink-restore");
+  const segment_cleanup cleanup(name);
+  record_segment segment(name, 16 * 1024);
+  // 100 entries of ~150 bytes: the reader's position lies beyond the first page, which is all
+  // the truncation leaves.
+  for (int i = 0; i < 100; ++i) {
+    segment.write(level::info, "t", "before " + std::to_string(i) + " " + std::string(128, '.'));
+  }
+  struct stat st {};
+  ASSERT_EQ(::stat(shm_path(name).c_str(), &st), 0);
+  process tail({cli_bin, "tail", name, "-f", "--from", "oldest", "--json"});
+  ASSERT_TRUE(tail.wait_for_output("\"seq\":100,", 5s)) << tail.err();
+  ASSERT_EQ(::truncate(shm_path(name).c_str(), 4096), 0);
+  // The reader notices on its next read of the lost pages: give it something to read.
+  segment.write(level::info, "t", "while shrunk");
+  ASSERT_TRUE(tail.wait_for_output("\"segment_truncated\"", 5s)) << tail.out().substr(0, 300);
+  ASSERT_EQ(::truncate(shm_path(name).c_str(), st.st_size), 0);
+  ASSERT_TRUE(tail.wait_for_output("\"attached\"", 5s)) << tail.out().substr(0, 300);
+  std::this_thread::sleep_for(300ms);
+  tail.signal(SIGINT);
+  EXPECT_EQ(tail.wait(5s), 0);
+  std::set<std::uint64_t> seen;
+  for (const json& line : parse_json_lines(tail.out())) {
+    if (line["type"].str() != "entry") continue;
+    EXPECT_TRUE(seen.insert(line["seq"].u64()).second)
+        << "entry " << line["seq"].u64() << " shown twice";
+  }
+  EXPECT_GE(seen.size(), 100u);
+}
+
+// --- item 4: FIFOs and symbolic links under the name ------------------------------------------
+
+TEST(NotARegularFile, FifoAndSymlinkAreClearErrorsNotHangs) {
+  const std::string fifo = unique_segment("fifo");
+  const segment_cleanup fifo_cleanup(fifo);
+  ASSERT_EQ(::mkfifo(shm_path(fifo).c_str(), 0666), 0);
+  const std::string target = unique_segment("link-target");
+  const segment_cleanup target_cleanup(target);
+  ASSERT_EQ(run({writer_bin, "-s", target, "--count", "5", "--rate", "0", "--keep", "-q"}).code, 0);
+  const std::string link = unique_segment("link");
+  const segment_cleanup link_cleanup(link);
+  ASSERT_EQ(::symlink(shm_path(target).c_str(), shm_path(link).c_str()), 0);
+
+  struct expectation {
+    std::string name;
+    std::string kind;
+  };
+  for (const expectation& e : {expectation{fifo, "a FIFO"}, expectation{link, "a symbolic link"}}) {
+    const std::string says = "is not a regular file (it is " + e.kind + ")";
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{cli_bin, "tail", e.name},
+          std::vector<std::string>{cli_bin, "tail", e.name, "-f", "--wait"},
+          std::vector<std::string>{cli_bin, "inspect", e.name},
+          std::vector<std::string>{cli_bin, "forward", e.name}}) {
+      const auto start = std::chrono::steady_clock::now();
+      const auto r = run(args, 10s);
+      EXPECT_LT(seconds_since(start), 5.0) << args[1] << " " << e.kind;
+      EXPECT_EQ(r.code, 4) << args[1] << " " << e.kind << ": " << r.err;
+      EXPECT_NE(r.err.find(says), std::string::npos) << args[1] << ": " << r.err;
+    }
+    const auto w = run({writer_bin, "-s", e.name, "--count", "1", "-q"}, 10s);
+    EXPECT_EQ(w.code, 2) << e.kind << ": " << w.err;
+    EXPECT_NE(w.err.find(says), std::string::npos) << w.err;
+  }
+  const auto list = run({cli_bin, "list", "--json", "--window", "0"}, 10s);
+  EXPECT_EQ(list.code, 0) << list.err;
+  for (const json& line : parse_json_lines(list.out)) {
+    EXPECT_NE(line["name"].str(), "/" + fifo);
+    EXPECT_NE(line["name"].str(), "/" + link);
+  }
+  struct stat st {};
+  EXPECT_EQ(::lstat(shm_path(fifo).c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode)) << "nobody replaced the FIFO without --take-over";
+}
+
+// --- item 10: the owner of a segment ---------------------------------------------------------
+
+TEST(Owner, ListAndInspectShowItAndReadersWarnWhenItIsNotYou) {
+  const std::string name = unique_segment("owner");
+  const segment_cleanup cleanup(name);
+  ASSERT_EQ(run({writer_bin, "-s", name, "--count", "20", "--rate", "0", "--mode", "0644", "--keep",
+                 "-q"})
+                .code,
+            0);
+  const uid_t me = ::geteuid();
+  // Our own segment: no warning anywhere.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{cli_bin, "tail", name},
+        std::vector<std::string>{cli_bin, "inspect", name}}) {
+    const auto r = run(args);
+    EXPECT_EQ(r.code, 0);
+    EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+  }
+  const auto mine = run({cli_bin, "list", "--json", "--window", "0"});
+  for (const json& line : parse_json_lines(mine.out)) {
+    if (line["name"].str() == "/" + name) EXPECT_EQ(line["owner_uid"].u64(), me);
+  }
+
+  // Someone else's: chown needs root.
+  constexpr uid_t other = 54321;  // no such user: shown as the number
+  if (::chown(shm_path(name).c_str(), other, other) != 0) GTEST_SKIP() << "chown needs root";
+  const std::string warning = "warning: segment /" + name +
+                              " is owned by user 54321 (uid 54321), " + "not by you (uid " +
+                              std::to_string(me) + ")";
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{cli_bin, "tail", name, "--from", "oldest"},
+        std::vector<std::string>{cli_bin, "tail", name, "--from", "oldest", "--json"},
+        std::vector<std::string>{cli_bin, "inspect", name},
+        std::vector<std::string>{cli_bin, "forward", name}}) {
+    const auto r = run(args);
+    EXPECT_EQ(r.code, 0) << args[1] << ": " << r.err;
+    EXPECT_NE(r.err.find(warning), std::string::npos) << args[1] << ": " << r.err;
+    std::size_t warnings = 0;
+    for (std::size_t at = r.err.find("warning:"); at != std::string::npos;
+         at = r.err.find("warning:", at + 1)) {
+      ++warnings;
+    }
+    EXPECT_EQ(warnings, 1u) << "once";
+    EXPECT_EQ(r.out.find("warning"), std::string::npos) << "not in the data";
+  }
+  const auto inspect = run({cli_bin, "inspect", name});
+  EXPECT_NE(inspect.out.find("owner        54321 (uid 54321)"), std::string::npos) << inspect.out;
+  const auto inspect_json = run({cli_bin, "inspect", name, "--json"});
+  const json i = parse_json(lines_of(inspect_json.out).at(0));
+  EXPECT_EQ(i["owner_uid"].u64(), 54321u);
+  const auto list_text = run({cli_bin, "list", "--window", "0"});
+  EXPECT_NE(list_text.out.find("OWNER"), std::string::npos);
+  bool listed = false;
+  for (const auto& line : lines_of(list_text.out)) {
+    if (line.rfind(name + " ", 0) == 0) {
+      listed = true;
+      EXPECT_NE(line.find(" 54321 "), std::string::npos) << line;
+    }
+  }
+  EXPECT_TRUE(listed) << list_text.out;
+  const auto list_json = run({cli_bin, "list", "--json", "--window", "0"});
+  for (const json& line : parse_json_lines(list_json.out)) {
+    if (line["name"].str() != "/" + name) continue;
+    EXPECT_EQ(line["owner_uid"].u64(), 54321u);
+  }
+
+  // A known user is shown by name.
+  if (const passwd* nobody = ::getpwnam("nobody"); nobody != nullptr) {
+    ASSERT_EQ(::chown(shm_path(name).c_str(), nobody->pw_uid, nobody->pw_gid), 0);
+    const auto named = run({cli_bin, "inspect", name, "--json"});
+    EXPECT_EQ(parse_json(lines_of(named.out).at(0))["owner"].str(), "nobody");
+    EXPECT_NE(named.err.find("is owned by user nobody (uid "), std::string::npos) << named.err;
+  }
+}
+
+// --- item 5: entries lost around a restart are counted ---------------------------------------
+
+TEST(RestartAccounting, DeliveredPlusLostEqualsWrittenAcrossIncarnations) {
+  const std::string name = unique_segment("restart-loss");
+  const segment_cleanup cleanup(name);
+  // Incarnations of 0.9 s: each lives several of the reader's 250 ms re-checks, so the reader
+  // sees every one (an incarnation that lived and died unseen could not be counted).
+  process writer({writer_bin, "-s", name, "--rate", "20000", "-d", "3.2", "--restart-every", "0.9",
+                  "--chunks", "4", "--chunk-size", "4K", "--json"});
+  process tail(
+      {cli_bin, "tail", name, "--wait", "-f", "--from", "oldest", "--exit-on-close", "--json"});
+  std::this_thread::sleep_for(500ms);
+  tail.signal(SIGSTOP);  // the writer restarts meanwhile and laps its new, small ring
+  std::this_thread::sleep_for(800ms);
+  tail.signal(SIGCONT);
+  ASSERT_EQ(writer.wait(), 0) << writer.err();
+  ASSERT_EQ(tail.wait(10s), 0) << tail.err();
+  std::uint64_t written = 0;
+  int writer_restarts = 0;
+  for (const json& line : parse_json_lines(writer.out())) {
+    if (line["type"].str() == "summary") written = line["entries"].u64();
+    writer_restarts += line["type"].str() == "restart";
+  }
+  ASSERT_GT(written, 50000u);
+  ASSERT_EQ(writer_restarts, 3);
+
+  // Per incarnation: the items cover 1..last without holes (the first incarnation from wherever
+  // the reader attached), so delivered + lost = written.
+  std::uint64_t delivered = 0;
+  std::uint64_t lost = 0;
+  std::uint64_t first_of_first = 0;
+  std::uint64_t next = 0;
+  int incarnation = 0;
+  bool restart_gap_seen = false;
+  for (const json& line : parse_json_lines(tail.out())) {
+    const std::string type = line["type"].str();
+    if (type == "event") {
+      if (line["event"].str() == "writer_restarted") {
+        ++incarnation;
+        next = 1;
+      }
+      continue;
+    }
+    const std::uint64_t first = type == "entry" ? line["seq"].u64() : line["first_seq"].u64();
+    const std::uint64_t last = type == "entry" ? first : line["last_seq"].u64();
+    if (incarnation == 0 && first_of_first == 0) {
+      first_of_first = first;
+      next = first;
+    }
+    EXPECT_EQ(first, next) << "incarnation " << incarnation << ": no hole before seq " << first;
+    if (type == "gap" && incarnation > 0 && first == 1) restart_gap_seen = true;
+    if (type == "entry") {
+      ++delivered;
+    } else {
+      lost += line["lost"].u64();
+    }
+    next = last + 1;
+  }
+  EXPECT_EQ(incarnation, 3);
+  EXPECT_TRUE(restart_gap_seen) << "the stopped reader lost the start of an incarnation";
+  EXPECT_EQ(delivered + lost + (first_of_first - 1), written)
+      << "delivered " << delivered << ", lost " << lost << ", attached at " << first_of_first;
+}
+
+// --- item 7: a zombie writer is gone ---------------------------------------------------------
+
+TEST(ZombieWriter, CountsAsGone) {
+  const std::string name = unique_segment("zombie");
+  const segment_cleanup cleanup(name);
+  // Killed but never reaped by this test (its parent) until the end: a zombie.
+  process writer({writer_bin, "-s", name, "--rate", "1000", "--crash-after", "0.3", "--crash-mode",
+                  "kill", "-q"});
+  const std::string stat_path = "/proc/" + std::to_string(writer.pid()) + "/stat";
+  bool zombie = false;
+  for (int i = 0; i < 500 && !zombie; ++i) {
+    const std::string stat = read_file(stat_path);
+    const auto close = stat.rfind(')');
+    zombie = close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(zombie);
+  const auto t = run({cli_bin, "tail", name, "--from", "oldest", "--json"}, 10s);
+  EXPECT_EQ(t.code, 0) << t.err;
+  const auto events = events_of(parse_json_lines(t.out));
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back(), "writer_gone");
+  const auto follow =
+      run({cli_bin, "tail", name, "-f", "--from", "oldest", "--exit-on-close", "--json"}, 10s);
+  EXPECT_EQ(follow.code, 0) << "follow --exit-on-close ends: the zombie is gone";
+  const auto list = run({cli_bin, "list", "--json", "--window", "0"});
+  for (const json& line : parse_json_lines(list.out)) {
+    if (line["name"].str() == "/" + name) EXPECT_EQ(line["writer"].str(), "gone");
+  }
+  const auto again = run({writer_bin, "-s", name, "--count", "1", "-q"});
+  EXPECT_EQ(again.code, 0) << "a new writer may take the name: " << again.err;
+}
+
+}  // namespace

@@ -10,6 +10,7 @@
 #include <regex>
 
 #include "generator.hpp"
+#include "ouroboros/layout.hpp"
 #include "ouroboros/record.hpp"
 #include "ouroboros/segment.hpp"
 #include "ouroboros/tools/entry_format.hpp"
@@ -567,6 +568,99 @@ TEST(Follower, GapMarkersAccountForEveryLostEntry) {
   EXPECT_GT(gaps, 3u);
   EXPECT_EQ(entries + lost, written) << "every entry is either delivered or reported lost";
   EXPECT_EQ(follower.entries_lost(), lost);
+}
+
+TEST(Follower, TruncatedSegmentEndsANonFollowingReadWithWhatWasRead) {
+  const std::string name = test_tools::unique_segment("follow-truncated");
+  shm_writer_options options;
+  options.chunk_count = 8;
+  options.chunk_target_size = 16 * 1024;
+  options.keep_on_close = true;
+  shm_writer writer(name, options);
+  const std::string payload(200, 'p');
+  for (int i = 0; i < 100; ++i)
+    writer.write(std::as_bytes(std::span(payload.data(), payload.size())));
+  follow_options fo;
+  fo.start = start_position::oldest;
+  segment_follower follower(name, fo);
+  ASSERT_EQ(::truncate(("/dev/shm" + follower.name()).c_str(), 4096), 0);
+  std::uint64_t entries = 0;
+  std::vector<event_kind> events;
+  std::atomic<bool> stop{false};
+  const follow_end end = follower.run(
+      entry_filter{},
+      [&](const follow_item& item) {
+        if (item.entry != nullptr) ++entries;
+        if (item.event != nullptr) events.push_back(item.event->kind);
+        return true;
+      },
+      nullptr, stop);
+  EXPECT_EQ(end, follow_end::truncated);
+  EXPECT_GT(entries, 5u) << "the entries in the first page were read";
+  EXPECT_LT(entries, 100u);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0], event_kind::segment_truncated);
+  writer.close();
+  ::unlink(("/dev/shm" + follower.name()).c_str());
+}
+
+TEST(Follower, CorruptReadsAreReportedAtMostOncePerInterval) {
+  const std::string name = test_tools::unique_segment("follow-corrupt");
+  shm_writer_options options;
+  options.chunk_count = 64;
+  options.chunk_target_size = 1024;
+  options.keep_on_close = true;
+  std::string path;
+  {
+    shm_writer writer(name, options);
+    const std::string payload(100, 'c');
+    for (int i = 0; i < 500; ++i) {
+      writer.write(std::as_bytes(std::span(payload.data(), payload.size())));
+    }
+    path = "/dev/shm" + writer.name();
+  }
+  // Damage every chunk's first entry header: each chunk is a corrupt read of its own.
+  {
+    shm_reader probe(name, start_position::oldest);
+    const auto rows = read_chunk_table(probe.bytes());
+    std::FILE* f = std::fopen(path.c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    for (const auto& row : rows) {
+      if (!row.committed) continue;
+      const std::uint32_t garbage = layout::entry_committed_bit | 0x7FFFFFF1U;  // far too long
+      std::fseek(f, static_cast<long>(row.offset), SEEK_SET);
+      std::fwrite(&garbage, sizeof garbage, 1, f);
+    }
+    std::fclose(f);
+  }
+  auto corrupt_events = [&](std::chrono::milliseconds interval) {
+    follow_options fo;
+    fo.start = start_position::oldest;
+    fo.corrupt_interval = interval;
+    segment_follower follower(name, fo);
+    std::vector<std::uint64_t> counts;
+    std::atomic<bool> stop{false};
+    follower.run(
+        entry_filter{},
+        [&](const follow_item& item) {
+          if (item.event != nullptr && item.event->kind == event_kind::corrupt)
+            counts.push_back(item.event->count);
+          return true;
+        },
+        nullptr, stop);
+    return counts;
+  };
+  const auto unlimited = corrupt_events(std::chrono::milliseconds(0));
+  const auto counts = corrupt_events(std::chrono::milliseconds(1000));
+  ::unlink(path.c_str());
+  ASSERT_FALSE(counts.empty());
+  EXPECT_LE(counts.size(), 2u) << "one event now, one covering the rest at the end";
+  std::uint64_t total = 0;
+  for (auto c : counts) total += c;
+  EXPECT_GT(total, 10u) << "every corrupt read is counted";
+  EXPECT_EQ(counts.front(), 1u);
+  EXPECT_GT(unlimited.size(), 10u) << "without the limit, each corrupt read is an event";
+  EXPECT_EQ(total, unlimited.size());
 }
 
 TEST(Follower, MissingSegmentIsAClearError) {

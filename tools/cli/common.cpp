@@ -1,8 +1,10 @@
 #include "common.hpp"
 
+#include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <limits>
 #include <stdexcept>
@@ -31,6 +33,41 @@ int report_error(const std::string& message, int code) {
   return code;
 }
 
+std::optional<std::string> user_name(std::uint32_t uid) {
+  passwd entry{};
+  passwd* found = nullptr;
+  std::vector<char> buffer(4096);
+  while (true) {
+    const int rc =
+        ::getpwuid_r(static_cast<uid_t>(uid), &entry, buffer.data(), buffer.size(), &found);
+    if (rc == ERANGE && buffer.size() < (1 << 20)) {
+      buffer.resize(buffer.size() * 2);
+      continue;
+    }
+    if (rc != 0 || found == nullptr) return std::nullopt;
+    return std::string(entry.pw_name);
+  }
+}
+
+std::string owner_text(std::uint32_t uid) {
+  const auto name = user_name(uid);
+  return name ? tools::terminal_safe(*name) : std::to_string(uid);
+}
+
+void warn_if_foreign_owner(const std::string& segment, std::uint32_t owner) {
+  static std::optional<std::uint32_t> warned;
+  const auto me = static_cast<std::uint32_t>(::geteuid());
+  if (owner == me || warned == owner) return;
+  warned = owner;
+  flush_stdout();
+  // Someone else's writer under the expected name may be squatting it: say whose it is.
+  fmt::print(
+      stderr,
+      "ouroboros-cli: warning: segment {} is owned by user {} (uid {}), not by you (uid {})\n",
+      tools::terminal_safe(segment), owner_text(owner), owner, me);
+  std::fflush(stderr);
+}
+
 void report_event(const tools::segment_event& event, bool color) {
   // Events interleave with the data on a terminal: what was read before comes first.
   flush_stdout();
@@ -48,6 +85,7 @@ int report_segment_error(const segment_error& error) {
     case segment_errc::invalid_name:
     case segment_errc::invalid_config: return report_error(error.what(), exit_usage);
     case segment_errc::not_a_log:
+    case segment_errc::not_regular_file:
     case segment_errc::foreign_object:
     case segment_errc::unsupported_version:
     case segment_errc::corrupt: return report_error(error.what(), exit_not_log);

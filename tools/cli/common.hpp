@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,13 @@ inline constexpr const char* default_segment = "ouroboros-demo";
 
 // "ouroboros-cli: error: MESSAGE" on stderr (terminal-safe); returns `code`.
 int report_error(const std::string& message, int code);
+// The user name of `uid`, or nullopt when the user database has none.
+std::optional<std::string> user_name(std::uint32_t uid);
+// The user name (terminal-safe), or the uid as a number when unknown.
+std::string owner_text(std::uint32_t uid);
+// The tail contract's warning, once per owner, when `owner` is not the effective user:
+// "warning: segment NAME is owned by user OWNER (uid N), not by you (uid M)".
+void warn_if_foreign_owner(const std::string& segment, std::uint32_t owner);
 // An event as a text line on stderr (the tail contract: events are not data).
 void report_event(const tools::segment_event& event, bool color);
 int report_segment_error(const segment_error& error);

@@ -66,8 +66,13 @@ int run_forward(const read_options& read, const std::string& to, const std::stri
   std::uint64_t gaps = 0;
   std::uint64_t lost = 0;
   std::uint64_t events = 0;
+  tools::follow_end end = tools::follow_end::end_of_data;
   try {
     tools::segment_follower follower(read.segment, read.follow_options());
+    const auto check_owner = [&] {
+      if (const auto owner = follower.owner_uid()) warn_if_foreign_owner(follower.name(), *owner);
+    };
+    check_owner();
     const std::string segment_name = follower.name().substr(1);
     context.segment = segment_name;
     context.app_name = app_name.empty() ? segment_name : app_name;
@@ -114,6 +119,11 @@ int run_forward(const read_options& read, const std::string& to, const std::stri
              [&](auto& o) { tools::format_json(o, *item.gap); });
       } else if (item.event != nullptr) {
         ++events;
+        if (item.event->kind == tools::event_kind::attached ||
+            item.event->kind == tools::event_kind::writer_restarted) {
+          drain_stdout(out);
+          check_owner();
+        }
         // The operator watching forward sees events on stderr; the JSON stream carries them
         // itself (the tail contract), syslog gets them as well.
         if (!to_stdout) report_event(*item.event, false);
@@ -123,7 +133,7 @@ int run_forward(const read_options& read, const std::string& to, const std::stri
       return read.max_entries == 0 || entries < read.max_entries;
     };
     const auto on_idle = [&] { drain_stdout(out); };
-    follower.run(filter, on_item, on_idle, stop);
+    end = follower.run(filter, on_item, on_idle, stop);
     on_idle();
   } catch (const segment_error& e) {
     return report_segment_error(e);
@@ -134,7 +144,7 @@ int run_forward(const read_options& read, const std::string& to, const std::stri
       stderr,
       "ouroboros-cli forward: {} entries, {} gap markers ({} entries lost), {} events -> {}\n",
       entries, gaps, lost, events, to_stdout ? "stdout" : tools::terminal_safe(to));
-  return exit_ok;
+  return end == tools::follow_end::truncated ? exit_failure : exit_ok;
 }
 
 }  // namespace ouroboros::cli

@@ -23,6 +23,10 @@ int run_tail(const read_options& read, const std::string& format, const std::str
 
   try {
     tools::segment_follower follower(read.segment, read.follow_options());
+    const auto check_owner = [&] {
+      if (const auto owner = follower.owner_uid()) warn_if_foreign_owner(follower.name(), *owner);
+    };
+    check_owner();
     fmt::memory_buffer out;
     std::uint64_t shown = 0;
     const auto on_item = [&](const tools::follow_item& item) {
@@ -40,6 +44,11 @@ int run_tail(const read_options& read, const std::string& format, const std::str
           tools::format_text(out, *item.gap, text);
         }
       } else if (item.event != nullptr) {
+        if (item.event->kind == tools::event_kind::attached ||
+            item.event->kind == tools::event_kind::writer_restarted) {
+          drain_stdout(out);
+          check_owner();
+        }
         // The tail contract: JSON events are objects in the stream; text events are not data
         // and go to stderr, after the lines read before them.
         if (json) {
@@ -53,9 +62,11 @@ int run_tail(const read_options& read, const std::string& format, const std::str
       return read.max_entries == 0 || shown < read.max_entries;
     };
     const auto on_idle = [&] { drain_stdout(out); };
-    follower.run(filter, on_item, on_idle, stop);
+    const tools::follow_end end = follower.run(filter, on_item, on_idle, stop);
     on_idle();
-    return exit_ok;
+    // A segment truncated under a reader that does not follow: what was read stands, but the
+    // rest of the log could not be read.
+    return end == tools::follow_end::truncated ? exit_failure : exit_ok;
   } catch (const segment_error& e) {
     return report_segment_error(e);
   }

@@ -216,8 +216,9 @@ std::string describe_event(const segment_event& event) {
                          event.count > 1 ? fmt::format(" ({} corrupt reads)", event.count) : "");
     case event_kind::segment_truncated:
       return fmt::format(
-          "segment {} was truncated under the reader{}; the entries read so far stand",
-          event.segment, event.detail.empty() ? "" : ": " + event.detail);
+          "segment {} was truncated: another process shrank it under the reader; the entries "
+          "read so far stand{}",
+          event.segment, event.detail.empty() ? "" : "; " + event.detail);
   }
   return event.detail;
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 namespace ouroboros::tools {
 
@@ -84,6 +85,47 @@ segment_event segment_follower::make_event(event_kind kind) const {
   return event;
 }
 
+std::optional<std::uint32_t> segment_follower::owner_uid() const noexcept {
+  if (!reader_) return std::nullopt;
+  return reader_->owner_uid();
+}
+
+std::optional<segment_event> segment_follower::reopen_after_truncation(
+    const std::atomic<bool>& stop) {
+  const std::uint64_t old_incarnation = incarnation_;
+  const std::size_t old_size = reader_->bytes().size();
+  reader_.reset();  // the mapping is unreadable past the new end: let it go
+  while (true) {
+    for (int i = 0; i < 10; ++i) {
+      if (stop.load(std::memory_order_relaxed)) return std::nullopt;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::unique_ptr<shm_reader> fresh;
+    try {
+      fresh = std::make_unique<shm_reader>(name_, start_position::oldest);
+    } catch (const segment_error&) {
+      continue;  // missing, half-written, not a log (yet): the name may become valid again
+    }
+    const auto ext = read_extension(fresh->bytes());
+    const std::uint64_t incarnation = ext ? ext->incarnation : 0;
+    const bool same = incarnation == old_incarnation;
+    // Still shrunk (the same segment, smaller than it was), or shrinking again.
+    if (fresh->truncated() || (same && fresh->bytes().size() < old_size)) continue;
+    reader_ = std::move(fresh);
+    refresh_context();
+    if (same) {
+      // Restored: read on after what was shown; what the writer wrote meanwhile into its
+      // private pages is lost to every reader, and comes out as a gap.
+      expect_next_ = last_sequence_ + 1;
+      return make_event(event_kind::attached);
+    }
+    ++restarts_;
+    last_sequence_ = 0;
+    expect_next_ = 1;  // everything of the new incarnation before its oldest entry is a gap
+    return make_event(event_kind::writer_restarted);
+  }
+}
+
 std::optional<segment_event> segment_follower::check_writer() {
   next_liveness_ = clock::now() + options_.liveness_interval;
   const writer_liveness now = reader_->liveness();
@@ -117,9 +159,17 @@ follow_end segment_follower::run(const entry_filter& filter,
   auto emit_gap = [&](const gap_marker& gap) {
     ++gaps_;
     lost_ += gap.lost;
+    last_sequence_ = gap.last;
     follow_item item;
     item.gap = &gap;
     return on_item(item);
+  };
+  auto gap_between = [](std::uint64_t first, std::uint64_t last) {
+    gap_marker gap;
+    gap.first = first;
+    gap.last = last;
+    gap.lost = last - first + 1;
+    return gap;
   };
   // Corrupt reads are reported at most once per corrupt_interval, each event counting the reads
   // it covers; `force` reports what is pending regardless (the reader is about to stop).
@@ -166,8 +216,19 @@ follow_end segment_follower::run(const entry_filter& filter,
     const read_result result = reader_->read_next();
     switch (result.status) {
       case read_status::ok: {
-        ++entries_;
         since_check += 1 + result.payload.size() / 1024;
+        if (expect_next_ != 0) {
+          const std::uint64_t expected = std::exchange(expect_next_, 0);
+          if (result.sequence < expected) {
+            expect_next_ = expected;  // shown before the segment was truncated
+            break;
+          }
+          if (result.sequence > expected && !emit_gap(gap_between(expected, result.sequence - 1))) {
+            return follow_end::stopped;
+          }
+        }
+        ++entries_;
+        last_sequence_ = result.sequence;
         const decoded_entry entry = decode_entry(result.sequence, result.payload, interpreter_);
         if (filter.matches(entry)) {
           follow_item item;
@@ -178,13 +239,23 @@ follow_end segment_follower::run(const entry_filter& filter,
       }
       case read_status::lapped: {
         ++since_check;
-        if (!emit_gap(gap_from_lapped(result.lost, reader_->ring().position_sequence())))
-          return follow_end::stopped;
+        gap_marker gap = gap_from_lapped(result.lost, reader_->ring().position_sequence());
+        if (expect_next_ != 0) {
+          const std::uint64_t expected = std::exchange(expect_next_, 0);
+          if (gap.last < expected) {
+            expect_next_ = expected;
+            break;
+          }
+          gap = gap_between(expected, gap.last);
+        }
+        if (!emit_gap(gap)) return follow_end::stopped;
         break;
       }
       case read_status::writer_restarted: {
         ++restarts_;
         ending = false;
+        last_sequence_ = 0;
+        expect_next_ = 0;
         refresh_context();
         if (!emit_event(make_event(event_kind::writer_restarted))) return follow_end::stopped;
         // The new incarnation's first `lost` entries were overwritten before the reader found
@@ -203,6 +274,19 @@ follow_end segment_follower::run(const entry_filter& filter,
         ++corrupt_pending_;
         corrupt_detail_ = std::string(result.detail);
         if (!report_corrupt(false)) return follow_end::stopped;
+        break;
+      }
+      case read_status::segment_truncated: {
+        if (!report_corrupt(true)) return follow_end::stopped;
+        segment_event event = make_event(event_kind::segment_truncated);
+        if (options_.follow) event.detail = "waiting for it to be restored or re-created";
+        if (!emit_event(event)) return follow_end::stopped;
+        if (on_idle) on_idle();
+        if (!options_.follow) return follow_end::truncated;
+        ending = false;
+        const auto reopened = reopen_after_truncation(stop);
+        if (!reopened) return follow_end::stopped;
+        if (!emit_event(*reopened)) return follow_end::stopped;
         break;
       }
       case read_status::not_a_log:

@@ -58,6 +58,8 @@ enum class follow_end {
   end_of_data,   // not following and everything was read
   stopped,       // `stop` was set, or the callback asked to stop
   writer_ended,  // exit_on_close and the writer closed or is gone
+  truncated,     // not following, and the segment shrank under the reader (another process
+                 // truncated it): what was read stands, the rest is unreadable
 };
 
 // What run() hands to the callback: exactly one of entry, gap or event is set.
@@ -86,12 +88,18 @@ class segment_follower {
   std::uint64_t gaps() const noexcept { return gaps_; }
   std::uint64_t restarts() const noexcept { return restarts_; }
   std::uint64_t writer_pid() const noexcept { return pid_; }  // 0 when unknown
+  // The user owning the segment file; nullopt while not attached (waiting for the segment).
+  std::optional<std::uint32_t> owner_uid() const noexcept;
 
  private:
   void attach();
   void refresh_context();
   std::optional<segment_event> check_writer();
   segment_event make_event(event_kind kind) const;
+  // After segment_truncated in follow mode: waits until the name is a readable segment again
+  // (the same incarnation restored to at least its old size, or a new one) and attaches.
+  // Returns the event to report (attached or writer_restarted), or nullopt when stopped.
+  std::optional<segment_event> reopen_after_truncation(const std::atomic<bool>& stop);
 
   std::string name_;
   follow_options options_;
@@ -105,6 +113,11 @@ class segment_follower {
   std::uint64_t lost_ = 0;
   std::uint64_t gaps_ = 0;
   std::uint64_t restarts_ = 0;
+  // Sequence number of the last entry delivered or reported lost (this incarnation).
+  std::uint64_t last_sequence_ = 0;
+  // After re-opening a truncated segment: the sequence number the next entry or gap should
+  // start at (0: no expectation). Earlier ones were shown already; a later start is a gap.
+  std::uint64_t expect_next_ = 0;
   // Corrupt reads not yet reported, and when the next corrupt event may be given.
   std::uint64_t corrupt_pending_ = 0;
   std::string corrupt_detail_;
