@@ -606,6 +606,24 @@ TEST(ShrunkSegment, RestoredSizeIsReadOnWithoutRepeatingEntries) {
   EXPECT_GE(seen.size(), 100u);
 }
 
+TEST(ShrunkSegment, WriterEndWhileShrunkIsReportedAndEndsExitOnClose) {
+  const std::string name = unique_segment("shrink-gone");
+  const segment_cleanup cleanup(name);
+  process writer({writer_bin, "-s", name, "--rate", "2000", "--crash-after", "1.2", "--crash-mode",
+                  "kill", "-q"});
+  process tail(
+      {cli_bin, "tail", name, "--wait", "-f", "--from", "oldest", "--exit-on-close", "--json"});
+  ASSERT_TRUE(tail.wait_for_output("\"type\":\"entry\"", 5s)) << tail.err();
+  ASSERT_EQ(::truncate(shm_path(name).c_str(), 4096), 0);
+  ASSERT_TRUE(tail.wait_for_output("\"segment_truncated\"", 5s));
+  EXPECT_EQ(writer.wait(), 128 + SIGKILL);
+  ASSERT_EQ(tail.wait(5s), 0) << "the header still tells that the writer is gone: " << tail.err();
+  const auto events = events_of(parse_json_lines(tail.out()));
+  ASSERT_GE(events.size(), 2u);
+  EXPECT_EQ(events[events.size() - 2], "segment_truncated");
+  EXPECT_EQ(events.back(), "writer_gone");
+}
+
 // --- item 4: FIFOs and symbolic links under the name ------------------------------------------
 
 TEST(NotARegularFile, FifoAndSymlinkAreClearErrorsNotHangs) {

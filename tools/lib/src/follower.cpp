@@ -90,14 +90,14 @@ std::optional<std::uint32_t> segment_follower::owner_uid() const noexcept {
   return reader_->owner_uid();
 }
 
-std::optional<segment_event> segment_follower::reopen_after_truncation(
-    const std::atomic<bool>& stop) {
+std::optional<follow_end> segment_follower::reopen_after_truncation(
+    const std::atomic<bool>& stop, const std::function<bool(const segment_event&)>& emit) {
   const std::uint64_t old_incarnation = incarnation_;
   const std::size_t old_size = reader_->bytes().size();
   reader_.reset();  // the mapping is unreadable past the new end: let it go
   while (true) {
     for (int i = 0; i < 10; ++i) {
-      if (stop.load(std::memory_order_relaxed)) return std::nullopt;
+      if (stop.load(std::memory_order_relaxed)) return follow_end::stopped;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     std::unique_ptr<shm_reader> fresh;
@@ -110,19 +110,35 @@ std::optional<segment_event> segment_follower::reopen_after_truncation(
     const std::uint64_t incarnation = ext ? ext->incarnation : 0;
     const bool same = incarnation == old_incarnation;
     // Still shrunk (the same segment, smaller than it was), or shrinking again.
-    if (fresh->truncated() || (same && fresh->bytes().size() < old_size)) continue;
+    if (fresh->truncated() || (same && fresh->bytes().size() < old_size)) {
+      if (!same || fresh->truncated()) continue;
+      // The header survives a shrink: the writer's end can still be told.
+      const writer_liveness now = ext ? liveness_of(*ext) : writer_liveness::unknown;
+      if ((now == writer_liveness::gone || now == writer_liveness::closed) && now != reported_) {
+        reported_ = now;
+        segment_event event = make_event(now == writer_liveness::gone ? event_kind::writer_gone
+                                                                      : event_kind::writer_closed);
+        if (!emit(event)) return follow_end::stopped;
+        if (options_.exit_on_close) return follow_end::writer_ended;
+      }
+      continue;
+    }
     reader_ = std::move(fresh);
+    const writer_liveness reported = reported_;
     refresh_context();
     if (same) {
       // Restored: read on after what was shown; what the writer wrote meanwhile into its
       // private pages is lost to every reader, and comes out as a gap.
+      reported_ = reported;  // its end, if reported while shrunk, is not news
       expect_next_ = last_sequence_ + 1;
-      return make_event(event_kind::attached);
+      if (!emit(make_event(event_kind::attached))) return follow_end::stopped;
+      return std::nullopt;
     }
     ++restarts_;
     last_sequence_ = 0;
     expect_next_ = 1;  // everything of the new incarnation before its oldest entry is a gap
-    return make_event(event_kind::writer_restarted);
+    if (!emit(make_event(event_kind::writer_restarted))) return follow_end::stopped;
+    return std::nullopt;
   }
 }
 
@@ -284,9 +300,7 @@ follow_end segment_follower::run(const entry_filter& filter,
         if (on_idle) on_idle();
         if (!options_.follow) return follow_end::truncated;
         ending = false;
-        const auto reopened = reopen_after_truncation(stop);
-        if (!reopened) return follow_end::stopped;
-        if (!emit_event(*reopened)) return follow_end::stopped;
+        if (const auto end = reopen_after_truncation(stop, emit_event)) return *end;
         break;
       }
       case read_status::not_a_log:

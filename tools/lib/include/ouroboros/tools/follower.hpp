@@ -97,9 +97,12 @@ class segment_follower {
   std::optional<segment_event> check_writer();
   segment_event make_event(event_kind kind) const;
   // After segment_truncated in follow mode: waits until the name is a readable segment again
-  // (the same incarnation restored to at least its old size, or a new one) and attaches.
-  // Returns the event to report (attached or writer_restarted), or nullopt when stopped.
-  std::optional<segment_event> reopen_after_truncation(const std::atomic<bool>& stop);
+  // (the same incarnation restored to at least its old size, or a new one) and attaches,
+  // reporting that (attached or writer_restarted) through `emit`. Meanwhile the writer's end is
+  // reported once as well (its header is still readable), and ends the wait under
+  // exit_on_close. Returns nullopt once attached again, else how the run ends.
+  std::optional<follow_end> reopen_after_truncation(
+      const std::atomic<bool>& stop, const std::function<bool(const segment_event&)>& emit);
 
   std::string name_;
   follow_options options_;
