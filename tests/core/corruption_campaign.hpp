@@ -114,6 +114,25 @@ inline written_ring write_ring(std::mt19937_64& rng) {
   return ring;
 }
 
+// How the table is corrupted: `targeted` hits mostly committed rows with bit flips, random
+// tokens and offsets and copied rows; `uniform` flips a bit or writes a random word anywhere in
+// the table (most such hits land in unused rows and change nothing a reader sees).
+enum class corruption { targeted, uniform };
+
+inline void corrupt_table_uniformly(written_ring& ring, std::mt19937_64& rng) {
+  const std::span<std::byte> b = ring.bytes();
+  const std::size_t words = 2 * static_cast<std::size_t>(ring.chunk_count);
+  const int mutations = 1 + static_cast<int>(rng() % 3);
+  for (int m = 0; m < mutations; ++m) {
+    const std::size_t at = layout::table_offset + 8 * (rng() % words);
+    if (rng() % 2 == 0) {
+      put_u64(b, at, get_u64(b, at) ^ (1ULL << (rng() % 64)));
+    } else {
+      put_u64(b, at, rng());
+    }
+  }
+}
+
 // Corrupts 1 to 3 words of the chunk table.
 inline void corrupt_table(written_ring& ring, std::mt19937_64& rng) {
   const std::span<std::byte> b = ring.bytes();
@@ -187,12 +206,17 @@ inline trial_outcome read_all(written_ring& ring, start_position start,
 }
 
 // `trials` corrupted rings from `seed`, each read from `start`.
-inline totals run(std::uint64_t seed, std::uint64_t trials, start_position start) {
+inline totals run(std::uint64_t seed, std::uint64_t trials, start_position start,
+                  corruption how = corruption::targeted) {
   totals t;
   std::mt19937_64 rng(seed);
   for (std::uint64_t i = 0; i < trials; ++i) {
     written_ring ring = write_ring(rng);
-    corrupt_table(ring, rng);
+    if (how == corruption::targeted) {
+      corrupt_table(ring, rng);
+    } else {
+      corrupt_table_uniformly(ring, rng);
+    }
     const trial_outcome o = read_all(ring, start, &t.rows_rejected);
     ++t.trials;
     t.duplicate += o.duplicate;
