@@ -689,7 +689,9 @@ TEST(Owner, ListAndInspectShowItAndReadersWarnWhenItIsNotYou) {
   }
   const auto mine = run({cli_bin, "list", "--json", "--window", "0"});
   for (const json& line : parse_json_lines(mine.out)) {
-    if (line["name"].str() == "/" + name) EXPECT_EQ(line["owner_uid"].u64(), me);
+    if (line["name"].str() == "/" + name) {
+      EXPECT_EQ(line["owner_uid"].u64(), me);
+    }
   }
 
   // Someone else's: chown needs root.
@@ -835,7 +837,9 @@ TEST(ZombieWriter, CountsAsGone) {
   EXPECT_EQ(follow.code, 0) << "follow --exit-on-close ends: the zombie is gone";
   const auto list = run({cli_bin, "list", "--json", "--window", "0"});
   for (const json& line : parse_json_lines(list.out)) {
-    if (line["name"].str() == "/" + name) EXPECT_EQ(line["writer"].str(), "gone");
+    if (line["name"].str() == "/" + name) {
+      EXPECT_EQ(line["writer"].str(), "gone");
+    }
   }
   const auto again = run({writer_bin, "-s", name, "--count", "1", "-q"});
   EXPECT_EQ(again.code, 0) << "a new writer may take the name: " << again.err;
