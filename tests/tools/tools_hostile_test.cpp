@@ -163,6 +163,20 @@ TEST(Grep, SigtermStopsAFollowingGrepPromptly) {
   segment.close();
 }
 
+TEST(Forward, SigtermStopsASlowMaxRatePromptly) {
+  const std::string name = unique_segment("slow-forward");
+  const segment_cleanup cleanup(name);
+  ASSERT_EQ(run({writer_bin, "-s", name, "--count", "5", "--rate", "0", "--keep", "-q"}).code, 0);
+  // One message per 100 s: the first one is due long after the test.
+  process forward({cli_bin, "forward", name, "--max-rate", "0.01", "--to", "-"});
+  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(forward.running()) << forward.err();
+  forward.signal(SIGTERM);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(forward.wait(5s), 0) << forward.err();
+  EXPECT_LT(seconds_since(start), 1.0);
+}
+
 TEST(Grep, InvalidPatternIsAUsageErrorNamingTheProblem) {
   for (const std::string command : {"tail", "forward"}) {
     const auto r = run({cli_bin, command, "x", "--grep", "(unclosed"});

@@ -92,7 +92,12 @@ int run_forward(const read_options& read, const std::string& to, const std::stri
                                        std::chrono::duration<double>(pace.time_of(sent + 1)));
         if (due > std::chrono::steady_clock::now()) {
           drain_stdout(out);
-          std::this_thread::sleep_until(due);
+          // In slices, so Ctrl-C/SIGTERM stop a slow --max-rate promptly.
+          while (!stop.load(std::memory_order_relaxed) && std::chrono::steady_clock::now() < due) {
+            std::this_thread::sleep_until(
+                std::min(due, std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));
+          }
+          if (stop.load(std::memory_order_relaxed)) return;
         }
       }
       ++sent;
@@ -130,6 +135,7 @@ int run_forward(const read_options& read, const std::string& to, const std::stri
         ship([&](auto& m) { tools::format_syslog(m, context, *item.event, wall_now_ns()); },
              [&](auto& o) { tools::format_json(o, *item.event); });
       }
+      if (stop.load(std::memory_order_relaxed)) return false;
       return read.max_entries == 0 || entries < read.max_entries;
     };
     const auto on_idle = [&] { drain_stdout(out); };
