@@ -53,7 +53,11 @@ segment_follower::segment_follower(std::string name, follow_options options)
       attach();
       return;
     } catch (const segment_error& e) {
-      if (e.code() != segment_errc::missing || clock::now() >= give_up) throw;
+      // A writer that has just created the name may not have formatted it yet (reserving its
+      // pages takes a moment): "not a log" is transient too, within the grace period.
+      const bool transient =
+          e.code() == segment_errc::missing || e.code() == segment_errc::not_a_log;
+      if (!transient || clock::now() >= give_up) throw;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }

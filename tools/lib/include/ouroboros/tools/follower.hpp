@@ -46,8 +46,9 @@ struct follow_options {
   bool follow = false;            // keep reading after the end; otherwise stop there
   bool wait_for_segment = false;  // a missing segment is waited for instead of an error
   bool exit_on_close = false;     // in follow mode: stop once the writer closed or is gone
-  // Without wait_for_segment: how long a missing segment may take to appear before it is an
-  // error (a writer started a moment ago, e.g. by a script, has not created it yet).
+  // Without wait_for_segment: how long a missing (or created but not yet formatted) segment may
+  // take to become readable before it is an error (a writer started a moment ago, e.g. by a
+  // script, has not finished creating it yet).
   std::chrono::milliseconds missing_grace{0};
   std::chrono::milliseconds idle_sleep{5};           // sleep between polls when there is no data
   std::chrono::milliseconds liveness_interval{250};  // how often an idle reader checks the writer
