@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,6 +27,7 @@
 #include "generator.hpp"
 #include "ouroboros/logger.hpp"
 #include "ouroboros/segment.hpp"
+#include "ouroboros/tools/cli_options.hpp"
 #include "ouroboros/tools/entry_format.hpp"
 #include "ouroboros/tools/rate_schedule.hpp"
 
@@ -86,6 +88,13 @@ std::string human_size(double bytes) {
   return unit == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.1f} {}", bytes, units[unit]);
 }
 
+// The body of a JSON string (names may hold any byte but '/').
+std::string json_text(std::string_view text) {
+  fmt::memory_buffer out;
+  tools::append_json_escaped(out, text);
+  return fmt::to_string(out);
+}
+
 // Where producers write. Implementations are safe for concurrent producers.
 class sink {
  public:
@@ -95,6 +104,8 @@ class sink {
   virtual void heartbeat() {}
   virtual std::uint64_t incarnation() = 0;
   virtual std::size_t max_payload() = 0;
+  // Another process shrank the segment: writing goes on into private pages no reader sees.
+  virtual bool truncated() = 0;
 };
 
 class logger_sink final : public sink {
@@ -113,6 +124,7 @@ class logger_sink final : public sink {
   void write_raw(std::string_view) override {}
   std::uint64_t incarnation() override { return log_.segment().incarnation(); }
   std::size_t max_payload() override { return log_.max_record_size(); }
+  bool truncated() override { return log_.segment().truncated(); }
 
  private:
   static logger_options make_options(const shm_writer_options& segment, unsigned threads,
@@ -148,6 +160,7 @@ class raw_sink final : public sink {
   void heartbeat() override { writer_.heartbeat(); }
   std::uint64_t incarnation() override { return writer_.incarnation(); }
   std::size_t max_payload() override { return writer_.ring().max_payload_size(); }
+  bool truncated() override { return writer_.truncated(); }
 
  private:
   shm_writer writer_;
@@ -218,6 +231,7 @@ class demo_writer {
   std::atomic<std::uint64_t> issued_{0};  // entries reserved so far, against --count
   std::atomic<unsigned> finished_{0};
   unsigned restarts_ = 0;
+  bool truncation_reported_ = false;
 
   std::atomic<bool> pause_requested_{false};
   std::mutex pause_mutex_;
@@ -360,12 +374,13 @@ void demo_writer::print_summary(double seconds) {
         "{{\"type\":\"summary\",\"segment\":\"{}\",\"entries\":{},\"bytes\":{},\"seconds\":{:.3f},"
         "\"rate\":{:.1f},\"bytes_per_s\":{:.0f},\"target_rate\":{},\"threads\":{},"
         "\"restarts\":{},\"kept\":{}}}\n",
-        name, entries, bytes, seconds, rate, byte_rate, o_.rate, o_.threads, restarts_, o_.keep);
+        json_text(name), entries, bytes, seconds, rate, byte_rate, o_.rate, o_.threads, restarts_,
+        o_.keep);
   } else {
     fmt::print(
         "demo_writer: wrote {} entries ({}) in {:.2f} s: {:.1f} entries/s, {}/s; segment {} {}\n",
-        entries, human_size(static_cast<double>(bytes)), seconds, rate, human_size(byte_rate), name,
-        o_.keep ? "kept" : "unlinked");
+        entries, human_size(static_cast<double>(bytes)), seconds, rate, human_size(byte_rate),
+        tools::terminal_safe(name), o_.keep ? "kept" : "unlinked");
   }
   std::fflush(stdout);
 }
@@ -376,13 +391,13 @@ int demo_writer::run() {
     fmt::print(
         "{{\"type\":\"start\",\"segment\":\"{}\",\"pid\":{},\"incarnation\":\"{:016x}\","
         "\"chunks\":{},\"chunk_size\":{},\"rate\":{},\"threads\":{},\"records\":{}}}\n",
-        name, ::getpid(), sink_->incarnation(), o_.chunks, o_.chunk_size, o_.rate, o_.threads,
-        !o_.raw);
+        json_text(name), ::getpid(), sink_->incarnation(), o_.chunks, o_.chunk_size, o_.rate,
+        o_.threads, !o_.raw);
   } else if (!o_.quiet) {
     fmt::print(
         "demo_writer: writing {} to segment {} ({} chunks x {} = {}), {}, {} thread{}; "
         "Ctrl-C to stop\n",
-        o_.raw ? "raw payloads" : "log records", name, o_.chunks,
+        o_.raw ? "raw payloads" : "log records", tools::terminal_safe(name), o_.chunks,
         human_size(static_cast<double>(o_.chunk_size)),
         human_size(static_cast<double>(o_.chunk_size) * o_.chunks),
         o_.rate > 0 ? fmt::format("{} entries/s", o_.rate) : std::string("as fast as possible"),
@@ -451,7 +466,8 @@ int demo_writer::run() {
       try {
         create_sink();
       } catch (const segment_error& e) {
-        fmt::print(stderr, "demo_writer: error: cannot re-create the segment: {}\n", e.what());
+        fmt::print(stderr, "demo_writer: error: cannot re-create the segment: {}\n",
+                   tools::terminal_safe(e.what()));
         stop_signal.store(true);
         done_.store(true);
         resume_producers();
@@ -459,6 +475,7 @@ int demo_writer::run() {
         break;
       }
       ++restarts_;
+      truncation_reported_ = false;
       if (!o_.json && !o_.quiet) {
         fmt::print("demo_writer: restarted the writer (new incarnation {:016x})\n",
                    sink_->incarnation());
@@ -482,6 +499,15 @@ int demo_writer::run() {
       last_stats = now;
       next_stats += std::chrono::seconds(1);
     }
+    if (!truncation_reported_ && sink_->truncated()) {
+      truncation_reported_ = true;
+      fmt::print(stderr,
+                 "demo_writer: warning: segment {} was truncated by another process; the writer "
+                 "keeps running, but what it writes now reaches no reader (restart it to create "
+                 "a new segment)\n",
+                 tools::terminal_safe(name));
+      std::fflush(stderr);
+    }
     sink_->heartbeat();
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -496,13 +522,10 @@ bool parse_burst(const std::string& text, double& on, double& off) {
   const auto colon = text.find_first_of(":,");
   if (colon == std::string::npos) return false;
   try {
-    std::size_t used = 0;
-    on = std::stod(text.substr(0, colon), &used);
-    if (used != colon) return false;
-    const std::string rest = text.substr(colon + 1);
-    off = std::stod(rest, &used);
-    return used == rest.size();
-  } catch (const std::exception&) {
+    on = tools::parse_decimal(std::string_view(text).substr(0, colon), 0, 1e9);
+    off = tools::parse_decimal(std::string_view(text).substr(colon + 1), 0, 1e9);
+    return true;
+  } catch (const std::invalid_argument&) {
     return false;
   }
 }
@@ -517,21 +540,30 @@ int main(int argc, char** argv) {
       "into 'ouroboros-demo' until Ctrl-C; read them with 'ouroboros-cli tail -f'.",
       "ouroboros-demo-writer"};
   app.get_formatter()->column_width(34);
+  tools::cli::set_failure_message(app, "ouroboros-demo-writer");
+  // Bounds of the numeric options: anything beyond is a typo, not a plan.
+  constexpr std::uint64_t max_size = std::uint64_t{1} << 40;  // 1 TiB
+  constexpr double max_rate = 1e9;                            // entries/s
+  constexpr double max_seconds = 1e9;                         // about 31 years
 
   auto* segment = app.add_option_group("Segment");
   segment->add_option("-s,--segment", o.segment, "Segment name (a file in /dev/shm)")
       ->capture_default_str();
   segment->add_option("--chunks", o.chunks, "Number of chunks in the ring")
-      ->check(CLI::Range(1U, 1U << 20))
+      ->transform(tools::cli::whole_number(1, 1U << 20))
       ->capture_default_str();
   segment->add_option("--chunk-size", o.chunk_size, "Chunk target size in bytes (K, M, G suffixes)")
-      ->transform(CLI::AsSizeValue(false))
+      ->transform(tools::cli::size(1, max_size))
       ->capture_default_str();
   segment
       ->add_option("--size", o.total_size,
                    "Total ring size (K, M, G suffixes); sets --chunk-size to SIZE / --chunks")
-      ->transform(CLI::AsSizeValue(false));
-  segment->add_option("--mode", o.mode, "Permission bits of the segment, octal")
+      ->transform(tools::cli::size(0, max_size));
+  segment
+      ->add_option("--mode", o.mode,
+                   "Permission bits of the segment, octal; group and others may read (0640, "
+                   "0644) but never write, and special bits are refused")
+      ->check(tools::cli::segment_mode())
       ->capture_default_str();
   segment->add_flag("--take-over", o.take_over,
                     "Replace the segment even if a running writer owns it (or it is not a log)");
@@ -540,25 +572,29 @@ int main(int argc, char** argv) {
   auto* rate = app.add_option_group("Rate");
   rate->add_option("-r,--rate", o.rate,
                    "Entries per second, 1 to the machine's maximum; 0 = as fast as possible")
+      ->transform(tools::cli::decimal(0, max_rate))
       ->capture_default_str();
   rate->add_option(
       "--burst", o.burst,
       "ON:OFF seconds: write at --rate for ON seconds, then pause OFF seconds, repeat");
   rate->add_option(
-      "--ramp", o.ramp_seconds,
-      "Ramp the rate linearly from --ramp-from to --rate over this many seconds, repeat");
+          "--ramp", o.ramp_seconds,
+          "Ramp the rate linearly from --ramp-from to --rate over this many seconds, repeat")
+      ->transform(tools::cli::decimal(0, max_seconds));
   rate->add_option("--ramp-from", o.ramp_from, "Start rate of each ramp (entries/s)")
+      ->transform(tools::cli::decimal(0, max_rate))
       ->capture_default_str();
   rate->add_option("-d,--duration", o.duration,
                    "Stop after this many seconds (0 = run until Ctrl-C)")
-      ->check(CLI::NonNegativeNumber)
+      ->transform(tools::cli::decimal(0, max_seconds))
       ->capture_default_str();
   rate->add_option("-n,--count", o.count, "Stop after this many entries (0 = no limit)")
+      ->transform(tools::cli::whole_number(0, std::numeric_limits<std::uint64_t>::max()))
       ->capture_default_str();
   rate->add_option("-t,--threads", o.threads,
                    "Producer threads, each writing its share of the rate (records: through core's "
                    "thread-safe logger)")
-      ->check(CLI::Range(1U, 64U))
+      ->transform(tools::cli::whole_number(1, 64))
       ->capture_default_str();
 
   auto* payload = app.add_option_group("Payload");
@@ -572,15 +608,16 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"natural", "fixed", "uniform", "longtail"}))
       ->capture_default_str();
   payload->add_option("--payload-size", o.size, "Payload bytes for --size-dist fixed")
-      ->transform(CLI::AsSizeValue(false))
+      ->transform(tools::cli::size(0, max_size))
       ->capture_default_str();
   payload->add_option("--min-size", o.min_size, "Smallest payload for uniform and longtail")
-      ->transform(CLI::AsSizeValue(false))
+      ->transform(tools::cli::size(0, max_size))
       ->capture_default_str();
   payload->add_option("--max-size", o.max_size, "Largest payload for uniform and longtail")
-      ->transform(CLI::AsSizeValue(false))
+      ->transform(tools::cli::size(0, max_size))
       ->capture_default_str();
   payload->add_option("--seed", o.seed, "Random seed (same seed, same messages)")
+      ->transform(tools::cli::whole_number(0, std::numeric_limits<std::uint64_t>::max()))
       ->capture_default_str();
 
   auto* output = app.add_option_group("Output");
@@ -594,23 +631,23 @@ int main(int argc, char** argv) {
   faults
       ->add_option("--restart-every", o.restart_every,
                    "Close and re-create the segment every N seconds (same name, new incarnation)")
-      ->check(CLI::NonNegativeNumber);
+      ->transform(tools::cli::decimal(0, max_seconds));
   faults
       ->add_option("--crash-after", o.crash_after,
                    "Exit abruptly after N seconds, leaving the segment as a crash would")
-      ->check(CLI::NonNegativeNumber);
+      ->transform(tools::cli::decimal(0, max_seconds));
   faults
       ->add_option("--crash-mode", o.crash_mode,
                    "How to crash: exit (_exit, no cleanup), kill (SIGKILL), abort (SIGABRT)")
       ->check(CLI::IsMember({"exit", "kill", "abort"}))
       ->capture_default_str();
   faults->add_option("--stall-after", o.stall_after, "Stop writing after N seconds ...")
-      ->check(CLI::NonNegativeNumber);
+      ->transform(tools::cli::decimal(0, max_seconds));
   faults
       ->add_option("--stall-for", o.stall_for,
                    "... for this many seconds (the process stays alive and keeps its heartbeat), "
                    "then continue at the planned rate")
-      ->check(CLI::NonNegativeNumber);
+      ->transform(tools::cli::decimal(0, max_seconds));
   app.footer("Exit codes: 0 ok, 1 runtime failure, 2 bad command line or segment in use.");
 
   try {
@@ -621,7 +658,7 @@ int main(int argc, char** argv) {
   }
 
   auto usage_error = [](const std::string& message) {
-    fmt::print(stderr, "ouroboros-demo-writer: error: {}\n", message);
+    fmt::print(stderr, "ouroboros-demo-writer: error: {}\n", tools::terminal_safe(message));
     return exit_usage;
   };
 
@@ -648,10 +685,6 @@ int main(int argc, char** argv) {
   }
   if (o.total_size > 0) o.chunk_size = o.total_size / o.chunks;
   if (o.chunk_size < 64) return usage_error("chunk size must be at least 64 bytes");
-  if (o.mode.empty() || o.mode.find_first_not_of("01234567") != std::string::npos ||
-      o.mode.size() > 4) {
-    return usage_error("--mode must be octal permission bits such as 0600, not '" + o.mode + "'");
-  }
   demo::size_plan sizes;
   sizes.distribution = o.size_distribution == "fixed"      ? demo::size_distribution::fixed
                        : o.size_distribution == "uniform"  ? demo::size_distribution::uniform
@@ -688,19 +721,20 @@ int main(int argc, char** argv) {
     demo_writer writer(o, plan, sizes);
     return writer.run();
   } catch (const segment_error& e) {
-    fmt::print(stderr, "ouroboros-demo-writer: error: {}\n", e.what());
+    fmt::print(stderr, "ouroboros-demo-writer: error: {}\n", tools::terminal_safe(e.what()));
     const bool usage =
         e.code() == segment_errc::invalid_name || e.code() == segment_errc::invalid_config ||
-        e.code() == segment_errc::owned_by_live_writer || e.code() == segment_errc::foreign_object;
+        e.code() == segment_errc::owned_by_live_writer ||
+        e.code() == segment_errc::foreign_object || e.code() == segment_errc::not_regular_file;
     if (e.code() == segment_errc::owned_by_live_writer ||
-        e.code() == segment_errc::foreign_object) {
+        e.code() == segment_errc::foreign_object || e.code() == segment_errc::not_regular_file) {
       fmt::print(
           stderr,
           "ouroboros-demo-writer: hint: --take-over replaces it, -s NAME picks another name\n");
     }
     return usage ? exit_usage : exit_failure;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "ouroboros-demo-writer: error: {}\n", e.what());
+    fmt::print(stderr, "ouroboros-demo-writer: error: {}\n", tools::terminal_safe(e.what()));
     return exit_failure;
   }
 }

@@ -263,14 +263,14 @@ TEST(FaultModes, RestartIsSeenAndTailReattaches) {
   }
   EXPECT_EQ(c.entries, 2400u) << "nothing lost across restarts at this rate";
 
-  // Text format says so too.
+  // Text format says so too, on stderr: events are not data.
   const std::string again = unique_segment("restart-text");
   process writer2(
       {writer_bin, "-s", again, "--rate", "500", "-d", "1.2", "--restart-every", "0.5", "-q"});
   process tail2({cli_bin, "tail", again, "--wait", "-f", "--exit-on-close"});
   ASSERT_EQ(writer2.wait(), 0);
   ASSERT_EQ(tail2.wait(10s), 0);
-  EXPECT_NE(tail2.out().find("=== writer restarted: segment /" + again + " was re-created"),
+  EXPECT_NE(tail2.err().find("=== writer restarted: segment /" + again + " was re-created"),
             std::string::npos);
 }
 

@@ -6,13 +6,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <regex>
 
 #include "generator.hpp"
+#include "ouroboros/layout.hpp"
 #include "ouroboros/record.hpp"
 #include "ouroboros/segment.hpp"
 #include "ouroboros/tools/entry_format.hpp"
 #include "ouroboros/tools/follower.hpp"
+#include "ouroboros/tools/numeric_options.hpp"
 #include "ouroboros/tools/rate_schedule.hpp"
 #include "ouroboros/tools/segment_stats.hpp"
 #include "ouroboros/tools/syslog.hpp"
@@ -33,6 +36,17 @@ std::vector<std::byte> encode(level severity, std::string_view tag, std::string_
   header.thread = 42;
   header.timestamp = time;
   out.resize(encode_record(out, header, message, fields));
+  return out;
+}
+
+std::vector<std::byte> encode_large(level severity, std::string_view tag,
+                                    std::string_view message) {
+  std::vector<std::byte> out(message.size() + 1024);
+  record_header header;
+  header.severity = severity;
+  header.tag = tag;
+  header.timestamp = 1;
+  out.resize(encode_record(out, header, message));
   return out;
 }
 
@@ -77,6 +91,44 @@ TEST(EntryFormat, TextEscapesControlCharactersAndIndentsContinuationLines) {
   const std::string text = to_string(out);
   EXPECT_EQ(text.find('\x1b'), std::string::npos) << "a payload must not drive the terminal";
   EXPECT_NE(text.find("line one\n    line two \\x1b[31mred"), std::string::npos) << text;
+}
+
+TEST(EntryFormat, TerminalSafeTextFollowsTheTailContract) {
+  // C0 controls but TAB/LF, DEL, C1 controls (as code points) and invalid UTF-8 bytes: \xNN.
+  const std::string hostile =
+      "a\x01\x1b[2J\x7f \xc2\x80\xc2\x9b\xc2\x9f \xc2\xa0\xc3\xa9 \xff\xc3 \xe2\x82\xac\tz\n";
+  fmt::memory_buffer multi;
+  append_terminal_safe(multi, hostile, text_escape::multi_line);
+  EXPECT_EQ(
+      to_string(multi),
+      "a\\x01\\x1b[2J\\x7f \\x80\\x9b\\x9f \xc2\xa0\xc3\xa9 \\xff\\xc3 \xe2\x82\xac\tz\n    ");
+  EXPECT_EQ(terminal_safe("name\n\x1b]0;x\x07\tend"), "name\\x0a\\x1b]0;x\\x07\\x09end")
+      << "one-line contexts (names, tags, keys, errors) escape LF and TAB too";
+  EXPECT_EQ(terminal_safe("caf\xc3\xa9 \xe2\x80\x93 ok"), "caf\xc3\xa9 \xe2\x80\x93 ok");
+}
+
+TEST(EntryFormat, FieldValuesAndTagsAreTerminalSafe) {
+  auto interpreter = record_interpreter();
+  const auto payload = encode(level::info, "t\x1b[1m\nx", "m",
+                              {{"k\x1b", "a b \xc2\x9b\x7f"}, {"plain", "\xc2\x85"}}, 1);
+  fmt::memory_buffer out;
+  format_text(out, decode_entry(1, payload, interpreter), {});
+  const std::string text = to_string(out);
+  EXPECT_NE(text.find("t\\x1b[1m\\x0ax"), std::string::npos) << text;
+  EXPECT_NE(text.find("k\\x1b=\"a b \\x9b\\x7f\""), std::string::npos) << text;
+  EXPECT_NE(text.find("plain=\\x85"), std::string::npos) << text;
+}
+
+TEST(EntryFormat, EventTextIsOneTerminalSafeLine) {
+  segment_event event;
+  event.kind = event_kind::writer_closed;
+  event.segment = "/evil\x1b[2J\nFAKE";
+  event.pid = 5;
+  fmt::memory_buffer out;
+  format_text(out, event, {});
+  EXPECT_EQ(to_string(out),
+            "=== writer closed: process 5 shut segment /evil\\x1b[2J\\x0aFAKE down "
+            "cleanly ===\n");
 }
 
 TEST(EntryFormat, ColourOnlyWhenAsked) {
@@ -342,6 +394,66 @@ TEST(RateSchedule, InvalidPlansAreExplained) {
   EXPECT_NE(validate(plan), "");
 }
 
+// --- numeric options -------------------------------------------------------------------------
+
+TEST(NumericOptions, WholeNumbersAndIntegersAreStrict) {
+  constexpr auto u64_max = std::numeric_limits<std::uint64_t>::max();
+  EXPECT_EQ(parse_whole_number("0", 0, u64_max), 0u);
+  EXPECT_EQ(parse_whole_number("18446744073709551615", 0, u64_max), u64_max);
+  for (const char* bad :
+       {"-1", "18446744073709551616", "", " 1", "1 ", "+1", "1e3", "0x10", "1.0"}) {
+    EXPECT_THROW(parse_whole_number(bad, 0, u64_max), std::invalid_argument) << bad;
+  }
+  try {
+    parse_whole_number("-1", 0, u64_max);
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "expected a whole number from 0 to 18446744073709551615, got \"-1\"");
+  }
+  EXPECT_THROW(parse_whole_number("65", 1, 64), std::invalid_argument);
+  EXPECT_EQ(parse_integer("-1", -1, 100), -1);
+  EXPECT_EQ(parse_integer("100", -1, 100), 100);
+  EXPECT_THROW(parse_integer("-2", -1, 100), std::invalid_argument);
+  EXPECT_THROW(parse_integer("-9223372036854775809", std::numeric_limits<std::int64_t>::min(), 0),
+               std::invalid_argument);
+  EXPECT_EQ(parse_integer("-9223372036854775808", std::numeric_limits<std::int64_t>::min(), 0),
+            std::numeric_limits<std::int64_t>::min());
+}
+
+TEST(NumericOptions, SizesTakeBinarySuffixesAndNeverWrap) {
+  const std::uint64_t big = std::uint64_t{1} << 62;
+  EXPECT_EQ(parse_size("64", 0, big), 64u);
+  EXPECT_EQ(parse_size("100K", 0, big), 102400u);
+  EXPECT_EQ(parse_size("2kib", 0, big), 2048u);
+  EXPECT_EQ(parse_size("1MB", 0, big), 1048576u);
+  EXPECT_EQ(parse_size("3G", 0, big), 3ULL << 30);
+  EXPECT_EQ(parse_size("1T", 0, big), 1ULL << 40);
+  for (const char* bad :
+       {"-1K", "K", "1.5K", "1X", "1KX", "16777216T", "99999999999999999999", ""}) {
+    EXPECT_THROW(parse_size(bad, 0, big), std::invalid_argument) << bad;
+  }
+  EXPECT_THROW(parse_size("2K", 0, 1024), std::invalid_argument);
+}
+
+TEST(NumericOptions, DecimalsAreFiniteAndInRange) {
+  EXPECT_EQ(parse_decimal("2.5", 0, 10), 2.5);
+  EXPECT_EQ(parse_decimal("1e3", 0, 1e9), 1000.0);
+  EXPECT_EQ(parse_decimal(".5", 0, 1), 0.5);
+  for (const char* bad : {"-1", "nan", "inf", "1e400", "1e", "e3", "1.2.3", "10/s", "", "0x1p3"}) {
+    EXPECT_THROW(parse_decimal(bad, 0, 1e300), std::invalid_argument) << bad;
+  }
+  EXPECT_THROW(parse_decimal("11", 0, 10), std::invalid_argument);
+}
+
+TEST(NumericOptions, SegmentModesRefuseWritersOtherThanTheOwner) {
+  EXPECT_EQ(parse_segment_mode("0600"), 0600u);
+  EXPECT_EQ(parse_segment_mode("644"), 0644u);
+  EXPECT_EQ(parse_segment_mode("0400"), 0400u);
+  for (const char* bad :
+       {"0666", "0620", "0602", "7777", "4600", "2600", "1600", "08", "00600", ""}) {
+    EXPECT_THROW(parse_segment_mode(bad), std::invalid_argument) << bad;
+  }
+}
+
 // --- filters ---------------------------------------------------------------------------------
 
 TEST(EntryFilter, LevelTagAndRegex) {
@@ -379,7 +491,33 @@ TEST(EntryFilter, LevelTagAndRegex) {
   EXPECT_FALSE(by_regex.matches(plain));
   by_regex.set_pattern("query", true);
   EXPECT_TRUE(by_regex.matches(b));
-  EXPECT_THROW(by_regex.set_pattern("(", false), std::regex_error);
+  EXPECT_THROW(by_regex.set_pattern("(", false), std::invalid_argument);
+}
+
+TEST(EntryFilter, RegexIsLinearTimeOnLongAndHostileInput) {
+  auto interpreter = record_interpreter();
+  std::string long_message(100 * 1024, 'x');
+  long_message.replace(50000, 7, "timeout");
+  const auto big = encode_large(level::info, "t", long_message);
+  const auto as = encode(level::info, "t", std::string(1024, 'a'), {}, 1);
+  const auto binary = encode(level::info, "t", "\xff\xfe timeout \xc3", {}, 1);
+  entry_filter filter;
+  filter.set_pattern(".*timeout.*", false);
+  EXPECT_TRUE(filter.matches(decode_entry(1, big, interpreter)));
+  EXPECT_TRUE(filter.matches(decode_entry(2, binary, interpreter)))
+      << "invalid UTF-8 in a message is no reason to fail a match";
+  const auto start = std::chrono::steady_clock::now();
+  filter.set_pattern("(a*)*c", false);
+  EXPECT_FALSE(filter.matches(decode_entry(3, as, interpreter)));
+  filter.set_pattern("(x+x+)+y", false);
+  EXPECT_FALSE(filter.matches(decode_entry(4, big, interpreter)));
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 2.0);
+  EXPECT_THROW(filter.set_pattern("(a)\\1", false), std::invalid_argument)
+      << "back-references cannot be matched in linear time";
+  filter.set_pattern("TIMEOUT", true);
+  EXPECT_TRUE(filter.matches(decode_entry(5, big, interpreter)));
+  const entry_filter copy = filter;  // tail and forward copy their filter
+  EXPECT_TRUE(copy.matches(decode_entry(5, big, interpreter)));
 }
 
 // --- following a segment in process ----------------------------------------------------------
@@ -430,6 +568,99 @@ TEST(Follower, GapMarkersAccountForEveryLostEntry) {
   EXPECT_GT(gaps, 3u);
   EXPECT_EQ(entries + lost, written) << "every entry is either delivered or reported lost";
   EXPECT_EQ(follower.entries_lost(), lost);
+}
+
+TEST(Follower, TruncatedSegmentEndsANonFollowingReadWithWhatWasRead) {
+  const std::string name = test_tools::unique_segment("follow-truncated");
+  shm_writer_options options;
+  options.chunk_count = 8;
+  options.chunk_target_size = 16 * 1024;
+  options.keep_on_close = true;
+  shm_writer writer(name, options);
+  const std::string payload(200, 'p');
+  for (int i = 0; i < 100; ++i)
+    writer.write(std::as_bytes(std::span(payload.data(), payload.size())));
+  follow_options fo;
+  fo.start = start_position::oldest;
+  segment_follower follower(name, fo);
+  ASSERT_EQ(::truncate(("/dev/shm" + follower.name()).c_str(), 4096), 0);
+  std::uint64_t entries = 0;
+  std::vector<event_kind> events;
+  std::atomic<bool> stop{false};
+  const follow_end end = follower.run(
+      entry_filter{},
+      [&](const follow_item& item) {
+        if (item.entry != nullptr) ++entries;
+        if (item.event != nullptr) events.push_back(item.event->kind);
+        return true;
+      },
+      nullptr, stop);
+  EXPECT_EQ(end, follow_end::truncated);
+  EXPECT_GT(entries, 5u) << "the entries in the first page were read";
+  EXPECT_LT(entries, 100u);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0], event_kind::segment_truncated);
+  writer.close();
+  ::unlink(("/dev/shm" + follower.name()).c_str());
+}
+
+TEST(Follower, CorruptReadsAreReportedAtMostOncePerInterval) {
+  const std::string name = test_tools::unique_segment("follow-corrupt");
+  shm_writer_options options;
+  options.chunk_count = 64;
+  options.chunk_target_size = 1024;
+  options.keep_on_close = true;
+  std::string path;
+  {
+    shm_writer writer(name, options);
+    const std::string payload(100, 'c');
+    for (int i = 0; i < 500; ++i) {
+      writer.write(std::as_bytes(std::span(payload.data(), payload.size())));
+    }
+    path = "/dev/shm" + writer.name();
+  }
+  // Damage every chunk's first entry header: each chunk is a corrupt read of its own.
+  {
+    shm_reader probe(name, start_position::oldest);
+    const auto rows = read_chunk_table(probe.bytes());
+    std::FILE* f = std::fopen(path.c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    for (const auto& row : rows) {
+      if (!row.committed) continue;
+      const std::uint32_t garbage = layout::entry_committed_bit | 0x7FFFFFF1U;  // far too long
+      std::fseek(f, static_cast<long>(row.offset), SEEK_SET);
+      std::fwrite(&garbage, sizeof garbage, 1, f);
+    }
+    std::fclose(f);
+  }
+  auto corrupt_events = [&](std::chrono::milliseconds interval) {
+    follow_options fo;
+    fo.start = start_position::oldest;
+    fo.corrupt_interval = interval;
+    segment_follower follower(name, fo);
+    std::vector<std::uint64_t> counts;
+    std::atomic<bool> stop{false};
+    follower.run(
+        entry_filter{},
+        [&](const follow_item& item) {
+          if (item.event != nullptr && item.event->kind == event_kind::corrupt)
+            counts.push_back(item.event->count);
+          return true;
+        },
+        nullptr, stop);
+    return counts;
+  };
+  const auto unlimited = corrupt_events(std::chrono::milliseconds(0));
+  const auto counts = corrupt_events(std::chrono::milliseconds(1000));
+  ::unlink(path.c_str());
+  ASSERT_FALSE(counts.empty());
+  EXPECT_LE(counts.size(), 2u) << "one event now, one covering the rest at the end";
+  std::uint64_t total = 0;
+  for (auto c : counts) total += c;
+  EXPECT_GT(total, 10u) << "every corrupt read is counted";
+  EXPECT_EQ(counts.front(), 1u);
+  EXPECT_GT(unlimited.size(), 10u) << "without the limit, each corrupt read is an event";
+  EXPECT_EQ(total, unlimited.size());
 }
 
 TEST(Follower, MissingSegmentIsAClearError) {

@@ -1,10 +1,15 @@
 #include "common.hpp"
 
+#include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
-#include <regex>
+#include <limits>
+#include <stdexcept>
+
+#include "ouroboros/tools/cli_options.hpp"
 
 namespace ouroboros::cli {
 
@@ -23,8 +28,55 @@ struct stdout_buffer {
 
 int report_error(const std::string& message, int code) {
   flush_stdout();
-  fmt::print(stderr, "ouroboros-cli: error: {}\n", message);
+  // Messages echo segment names and user input: never raw control characters on a terminal.
+  fmt::print(stderr, "ouroboros-cli: error: {}\n", tools::terminal_safe(message));
   return code;
+}
+
+std::optional<std::string> user_name(std::uint32_t uid) {
+  passwd entry{};
+  passwd* found = nullptr;
+  std::vector<char> buffer(4096);
+  while (true) {
+    const int rc =
+        ::getpwuid_r(static_cast<uid_t>(uid), &entry, buffer.data(), buffer.size(), &found);
+    if (rc == ERANGE && buffer.size() < (1 << 20)) {
+      buffer.resize(buffer.size() * 2);
+      continue;
+    }
+    if (rc != 0 || found == nullptr) return std::nullopt;
+    return std::string(entry.pw_name);
+  }
+}
+
+std::string owner_text(std::uint32_t uid) {
+  const auto name = user_name(uid);
+  return name ? tools::terminal_safe(*name) : std::to_string(uid);
+}
+
+void warn_if_foreign_owner(const std::string& segment, std::uint32_t owner) {
+  static std::optional<std::uint32_t> warned;
+  const auto me = static_cast<std::uint32_t>(::geteuid());
+  if (owner == me || warned == owner) return;
+  warned = owner;
+  flush_stdout();
+  // Someone else's writer under the expected name may be squatting it: say whose it is.
+  fmt::print(
+      stderr,
+      "ouroboros-cli: warning: segment {} is owned by user {} (uid {}), not by you (uid {})\n",
+      tools::terminal_safe(segment), owner_text(owner), owner, me);
+  std::fflush(stderr);
+}
+
+void report_event(const tools::segment_event& event, bool color) {
+  // Events interleave with the data on a terminal: what was read before comes first.
+  flush_stdout();
+  fmt::memory_buffer line;
+  tools::text_options options;
+  options.color = color;
+  tools::format_text(line, event, options);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
 }
 
 int report_segment_error(const segment_error& error) {
@@ -33,6 +85,7 @@ int report_segment_error(const segment_error& error) {
     case segment_errc::invalid_name:
     case segment_errc::invalid_config: return report_error(error.what(), exit_usage);
     case segment_errc::not_a_log:
+    case segment_errc::not_regular_file:
     case segment_errc::foreign_object:
     case segment_errc::unsupported_version:
     case segment_errc::corrupt: return report_error(error.what(), exit_not_log);
@@ -74,12 +127,16 @@ void drain_stdout_if_big(fmt::memory_buffer& buffer) {
   buffer.clear();
 }
 
-bool color_wanted(const std::string& mode) {
+bool color_wanted_on(const std::string& mode, int fd) {
   if (mode == "always") return true;
   if (mode == "never") return false;
   const char* term = std::getenv("TERM");
-  return ::isatty(STDOUT_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr &&
+  return ::isatty(fd) == 1 && std::getenv("NO_COLOR") == nullptr &&
          (term == nullptr || std::string(term) != "dumb");
+}
+
+bool color_wanted(const std::string& mode) {
+  return color_wanted_on(mode, STDOUT_FILENO);
 }
 
 void read_options::add_to(CLI::App& command, const std::string& default_from) {
@@ -111,11 +168,13 @@ void read_options::add_to(CLI::App& command, const std::string& default_from) {
       ->delimiter(',');
   command.add_option("-x,--exclude-tag", exclude_tags, "Hide records with this tag")
       ->delimiter(',');
-  command.add_option(
-      "-g,--grep", pattern,
-      "Show only entries whose message matches this regular expression (ECMAScript)");
+  command.add_option("-g,--grep", pattern,
+                     "Show only entries whose message matches this regular expression anywhere "
+                     "(RE2 syntax, as in Go's regexp: matching takes time linear in the message, "
+                     "so back-references and look-around are not available)");
   command.add_flag("-i,--ignore-case", ignore_case, "Make --grep case-insensitive");
   command.add_option("-n,--max", max_entries, "Stop after this many entries (0 = no limit)")
+      ->transform(tools::cli::whole_number(0, std::numeric_limits<std::uint64_t>::max()))
       ->capture_default_str();
 }
 
@@ -147,7 +206,7 @@ tools::entry_filter read_options::filter() const {
   if (!pattern.empty()) {
     try {
       filter.set_pattern(pattern, ignore_case);
-    } catch (const std::regex_error& e) {
+    } catch (const std::invalid_argument& e) {
       throw CLI::ValidationError("--grep",
                                  "invalid regular expression '" + pattern + "': " + e.what());
     }

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,17 @@ inline constexpr int exit_not_log =
 
 inline constexpr const char* default_segment = "ouroboros-demo";
 
+// "ouroboros-cli: error: MESSAGE" on stderr (terminal-safe); returns `code`.
 int report_error(const std::string& message, int code);
+// The user name of `uid`, or nullopt when the user database has none.
+std::optional<std::string> user_name(std::uint32_t uid);
+// The user name (terminal-safe), or the uid as a number when unknown.
+std::string owner_text(std::uint32_t uid);
+// The tail contract's warning, once per owner, when `owner` is not the effective user:
+// "warning: segment NAME is owned by user OWNER (uid N), not by you (uid M)".
+void warn_if_foreign_owner(const std::string& segment, std::uint32_t owner);
+// An event as a text line on stderr (the tail contract: events are not data).
+void report_event(const tools::segment_event& event, bool color);
 int report_segment_error(const segment_error& error);
 
 // Installs SIGINT/SIGTERM handlers that set the flag (no other work in the handler).
@@ -41,7 +52,8 @@ void drain_stdout(fmt::memory_buffer& buffer);
 // Writes and empties `buffer` once it holds 64 KiB, so a busy reader writes in large batches.
 void drain_stdout_if_big(fmt::memory_buffer& buffer);
 
-bool color_wanted(const std::string& mode);   // "auto", "always", "never"
+bool color_wanted(const std::string& mode);  // "auto", "always", "never"; for stdout
+bool color_wanted_on(const std::string& mode, int fd);
 std::string human_size(std::uint64_t bytes);  // "64.0 KiB"
 
 // The reading options of tail and forward, registered on their subcommands.

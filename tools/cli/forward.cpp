@@ -60,15 +60,19 @@ int run_forward(const read_options& read, const std::string& to, const std::stri
       return report_error(e.what(), exit_failure);
     }
   }
-  if (max_rate < 0) return report_error("--max-rate must be >= 0", exit_usage);
 
   const std::atomic<bool>& stop = install_stop_handlers();
   std::uint64_t entries = 0;
   std::uint64_t gaps = 0;
   std::uint64_t lost = 0;
   std::uint64_t events = 0;
+  tools::follow_end end = tools::follow_end::end_of_data;
   try {
     tools::segment_follower follower(read.segment, read.follow_options());
+    const auto check_owner = [&] {
+      if (const auto owner = follower.owner_uid()) warn_if_foreign_owner(follower.name(), *owner);
+    };
+    check_owner();
     const std::string segment_name = follower.name().substr(1);
     context.segment = segment_name;
     context.app_name = app_name.empty() ? segment_name : app_name;
@@ -88,7 +92,12 @@ int run_forward(const read_options& read, const std::string& to, const std::stri
                                        std::chrono::duration<double>(pace.time_of(sent + 1)));
         if (due > std::chrono::steady_clock::now()) {
           drain_stdout(out);
-          std::this_thread::sleep_until(due);
+          // In slices, so Ctrl-C/SIGTERM stop a slow --max-rate promptly.
+          while (!stop.load(std::memory_order_relaxed) && std::chrono::steady_clock::now() < due) {
+            std::this_thread::sleep_until(
+                std::min(due, std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));
+          }
+          if (stop.load(std::memory_order_relaxed)) return;
         }
       }
       ++sent;
@@ -115,13 +124,22 @@ int run_forward(const read_options& read, const std::string& to, const std::stri
              [&](auto& o) { tools::format_json(o, *item.gap); });
       } else if (item.event != nullptr) {
         ++events;
+        if (item.event->kind == tools::event_kind::attached ||
+            item.event->kind == tools::event_kind::writer_restarted) {
+          drain_stdout(out);
+          check_owner();
+        }
+        // The operator watching forward sees events on stderr; the JSON stream carries them
+        // itself (the tail contract), syslog gets them as well.
+        if (!to_stdout) report_event(*item.event, false);
         ship([&](auto& m) { tools::format_syslog(m, context, *item.event, wall_now_ns()); },
              [&](auto& o) { tools::format_json(o, *item.event); });
       }
+      if (stop.load(std::memory_order_relaxed)) return false;
       return read.max_entries == 0 || entries < read.max_entries;
     };
     const auto on_idle = [&] { drain_stdout(out); };
-    follower.run(filter, on_item, on_idle, stop);
+    end = follower.run(filter, on_item, on_idle, stop);
     on_idle();
   } catch (const segment_error& e) {
     return report_segment_error(e);
@@ -131,8 +149,8 @@ int run_forward(const read_options& read, const std::string& to, const std::stri
   fmt::print(
       stderr,
       "ouroboros-cli forward: {} entries, {} gap markers ({} entries lost), {} events -> {}\n",
-      entries, gaps, lost, events, to_stdout ? "stdout" : to);
-  return exit_ok;
+      entries, gaps, lost, events, to_stdout ? "stdout" : tools::terminal_safe(to));
+  return end == tools::follow_end::truncated ? exit_failure : exit_ok;
 }
 
 }  // namespace ouroboros::cli

@@ -36,6 +36,7 @@ int run_inspect(const std::string& segment, bool json, int rows_shown) {
   } catch (const segment_error& e) {
     return report_segment_error(e);
   }
+  warn_if_foreign_owner(info.name, reader->owner_uid());
   const auto bytes = reader->bytes();
   const auto rows = tools::read_chunk_table(bytes);
   const auto range = tools::read_range(bytes);
@@ -47,6 +48,16 @@ int run_inspect(const std::string& segment, bool json, int rows_shown) {
   const std::size_t first_entry = rows.empty() ? 0 : rows[0].offset;
   const std::size_t limit =
       rows_shown < 0 ? rows.size() : std::min<std::size_t>(rows.size(), rows_shown);
+  // Shrunk while we looked: core mapped zero pages over the lost part, so the figures are not
+  // the segment's.
+  if (reader->truncated()) {
+    return report_error(fmt::format("segment '{}' shrank while it was being inspected (another "
+                                    "process truncated it)",
+                                    info.name),
+                        exit_not_log);
+  }
+  const std::uint32_t owner = reader->owner_uid();
+  const auto owner_name = user_name(owner);
 
   fmt::memory_buffer out;
   const auto put = [&]<class... Args>(fmt::format_string<Args...> format, Args&&... args) {
@@ -55,7 +66,15 @@ int run_inspect(const std::string& segment, bool json, int rows_shown) {
   if (json) {
     put("{{\"name\":\"");
     tools::append_json_escaped(out, info.name);
-    put("\",\"header\":{{\"magic\":\"0x{:016X}\",\"version\":{},\"chunk_count\":{},\"size\":{},"
+    put("\",\"owner_uid\":{},\"owner\":", owner);
+    if (owner_name) {
+      put("\"");
+      tools::append_json_escaped(out, *owner_name);
+      put("\"");
+    } else {
+      put("null");
+    }
+    put(",\"header\":{{\"magic\":\"0x{:016X}\",\"version\":{},\"chunk_count\":{},\"size\":{},"
         "\"first_entry_offset\":{}}}",
         layout::buffer_magic, layout::format_version, info.chunk_count, info.size, first_entry);
     if (ext) {
@@ -86,7 +105,8 @@ int run_inspect(const std::string& segment, bool json, int rows_shown) {
     }
     put("]}}\n");
   } else {
-    put("segment      {}\n", info.name);
+    put("segment      {}\n", tools::terminal_safe(info.name));
+    put("owner        {} (uid {})\n", owner_text(owner), owner);
     put("header       magic 0x{:016X}, version {}, {} chunks, {} ({} bytes), first entry at offset "
         "{}\n",
         layout::buffer_magic, layout::format_version, info.chunk_count, human_size(info.size),

@@ -62,26 +62,35 @@ int run_list(bool json, int window_ms) {
       const auto& ext = r.info.extension;
       fmt::format_to(std::back_inserter(out), "{{\"name\":\"");
       tools::append_json_escaped(out, r.info.name);
+      fmt::format_to(std::back_inserter(out), "\",\"owner_uid\":{},\"owner\":", r.info.owner_uid);
+      if (const auto user = user_name(r.info.owner_uid)) {
+        out.push_back('"');
+        tools::append_json_escaped(out, *user);
+        out.push_back('"');
+      } else {
+        fmt::format_to(std::back_inserter(out), "null");
+      }
       fmt::format_to(std::back_inserter(out),
-                     "\",\"pid\":{},\"writer\":\"{}\",\"size\":{},\"chunks\":{},\"chunk_size\":{},"
+                     ",\"pid\":{},\"writer\":\"{}\",\"size\":{},\"chunks\":{},\"chunk_size\":{},"
                      "\"entries\":{},\"fill\":{:.4f},\"rate\":{:.1f},\"records\":{}}}\n",
                      ext ? ext->writer_pid : 0, to_string(r.info.liveness), r.info.size,
                      r.info.chunk_count, ext ? ext->chunk_target_size : 0, r.after, r.fill, r.rate,
                      ext && ext->payload_encoding == layout::extension_layout::encoding_record);
     }
   } else {
-    fmt::format_to(std::back_inserter(out), "{:<28} {:>8} {:<7} {:>9} {:>16} {:>12} {:>5} {:>11}\n",
-                   "NAME", "PID", "WRITER", "SIZE", "CHUNKS", "ENTRIES", "FILL", "RATE/s");
+    fmt::format_to(std::back_inserter(out),
+                   "{:<28} {:<10} {:>8} {:<7} {:>9} {:>16} {:>12} {:>5} {:>11}\n", "NAME", "OWNER",
+                   "PID", "WRITER", "SIZE", "CHUNKS", "ENTRIES", "FILL", "RATE/s");
     for (const row& r : rows) {
       const auto& ext = r.info.extension;
       const std::string chunks =
           ext ? fmt::format("{} x {}", r.info.chunk_count, human_size(ext->chunk_target_size))
               : fmt::format("{}", r.info.chunk_count);
       fmt::format_to(std::back_inserter(out),
-                     "{:<28} {:>8} {:<7} {:>9} {:>16} {:>12} {:>4.0f}% {:>11.0f}\n",
-                     r.info.name.substr(1), ext ? fmt::format("{}", ext->writer_pid) : "-",
-                     to_string(r.info.liveness), human_size(r.info.size), chunks, r.after,
-                     r.fill * 100, r.rate);
+                     "{:<28} {:<10} {:>8} {:<7} {:>9} {:>16} {:>12} {:>4.0f}% {:>11.0f}\n",
+                     tools::terminal_safe(r.info.name.substr(1)), owner_text(r.info.owner_uid),
+                     ext ? fmt::format("{}", ext->writer_pid) : "-", to_string(r.info.liveness),
+                     human_size(r.info.size), chunks, r.after, r.fill * 100, r.rate);
     }
     if (rows.empty()) fmt::format_to(std::back_inserter(out), "(no log segments in /dev/shm)\n");
   }

@@ -1,5 +1,8 @@
 // ouroboros-cli: read Ouroboros shared-memory log segments from a terminal or a script.
+#include <limits>
+
 #include "common.hpp"
+#include "ouroboros/tools/cli_options.hpp"
 
 int main(int argc, char** argv) {
   using namespace ouroboros::cli;
@@ -12,6 +15,7 @@ int main(int argc, char** argv) {
       "over UDP/TCP",
       "ouroboros-cli"};
   app.require_subcommand(1);
+  ouroboros::tools::cli::set_failure_message(app, "ouroboros-cli");
   app.footer(
       "Exit codes: 0 ok, 1 runtime failure, 2 bad command line, 3 segment missing, "
       "4 not a readable log segment.\nRun 'ouroboros-cli COMMAND --help' for a command's options.");
@@ -48,7 +52,7 @@ int main(int argc, char** argv) {
       app.add_subcommand("list", "List every log segment in /dev/shm (others are skipped)");
   list->add_flag("--json", list_json, "One JSON object per segment");
   list->add_option("--window", list_window, "Milliseconds over which the write rate is measured")
-      ->check(CLI::Range(0, 60000))
+      ->transform(ouroboros::tools::cli::whole_number(0, 60000))
       ->capture_default_str();
 
   // inspect
@@ -59,6 +63,7 @@ int main(int argc, char** argv) {
   inspect->add_option("segment", inspect_segment, "Segment name")->capture_default_str();
   inspect->add_flag("--json", inspect_json, "One JSON object");
   inspect->add_option("--rows", inspect_rows, "Chunk-table rows to show (-1 = all)")
+      ->transform(ouroboros::tools::cli::integer(-1, std::numeric_limits<int>::max()))
       ->capture_default_str();
 
   // forward
@@ -85,12 +90,15 @@ int main(int argc, char** argv) {
   forward->add_option("--hostname", forward_host, "Syslog HOSTNAME (default: this machine's name)");
   forward
       ->add_option("--max-message-size", forward_max_message,
-                   "Longest syslog message in bytes; longer messages are cut at a UTF-8 boundary")
+                   "Longest syslog message in bytes (K, M suffixes); longer messages are cut at a "
+                   "UTF-8 boundary")
+      ->transform(ouroboros::tools::cli::size(480, std::size_t{1} << 30))
       ->capture_default_str();
   forward
       ->add_option("--max-rate", forward_max_rate,
                    "Send at most this many messages per second (0 = no limit); entries that "
                    "the writer overwrites meanwhile are forwarded as gap markers")
+      ->transform(ouroboros::tools::cli::decimal(0, 1e9))
       ->capture_default_str();
 
   // CLI11 would only say "a subcommand is required" for a mistyped command.

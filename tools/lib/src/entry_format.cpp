@@ -52,64 +52,23 @@ std::size_t utf8_sequence_at(std::string_view text, std::size_t i) noexcept {
   return is_valid_utf8(text.substr(i, length)) ? length : 0;
 }
 
-// Terminal-safe text: control characters (ESC above all) and invalid UTF-8 become \xNN, so no
-// payload can drive the terminal; newlines continue on an indented line.
-void append_text_escaped(fmt::memory_buffer& out, std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x7F) {
-      std::size_t run = i + 1;
-      while (run < text.size() && static_cast<unsigned char>(text[run]) >= 0x20 &&
-             static_cast<unsigned char>(text[run]) < 0x7F) {
-        ++run;
-      }
-      append(out, text.substr(i, run - i));
-      i = run;
-      continue;
-    }
-    if (c == '\n') {
-      append(out, "\n    ");
-      ++i;
-      continue;
-    }
-    if (c == '\t') {
-      out.push_back('\t');
-      ++i;
-      continue;
-    }
-    if (c >= 0x80) {
-      if (const std::size_t length = utf8_sequence_at(text, i); length > 0) {
-        append(out, text.substr(i, length));
-        i += length;
-        continue;
-      }
-    }
-    fmt::format_to(std::back_inserter(out), "\\x{:02x}", c);
-    ++i;
-  }
-}
-
 // Field values with spaces or quotes are quoted so key=value pairs stay parseable.
 void append_field_value(fmt::memory_buffer& out, std::string_view value) {
   const bool quote = value.empty() || value.find_first_of(" \t\n\"=") != std::string_view::npos;
   if (!quote) {
-    append_text_escaped(out, value);
+    append_terminal_safe(out, value, text_escape::single_line);
     return;
   }
   out.push_back('"');
-  for (char c : value) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    if (c == '\n') {
-      append(out, "\\n");
-      continue;
-    }
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
-      fmt::format_to(std::back_inserter(out), "\\x{:02x}", static_cast<unsigned char>(c));
-      continue;
-    }
-    out.push_back(c);
+  std::size_t done = 0;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (c != '"' && c != '\\' && c != '\n') continue;
+    append_terminal_safe(out, value.substr(done, i - done), text_escape::single_line);
+    append(out, c == '\n' ? "\\n" : c == '"' ? "\\\"" : "\\\\");
+    done = i + 1;
   }
+  append_terminal_safe(out, value.substr(done), text_escape::single_line);
   out.push_back('"');
 }
 
@@ -141,6 +100,54 @@ void append_local_time(fmt::memory_buffer& out, std::uint64_t unix_ns, bool utc)
   fmt::format_to(std::back_inserter(out), ".{:06}", (unix_ns % 1'000'000'000ULL) / 1000);
 }
 }  // namespace
+
+void append_terminal_safe(fmt::memory_buffer& out, std::string_view text, text_escape mode) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7F) {
+      std::size_t run = i + 1;
+      while (run < text.size() && static_cast<unsigned char>(text[run]) >= 0x20 &&
+             static_cast<unsigned char>(text[run]) < 0x7F) {
+        ++run;
+      }
+      append(out, text.substr(i, run - i));
+      i = run;
+      continue;
+    }
+    if (mode == text_escape::multi_line && c == '\n') {
+      append(out, "\n    ");
+      ++i;
+      continue;
+    }
+    if (mode == text_escape::multi_line && c == '\t') {
+      out.push_back('\t');
+      ++i;
+      continue;
+    }
+    if (c >= 0x80) {
+      if (const std::size_t length = utf8_sequence_at(text, i); length > 0) {
+        // U+0080..U+009F (C2 80..C2 9F) are the C1 controls: CSI (U+009B) drives terminals.
+        const auto next = static_cast<unsigned char>(text[i + 1]);
+        if (length == 2 && c == 0xC2 && next <= 0x9F) {
+          fmt::format_to(std::back_inserter(out), "\\x{:02x}", next);
+        } else {
+          append(out, text.substr(i, length));
+        }
+        i += length;
+        continue;
+      }
+    }
+    fmt::format_to(std::back_inserter(out), "\\x{:02x}", c);
+    ++i;
+  }
+}
+
+std::string terminal_safe(std::string_view text) {
+  fmt::memory_buffer out;
+  append_terminal_safe(out, text, text_escape::single_line);
+  return fmt::to_string(out);
+}
 
 decoded_entry decode_entry(std::uint64_t sequence, std::span<const std::byte> payload,
                            entry_interpreter& interpreter) noexcept {
@@ -180,6 +187,7 @@ std::string_view to_string(event_kind kind) noexcept {
     case event_kind::writer_gone: return "writer_gone";
     case event_kind::writer_closed: return "writer_closed";
     case event_kind::corrupt: return "corrupt";
+    case event_kind::segment_truncated: return "segment_truncated";
   }
   return "unknown";
 }
@@ -204,7 +212,13 @@ std::string describe_event(const segment_event& event) {
       return fmt::format("writer closed: process {} shut segment {} down cleanly", event.pid,
                          event.segment);
     case event_kind::corrupt:
-      return fmt::format("corrupt data skipped in segment {}: {}", event.segment, event.detail);
+      return fmt::format("corrupt data skipped in segment {}: {}{}", event.segment, event.detail,
+                         event.count > 1 ? fmt::format(" ({} corrupt reads)", event.count) : "");
+    case event_kind::segment_truncated:
+      return fmt::format(
+          "segment {} was truncated: another process shrank it under the reader; the entries "
+          "read so far stand{}",
+          event.segment, event.detail.empty() ? "" : "; " + event.detail);
   }
   return event.detail;
 }
@@ -229,17 +243,17 @@ void format_text(fmt::memory_buffer& out, const decoded_entry& entry, const text
     if (options.color) append(out, reset);
     out.push_back(' ');
     if (options.color) append(out, "\x1b[35m");
-    append_text_escaped(out, entry.tag);
+    append_terminal_safe(out, entry.tag, text_escape::single_line);
     for (std::size_t pad = entry.tag.size(); pad < 8; ++pad) out.push_back(' ');
     if (options.color) append(out, reset);
     fmt::format_to(std::back_inserter(out), " [{}] ", entry.thread);
-    append_text_escaped(out, entry.message);
+    append_terminal_safe(out, entry.message, text_escape::multi_line);
     if (entry.truncated) append(out, " [truncated]");
     for (std::size_t i = 0; i < entry.record.field_count; ++i) {
       const record_field field = entry.record.field(i);
       out.push_back(' ');
       if (options.color) append(out, dim);
-      append_text_escaped(out, field.key);
+      append_terminal_safe(out, field.key, text_escape::single_line);
       out.push_back('=');
       if (options.color) append(out, reset);
       append_field_value(out, field.value);
@@ -251,7 +265,7 @@ void format_text(fmt::memory_buffer& out, const decoded_entry& entry, const text
                      to_string(*entry.malformed));
       if (options.color) append(out, reset);
     }
-    append_text_escaped(out, entry.message);
+    append_terminal_safe(out, entry.message, text_escape::multi_line);
   }
   out.push_back('\n');
 }
@@ -268,7 +282,7 @@ void format_text(fmt::memory_buffer& out, const gap_marker& gap, const text_opti
 void format_text(fmt::memory_buffer& out, const segment_event& event, const text_options& options) {
   if (options.color) append(out, "\x1b[1;36m");
   append(out, "=== ");
-  append(out, describe_event(event));
+  append_terminal_safe(out, describe_event(event), text_escape::single_line);
   append(out, " ===");
   if (options.color) append(out, reset);
   out.push_back('\n');
@@ -278,11 +292,11 @@ void append_json_escaped(fmt::memory_buffer& out, std::string_view text) {
   std::size_t i = 0;
   while (i < text.size()) {
     const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
       std::size_t run = i + 1;
       while (run < text.size()) {
         const auto d = static_cast<unsigned char>(text[run]);
-        if (d < 0x20 || d >= 0x80 || d == '"' || d == '\\') break;
+        if (d < 0x20 || d >= 0x7F || d == '"' || d == '\\') break;
         ++run;
       }
       append(out, text.substr(i, run - i));
@@ -318,7 +332,13 @@ void append_json_escaped(fmt::memory_buffer& out, std::string_view text) {
       continue;
     }
     if (const std::size_t length = utf8_sequence_at(text, i); length > 0) {
-      append(out, text.substr(i, length));
+      const auto next = static_cast<unsigned char>(text[i + 1]);
+      if (length == 2 && c == 0xC2 && next <= 0x9F) {
+        // A C1 control: escaped, so a JSON stream shown on a terminal cannot drive it either.
+        fmt::format_to(std::back_inserter(out), "\\u{:04x}", next);
+      } else {
+        append(out, text.substr(i, length));
+      }
       i += length;
     } else {
       append(out, "\xEF\xBF\xBD");  // U+FFFD for a byte that starts no valid sequence
@@ -392,6 +412,7 @@ void format_json(fmt::memory_buffer& out, const segment_event& event) {
   if (event.incarnation != 0) {
     fmt::format_to(std::back_inserter(out), ",\"incarnation\":\"{:016x}\"", event.incarnation);
   }
+  if (event.count != 0) fmt::format_to(std::back_inserter(out), ",\"count\":{}", event.count);
   append(out, ",\"message\":\"");
   append_json_escaped(out, describe_event(event));
   append(out, "\"}\n");

@@ -1,16 +1,26 @@
 #include "ouroboros/tools/follower.hpp"
 
+#include <re2/re2.h>
+
 #include <algorithm>
+#include <stdexcept>
 #include <thread>
+#include <utility>
 
 namespace ouroboros::tools {
 
 using clock = std::chrono::steady_clock;
 
 void entry_filter::set_pattern(const std::string& pattern, bool ignore_case) {
-  auto flags = std::regex::ECMAScript | std::regex::optimize;
-  if (ignore_case) flags |= std::regex::icase;
-  pattern_.emplace(pattern, flags);
+  RE2::Options options;
+  options.set_case_sensitive(!ignore_case);
+  options.set_log_errors(false);
+  // Messages are UTF-8 by contract but untrusted: RE2 treats an invalid byte as matching no
+  // character, which is what a filter wants. The default memory budget (8 MiB) bounds the DFA;
+  // past it RE2 falls back to its NFA, still linear in the input.
+  auto compiled = std::make_shared<const RE2>(pattern, options);
+  if (!compiled->ok()) throw std::invalid_argument(compiled->error());
+  pattern_ = std::move(compiled);
 }
 
 bool entry_filter::active() const noexcept {
@@ -27,7 +37,8 @@ bool entry_filter::matches(const decoded_entry& entry) const {
       std::find(exclude_tags.begin(), exclude_tags.end(), entry.tag) != exclude_tags.end()) {
     return false;
   }
-  if (pattern_ && !std::regex_search(entry.message.begin(), entry.message.end(), *pattern_)) {
+  if (pattern_ &&
+      !RE2::PartialMatch(re2::StringPiece(entry.message.data(), entry.message.size()), *pattern_)) {
     return false;
   }
   return true;
@@ -42,7 +53,11 @@ segment_follower::segment_follower(std::string name, follow_options options)
       attach();
       return;
     } catch (const segment_error& e) {
-      if (e.code() != segment_errc::missing || clock::now() >= give_up) throw;
+      // A writer that has just created the name may not have formatted it yet (reserving its
+      // pages takes a moment): "not a log" is transient too, within the grace period.
+      const bool transient =
+          e.code() == segment_errc::missing || e.code() == segment_errc::not_a_log;
+      if (!transient || clock::now() >= give_up) throw;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
@@ -65,6 +80,72 @@ void segment_follower::refresh_context() {
   next_liveness_ = clock::now();
 }
 
+segment_event segment_follower::make_event(event_kind kind) const {
+  segment_event event;
+  event.kind = kind;
+  event.segment = name_;
+  event.pid = pid_;
+  event.incarnation = incarnation_;
+  return event;
+}
+
+std::optional<std::uint32_t> segment_follower::owner_uid() const noexcept {
+  if (!reader_) return std::nullopt;
+  return reader_->owner_uid();
+}
+
+std::optional<follow_end> segment_follower::reopen_after_truncation(
+    const std::atomic<bool>& stop, const std::function<bool(const segment_event&)>& emit) {
+  const std::uint64_t old_incarnation = incarnation_;
+  const std::size_t old_size = reader_->bytes().size();
+  reader_.reset();  // the mapping is unreadable past the new end: let it go
+  while (true) {
+    for (int i = 0; i < 10; ++i) {
+      if (stop.load(std::memory_order_relaxed)) return follow_end::stopped;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::unique_ptr<shm_reader> fresh;
+    try {
+      fresh = std::make_unique<shm_reader>(name_, start_position::oldest);
+    } catch (const segment_error&) {
+      continue;  // missing, half-written, not a log (yet): the name may become valid again
+    }
+    const auto ext = read_extension(fresh->bytes());
+    const std::uint64_t incarnation = ext ? ext->incarnation : 0;
+    const bool same = incarnation == old_incarnation;
+    // Still shrunk (the same segment, smaller than it was), or shrinking again.
+    if (fresh->truncated() || (same && fresh->bytes().size() < old_size)) {
+      if (!same || fresh->truncated()) continue;
+      // The header survives a shrink: the writer's end can still be told.
+      const writer_liveness now = ext ? liveness_of(*ext) : writer_liveness::unknown;
+      if ((now == writer_liveness::gone || now == writer_liveness::closed) && now != reported_) {
+        reported_ = now;
+        segment_event event = make_event(now == writer_liveness::gone ? event_kind::writer_gone
+                                                                      : event_kind::writer_closed);
+        if (!emit(event)) return follow_end::stopped;
+        if (options_.exit_on_close) return follow_end::writer_ended;
+      }
+      continue;
+    }
+    reader_ = std::move(fresh);
+    const writer_liveness reported = reported_;
+    refresh_context();
+    if (same) {
+      // Restored: read on after what was shown; what the writer wrote meanwhile into its
+      // private pages is lost to every reader, and comes out as a gap.
+      reported_ = reported;  // its end, if reported while shrunk, is not news
+      expect_next_ = last_sequence_ + 1;
+      if (!emit(make_event(event_kind::attached))) return follow_end::stopped;
+      return std::nullopt;
+    }
+    ++restarts_;
+    last_sequence_ = 0;
+    expect_next_ = 1;  // everything of the new incarnation before its oldest entry is a gap
+    if (!emit(make_event(event_kind::writer_restarted))) return follow_end::stopped;
+    return std::nullopt;
+  }
+}
+
 std::optional<segment_event> segment_follower::check_writer() {
   next_liveness_ = clock::now() + options_.liveness_interval;
   const writer_liveness now = reader_->liveness();
@@ -72,11 +153,8 @@ std::optional<segment_event> segment_follower::check_writer() {
     return std::nullopt;
   }
   reported_ = now;
-  segment_event event;
-  event.kind = now == writer_liveness::gone ? event_kind::writer_gone : event_kind::writer_closed;
-  event.segment = name_;
-  event.pid = pid_;
-  event.incarnation = incarnation_;
+  segment_event event = make_event(now == writer_liveness::gone ? event_kind::writer_gone
+                                                                : event_kind::writer_closed);
   if (const auto ext = reader_->extension(); ext && now == writer_liveness::gone) {
     const auto wall = std::chrono::system_clock::now().time_since_epoch();
     const auto now_ns = static_cast<std::uint64_t>(
@@ -98,6 +176,34 @@ follow_end segment_follower::run(const entry_filter& filter,
     item.event = &event;
     return on_item(item);
   };
+  auto emit_gap = [&](const gap_marker& gap) {
+    ++gaps_;
+    lost_ += gap.lost;
+    last_sequence_ = gap.last;
+    follow_item item;
+    item.gap = &gap;
+    return on_item(item);
+  };
+  auto gap_between = [](std::uint64_t first, std::uint64_t last) {
+    gap_marker gap;
+    gap.first = first;
+    gap.last = last;
+    gap.lost = last - first + 1;
+    return gap;
+  };
+  // Corrupt reads are reported at most once per corrupt_interval, each event counting the reads
+  // it covers; `force` reports what is pending regardless (the reader is about to stop).
+  auto report_corrupt = [&](bool force) {
+    if (corrupt_pending_ == 0) return true;
+    const auto now = clock::now();
+    if (!force && now < next_corrupt_report_) return true;
+    segment_event event = make_event(event_kind::corrupt);
+    event.detail = corrupt_detail_;
+    event.count = corrupt_pending_;
+    corrupt_pending_ = 0;
+    next_corrupt_report_ = now + options_.corrupt_interval;
+    return emit_event(event);
+  };
 
   if (!reader_) {
     // Waiting: a name that is missing, or created but not yet formatted, is retried. A name that
@@ -114,31 +220,35 @@ follow_end segment_follower::run(const entry_filter& filter,
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     }
-    segment_event event;
-    event.kind = event_kind::attached;
-    event.segment = name_;
-    event.pid = pid_;
-    event.incarnation = incarnation_;
-    if (!emit_event(event)) return follow_end::stopped;
-  }
-
-  // A writer that is already gone or closed is said up front, so nobody waits in vain.
-  if (auto event = check_writer(); event) {
-    if (!emit_event(*event)) return follow_end::stopped;
+    if (!emit_event(make_event(event_kind::attached))) return follow_end::stopped;
   }
 
   bool ending = false;
   clock::time_point ending_at{};
-  std::uint32_t since_check = 0;
+  // Work since the last look at `stop`, in entries plus KiB of payload, so a stream of huge
+  // messages (each one filtered by a regex) still notices Ctrl-C promptly.
+  std::uint64_t since_check = 0;
   while (true) {
-    if (++since_check >= 1024) {
+    if (since_check >= 1024) {
       since_check = 0;
       if (stop.load(std::memory_order_relaxed)) return follow_end::stopped;
     }
     const read_result result = reader_->read_next();
     switch (result.status) {
       case read_status::ok: {
+        since_check += 1 + result.payload.size() / 1024;
+        if (expect_next_ != 0) {
+          const std::uint64_t expected = std::exchange(expect_next_, 0);
+          if (result.sequence < expected) {
+            expect_next_ = expected;  // shown before the segment was truncated
+            break;
+          }
+          if (result.sequence > expected && !emit_gap(gap_between(expected, result.sequence - 1))) {
+            return follow_end::stopped;
+          }
+        }
         ++entries_;
+        last_sequence_ = result.sequence;
         const decoded_entry entry = decode_entry(result.sequence, result.payload, interpreter_);
         if (filter.matches(entry)) {
           follow_item item;
@@ -148,32 +258,53 @@ follow_end segment_follower::run(const entry_filter& filter,
         break;
       }
       case read_status::lapped: {
-        ++gaps_;
-        lost_ += result.lost;
-        const gap_marker gap = gap_from_lapped(result.lost, reader_->ring().position_sequence());
-        follow_item item;
-        item.gap = &gap;
-        if (!on_item(item)) return follow_end::stopped;
+        ++since_check;
+        gap_marker gap = gap_from_lapped(result.lost, reader_->ring().position_sequence());
+        if (expect_next_ != 0) {
+          const std::uint64_t expected = std::exchange(expect_next_, 0);
+          if (gap.last < expected) {
+            expect_next_ = expected;
+            break;
+          }
+          gap = gap_between(expected, gap.last);
+        }
+        if (!emit_gap(gap)) return follow_end::stopped;
         break;
       }
       case read_status::writer_restarted: {
         ++restarts_;
         ending = false;
+        last_sequence_ = 0;
+        expect_next_ = 0;
         refresh_context();
-        segment_event event;
-        event.kind = event_kind::writer_restarted;
-        event.segment = name_;
-        event.pid = pid_;
-        event.incarnation = incarnation_;
-        if (!emit_event(event)) return follow_end::stopped;
+        if (!emit_event(make_event(event_kind::writer_restarted))) return follow_end::stopped;
+        // The new incarnation's first `lost` entries were overwritten before the reader found
+        // it: a gap from sequence 1, so delivered + lost == written across incarnations too.
+        if (result.lost > 0) {
+          gap_marker gap;
+          gap.lost = result.lost;
+          gap.first = 1;
+          gap.last = result.lost;
+          if (!emit_gap(gap)) return follow_end::stopped;
+        }
         break;
       }
       case read_status::corrupt: {
-        segment_event event;
-        event.kind = event_kind::corrupt;
-        event.segment = name_;
-        event.detail = std::string(result.detail);
+        ++since_check;
+        ++corrupt_pending_;
+        corrupt_detail_ = std::string(result.detail);
+        if (!report_corrupt(false)) return follow_end::stopped;
+        break;
+      }
+      case read_status::segment_truncated: {
+        if (!report_corrupt(true)) return follow_end::stopped;
+        segment_event event = make_event(event_kind::segment_truncated);
+        if (options_.follow) event.detail = "waiting for it to be restored or re-created";
         if (!emit_event(event)) return follow_end::stopped;
+        if (on_idle) on_idle();
+        if (!options_.follow) return follow_end::truncated;
+        ending = false;
+        if (const auto end = reopen_after_truncation(stop, emit_event)) return *end;
         break;
       }
       case read_status::not_a_log:
@@ -183,15 +314,27 @@ follow_end segment_follower::run(const entry_filter& filter,
                                         to_string(result.status), result.detail));
       case read_status::no_data: {
         since_check = 0;
+        if (!report_corrupt(false)) return follow_end::stopped;
         if (on_idle) on_idle();
-        if (!options_.follow) return follow_end::end_of_data;
-        if (stop.load(std::memory_order_relaxed)) return follow_end::stopped;
         const auto now = clock::now();
+        if (!options_.follow) {
+          // Everything there was has been read: say how the writer ended, if it did.
+          if (!report_corrupt(true)) return follow_end::stopped;
+          if (auto event = check_writer(); event) {
+            if (!emit_event(*event)) return follow_end::stopped;
+          }
+          return follow_end::end_of_data;
+        }
+        if (stop.load(std::memory_order_relaxed)) return follow_end::stopped;
         // The writer ended and everything written before that has been read. A restarting
         // writer closes its old segment before creating the new one: the grace period lets
         // shm_reader notice the new one first (a restart clears `ending`).
-        if (ending && now >= ending_at) return follow_end::writer_ended;
+        if (ending && now >= ending_at) {
+          if (!report_corrupt(true)) return follow_end::stopped;
+          return follow_end::writer_ended;
+        }
         if (now >= next_liveness_) {
+          // Reported once per incarnation, when the reader has caught up with the writer.
           if (auto event = check_writer(); event) {
             if (!emit_event(*event)) return follow_end::stopped;
           }

@@ -51,11 +51,12 @@ std::string describe_gap(const gap_marker& gap);
 
 // Things that happen to the segment itself, reported in the output stream.
 enum class event_kind {
-  attached,          // segment found (after waiting for it)
-  writer_restarted,  // re-created under the same name; the reader re-attached at its oldest entry
-  writer_gone,       // the writer process no longer exists (crash)
-  writer_closed,     // the writer shut down cleanly
-  corrupt,           // the reader skipped damaged data
+  attached,           // segment found (after waiting for it)
+  writer_restarted,   // re-created under the same name; the reader re-attached at its oldest entry
+  writer_gone,        // the writer process no longer exists (crash)
+  writer_closed,      // the writer shut down cleanly
+  corrupt,            // the reader skipped damaged data
+  segment_truncated,  // the segment file shrank below the mapped size: that mapping is unreadable
 };
 std::string_view to_string(event_kind kind) noexcept;
 
@@ -65,6 +66,7 @@ struct segment_event {
   std::uint64_t pid = 0;          // writer pid when known
   std::uint64_t incarnation = 0;  // segment incarnation when known
   std::string detail;             // human explanation
+  std::uint64_t count = 0;        // corrupt: how many corrupt reads this event covers
 };
 std::string describe_event(const segment_event& event);
 
@@ -83,6 +85,15 @@ void format_text(fmt::memory_buffer& out, const segment_event& event, const text
 void format_json(fmt::memory_buffer& out, const decoded_entry& entry);
 void format_json(fmt::memory_buffer& out, const gap_marker& gap);
 void format_json(fmt::memory_buffer& out, const segment_event& event);
+
+// Terminal-safe text, the tail contract's rule: C0 controls (except TAB and LF), DEL, the C1
+// controls U+0080..U+009F (as their code point) and bytes that start no valid UTF-8 sequence
+// become \xNN (two lower-case hex digits), so no payload or name can drive the terminal.
+// multi_line (messages): LF continues on an indented line, TAB stays. single_line (names, tags,
+// field keys, events, error messages): LF and TAB are escaped too, so nothing fakes a line.
+enum class text_escape { multi_line, single_line };
+void append_terminal_safe(fmt::memory_buffer& out, std::string_view text, text_escape mode);
+std::string terminal_safe(std::string_view text);  // single_line
 
 // Appends `text` as a JSON string body (no quotes). Invalid UTF-8 bytes become U+FFFD.
 void append_json_escaped(fmt::memory_buffer& out, std::string_view text);

@@ -11,12 +11,15 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
 #include "ouroboros/segment.hpp"
 #include "ouroboros/tools/entry_format.hpp"
+
+namespace re2 {
+class RE2;
+}
 
 namespace ouroboros::tools {
 
@@ -27,13 +30,15 @@ class entry_filter {
   std::vector<std::string> tags;          // keep only these tags (plain entries have none)
   std::vector<std::string> exclude_tags;  // drop these tags
 
-  // Throws std::regex_error with the reason when `pattern` does not compile.
+  // `pattern` is RE2 syntax, matched anywhere in the message in time linear in its length (no
+  // back-references or look-around, which would need backtracking). Throws
+  // std::invalid_argument with RE2's reason when it does not compile.
   void set_pattern(const std::string& pattern, bool ignore_case);
   bool matches(const decoded_entry& entry) const;
   bool active() const noexcept;
 
  private:
-  std::optional<std::regex> pattern_;
+  std::shared_ptr<const re2::RE2> pattern_;  // immutable once built: copies share it
 };
 
 struct follow_options {
@@ -41,17 +46,21 @@ struct follow_options {
   bool follow = false;            // keep reading after the end; otherwise stop there
   bool wait_for_segment = false;  // a missing segment is waited for instead of an error
   bool exit_on_close = false;     // in follow mode: stop once the writer closed or is gone
-  // Without wait_for_segment: how long a missing segment may take to appear before it is an
-  // error (a writer started a moment ago, e.g. by a script, has not created it yet).
+  // Without wait_for_segment: how long a missing (or created but not yet formatted) segment may
+  // take to become readable before it is an error (a writer started a moment ago, e.g. by a
+  // script, has not finished creating it yet).
   std::chrono::milliseconds missing_grace{0};
   std::chrono::milliseconds idle_sleep{5};           // sleep between polls when there is no data
   std::chrono::milliseconds liveness_interval{250};  // how often an idle reader checks the writer
+  std::chrono::milliseconds corrupt_interval{1000};  // at most one corrupt event per interval
 };
 
 enum class follow_end {
   end_of_data,   // not following and everything was read
   stopped,       // `stop` was set, or the callback asked to stop
   writer_ended,  // exit_on_close and the writer closed or is gone
+  truncated,     // not following, and the segment shrank under the reader (another process
+                 // truncated it): what was read stands, the rest is unreadable
 };
 
 // What run() hands to the callback: exactly one of entry, gap or event is set.
@@ -80,11 +89,21 @@ class segment_follower {
   std::uint64_t gaps() const noexcept { return gaps_; }
   std::uint64_t restarts() const noexcept { return restarts_; }
   std::uint64_t writer_pid() const noexcept { return pid_; }  // 0 when unknown
+  // The user owning the segment file; nullopt while not attached (waiting for the segment).
+  std::optional<std::uint32_t> owner_uid() const noexcept;
 
  private:
   void attach();
   void refresh_context();
   std::optional<segment_event> check_writer();
+  segment_event make_event(event_kind kind) const;
+  // After segment_truncated in follow mode: waits until the name is a readable segment again
+  // (the same incarnation restored to at least its old size, or a new one) and attaches,
+  // reporting that (attached or writer_restarted) through `emit`. Meanwhile the writer's end is
+  // reported once as well (its header is still readable), and ends the wait under
+  // exit_on_close. Returns nullopt once attached again, else how the run ends.
+  std::optional<follow_end> reopen_after_truncation(
+      const std::atomic<bool>& stop, const std::function<bool(const segment_event&)>& emit);
 
   std::string name_;
   follow_options options_;
@@ -98,6 +117,15 @@ class segment_follower {
   std::uint64_t lost_ = 0;
   std::uint64_t gaps_ = 0;
   std::uint64_t restarts_ = 0;
+  // Sequence number of the last entry delivered or reported lost (this incarnation).
+  std::uint64_t last_sequence_ = 0;
+  // After re-opening a truncated segment: the sequence number the next entry or gap should
+  // start at (0: no expectation). Earlier ones were shown already; a later start is a gap.
+  std::uint64_t expect_next_ = 0;
+  // Corrupt reads not yet reported, and when the next corrupt event may be given.
+  std::uint64_t corrupt_pending_ = 0;
+  std::string corrupt_detail_;
+  std::chrono::steady_clock::time_point next_corrupt_report_{};
 };
 
 }  // namespace ouroboros::tools
