@@ -11,10 +11,26 @@ could observe a torn word. Payloads are copied with ``bytes(view[a:b])`` (one ``
 only then re-validated (seqlock read). Memory ordering relies on x86-64 TSO (loads are not
 reordered with older loads) and on CPython executing loads in program order; see README.md.
 
+Two additions keep Python fast and every pass bounded, with exactly the outcomes of the C++
+reader (the shared vectors and the interleaving arguments of docs/format.md 7.6 are the proof):
+
+* Runs (``read_run``): from a committed entry, walk the following headers (one aligned load
+  each), load the next row once to see whether a chunk starts inside the walked span (step d),
+  copy the whole span with one ``memcpy``, then re-check the current row once (step f for every
+  entry of the run). A header load precedes every payload byte of its entry, and the row re-load
+  follows every copy, so the seqlock argument of section 8.2 holds for each entry of the run.
+* Resync from a sorted snapshot of the usable rows: a hostile table whose rows all lead to dead
+  ends (corrupt entries, empty slots) would otherwise cost a scan of all N rows per dead end,
+  N^2 in all. The snapshot is kept while it stays true: the chosen row is re-loaded and must
+  equal its snapshot before it is entered, and a snapshot that finds nothing, or whose choice
+  changed, is taken again (a row committed later carries a larger token than every row
+  committed before it, so a stale snapshot can only miss rows the choice would not take).
+
 Thread-safety: a RingReader is not thread-safe; use one per thread.
 """
 
-from typing import Optional, Tuple
+from bisect import bisect_left
+from typing import List, Optional, Tuple
 
 from ._errors import AttachError, NotALogError, UnsupportedVersionError, CorruptSegmentError
 
@@ -94,8 +110,15 @@ class RingReader:
 
     # A "now" walk in Python is slower than a native writer; bound it so attach always returns.
     MAX_SKIPS = 1 << 20
+    # A run stops after this many entries or bytes: bounded copies and latency.
+    RUN_ENTRIES = 1024
+    RUN_SHORT = 8
+    RUN_BYTES = 1 << 18
 
-    def __init__(self, words: Words, start: str = "oldest") -> None:
+    def __init__(self, words: Words, start: str = "oldest", count_start_gap: bool = False) -> None:
+        """``count_start_gap``: start at the oldest entry, and report the entries before it as
+        lost (sequence numbers 1..k, one LAPPED result first): for re-attaching to a new
+        incarnation of a segment, so that delivered + lost == written across incarnations."""
         count, status, detail = check_header(words)
         if status:
             raise_attach_error(status, detail)
@@ -116,8 +139,22 @@ class RingReader:
         self._resync_min = 0
         self.delivered = 0
         self.lost = 0
+        # Sorted snapshot of the usable rows: [(token, index, offset word)], and the call it was
+        # taken in (a snapshot taken in the current call is fresh).
+        self._snapshot: Optional[List[Tuple[int, int, int]]] = None
+        self._snapshot_tokens: List[int] = []
+        self._snapshot_call = -1
+        self._call = 0
+        # Entries per run: short right after a resync (a reader that was lapped lands on the
+        # oldest chunk, which the writer is about to take back: a long run would be discarded
+        # whole), doubling with every run that passes its re-check.
+        self._run_limit = self.RUN_SHORT
 
         found: Optional[Tuple[int, Row]] = None
+        if count_start_gap:
+            # The oldest entry of the new incarnation is k + 1: entries 1..k were overwritten.
+            self._schedule_resync(0)
+            return
         if start == "oldest":
             found = self._find_row(0, count)
         else:
@@ -178,7 +215,55 @@ class RingReader:
         u64 = self._u64
         return u64[at] == word and u64[at + 1] == token and u64[at] == word
 
+    def _take_snapshot(self) -> List[Tuple[int, int, int]]:
+        # Offset words, tokens, offset words again, each in one pass: every row's token load
+        # lies between its two offset loads, as in _load_row; the chosen row is re-loaded anyway.
+        count = self._count
+        u64 = self._u64
+        firsts = u64[2 : 2 + 2 * count : 2].tolist()
+        tokens = u64[3 : 3 + 2 * count : 2].tolist()
+        seconds = u64[2 : 2 + 2 * count : 2].tolist()
+        low = self._table_end
+        high = self._size - ENTRY_HEADER
+        rows = [
+            (token, index, first)
+            for index, (first, token, second) in enumerate(zip(firsts, tokens, seconds))
+            if first == second
+            and first & ROW_COMMITTED
+            and low <= (first & ROW_OFFSET_MASK) <= high
+            and not first & 3
+            and token != U64_MAX
+        ]
+        rows.sort()
+        self._snapshot = rows
+        self._snapshot_tokens = [row[0] for row in rows]
+        self._snapshot_call = self._call
+        return rows
+
     def _find_row(self, min_token: int, exclude: int) -> Optional[Tuple[int, Row]]:
+        """The usable row with the smallest token >= min_token (the lowest index on a tie), other
+        than `exclude`: the C++ find_row, answered from the sorted snapshot."""
+        for _ in range(3):
+            rows = self._snapshot
+            if rows is None:
+                rows = self._take_snapshot()
+            at = bisect_left(self._snapshot_tokens, min_token)
+            if at < len(rows) and rows[at][1] == exclude:
+                at += 1  # row indexes are unique: one skip at most
+            if at == len(rows):
+                if self._snapshot_call == self._call:
+                    return None
+                self._snapshot = None  # an older snapshot may miss rows committed since
+                continue
+            token, index, word = rows[at]
+            row = self._load_row(index)
+            if row[2] and row[0] == word and row[1] == token:
+                return (index, row)
+            self._snapshot = None  # the writer moved that row: look again
+        return self._scan_rows(min_token, exclude)
+
+    def _scan_rows(self, min_token: int, exclude: int) -> Optional[Tuple[int, Row]]:
+        # The reference scan, for a table that keeps changing under the snapshots.
         found: Optional[Tuple[int, Row]] = None
         for i in range(self._count):
             if i == exclude:
@@ -189,7 +274,19 @@ class RingReader:
         return found
 
     def _any_row_continuing(self, token: int, exclude: int) -> bool:
-        # Whether a usable row other than `exclude` has a token >= `token` (rule 5).
+        # Whether a usable row other than `exclude` has a token >= `token` (rule 5). A snapshot
+        # candidate that is still there answers yes; otherwise ask the table itself.
+        rows = self._snapshot
+        if rows is not None:
+            at = bisect_left(self._snapshot_tokens, token)
+            if at < len(rows) and rows[at][1] == exclude:
+                at += 1
+            if at < len(rows):
+                found_token, index, word = rows[at]
+                row = self._load_row(index)
+                if row[2] and row[0] == word and row[1] == found_token:
+                    return True
+                self._snapshot = None
         for i in range(self._count):
             if i == exclude:
                 continue
@@ -224,7 +321,128 @@ class RingReader:
 
     # -- reading ------------------------------------------------------------------------------
     def read_next(self) -> Tuple[str, int, int, bytes, str]:
+        self._call += 1
         return self._step(True)
+
+    def read_run(
+        self, copy: bool = True, limit: int = RUN_ENTRIES
+    ) -> Tuple[str, int, int, Optional[List[bytes]], str]:
+        """The next entries: ``(OK, first sequence number, 0, payloads, "")`` for a run of one or
+        more consecutive entries (sequence numbers first, first + 1, ...; the payloads are b""
+        unless `copy`), or ``(status, 0, lost, None, detail)`` exactly as read_next returns it.
+        The same outcomes as calling read_next repeatedly, fewer shared loads per entry."""
+        self._call += 1
+        if not self._resync_pending:
+            run = self._run(copy, limit)
+            if run is not None:
+                return run
+        status, seq, lost, payload, detail = self._step(copy)
+        if status is OK:
+            return (OK, seq, 0, [payload], "")
+        return (status, seq, lost, None, detail)
+
+    def _run(self, copy: bool, limit: int) -> Optional[Tuple[str, int, int, Optional[List[bytes]], str]]:
+        # The data path of _step (b, d, f) for many entries at once; None leaves the case to
+        # _step (anything but committed entries of a valid length, or a resync to do).
+        size = self._size
+        u32 = self._u32
+        position = self._position
+        if size - position < ENTRY_HEADER or self._seq == U64_MAX:
+            return None
+        # (b) one header load per entry, in order; it precedes every byte copied for the entry.
+        header = u32[position >> 2]
+        length = header & ENTRY_LENGTH_MASK
+        if not header & ENTRY_COMMITTED or length < LENGTH_MIN_ENTRY or length > size - position:
+            return None
+        starts = [position]
+        lengths = [length]
+        end = (position + length + 3) & ~3
+        stop = position + self.RUN_BYTES
+        if limit > self._run_limit:
+            limit = self._run_limit
+        # Where the next chunk seems to start bounds the walk: the entries past it belong to
+        # another row (and may be an earlier lap's). Only a bound: step d below decides.
+        count = self._count
+        u64 = self._u64
+        following = self._row_index + 1
+        if following < count:
+            hint = u64[(HEADER_SIZE + ROW_SIZE * following) >> 3]
+            if hint & ROW_COMMITTED:
+                hint &= ROW_OFFSET_MASK
+                if position < hint < stop:
+                    stop = hint
+        n = 1
+        while n < limit and end < stop and size - end >= ENTRY_HEADER:
+            header = u32[end >> 2]
+            length = header & ENTRY_LENGTH_MASK
+            if not header & ENTRY_COMMITTED or length < LENGTH_MIN_ENTRY or length > size - end:
+                break
+            starts.append(end)
+            lengths.append(length)
+            end = (end + length + 3) & ~3
+            n += 1
+        # (d) after the header loads: does the next chunk start at one of these entries? Its
+        # row is committed before its first entry, so a chunk whose first header was seen
+        # committed above is seen here (or a later state, which the re-check below catches).
+        entered = False
+        cut = n
+        while True:
+            following = self._row_index + 1
+            if following >= count:
+                break
+            word = u64[(HEADER_SIZE + ROW_SIZE * following) >> 3]
+            if not word & ROW_COMMITTED:
+                break
+            offset = word & ROW_OFFSET_MASK
+            if offset < starts[0] or offset > starts[-1]:
+                break
+            j = bisect_left(starts, offset)
+            if starts[j] != offset or (j == 0 and entered):
+                break  # _step checks one next row per entry: at starts[0] that was done
+            row = self._load_row(following)
+            if not row[2] or (row[0] & ROW_OFFSET_MASK) != offset:
+                break
+            expected = self._seq + j
+            if row[1] == expected:
+                if j == 0:
+                    self._enter(following, row)  # its first entry is the one loaded first
+                    entered = True
+                    continue
+                cut = j  # entries from starts[j] on belong to the next chunk: next call
+            elif row[1] > expected:
+                if j == 0:
+                    return None  # lapped: _step resyncs
+                cut = j
+            # a smaller token is a stale row from an earlier lap: ignore it
+            break
+        seq = self._seq
+        if cut > U64_MAX - seq:
+            cut = U64_MAX - seq  # _step reports the overflow at the entry that would pass it
+        base = starts[0]
+        last_end = starts[cut - 1] + lengths[cut - 1]
+        data = bytes(self._u8[base:last_end]) if copy else b""
+        # (f) fence (program order on x86-64), then the whole current row once for the run.
+        if not self._current_row_unchanged():
+            self._schedule_resync(seq)  # the copy may be torn: discard it
+            return None
+        self._seq = seq + cut
+        self.delivered += cut
+        if self._run_limit < self.RUN_ENTRIES:
+            self._run_limit *= 2
+        after = (last_end + 3) & ~3
+        self._position = after if after < size else size
+        if not copy:
+            return (OK, seq + 1, 0, [b""] * cut, "")
+        if cut < n:
+            del starts[cut:]
+            del lengths[cut:]
+        return (
+            OK,
+            seq + 1,
+            0,
+            [data[s - base + ENTRY_HEADER : s - base + l] for s, l in zip(starts, lengths)],
+            "",
+        )
 
     def _step(self, copy: bool) -> Tuple[str, int, int, bytes, str]:
         u32 = self._u32
@@ -240,6 +458,7 @@ class RingReader:
                 lost = row[1] - self._seq if self._resync_reports_loss else 0
                 self._resync_pending = False
                 self._resync_reports_loss = True
+                self._run_limit = self.RUN_SHORT
                 self._enter(index, row)
                 if lost > 0:
                     self.lost += lost
@@ -316,10 +535,16 @@ class RingReader:
 
     def _skip_to_end(self) -> None:
         # Entries skipped here are not reported as lost: the caller asked to start now.
-        for _ in range(self.MAX_SKIPS):
-            status = self._step(False)[0]
-            if status != OK and status != LAPPED:
+        skipped = 0
+        while skipped < self.MAX_SKIPS:
+            status, _, _, payloads, _ = self.read_run(False)
+            if status is OK:
+                assert payloads is not None
+                skipped += len(payloads)
+            elif status != LAPPED:
                 break
+            else:
+                skipped += 1
         self.delivered = 0
         self.lost = 0
 

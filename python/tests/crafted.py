@@ -1,0 +1,51 @@
+"""Hand-built v1 buffers for tests (docs/format.md sections 2-4): no extension block unless asked,
+so payloads are plain bytes and liveness is unknown."""
+
+import struct
+from typing import List, Sequence, Tuple
+
+MAGIC = 0x4F55524F424C4F47
+COMMITTED_ROW = 1 << 63
+COMMITTED_ENTRY = 1 << 31
+
+
+def ring_with_entries(payloads: Sequence[bytes], chunks: int = 1, slack: int = 64) -> bytes:
+    """One chunk (row 0, token 0) holding `payloads` in order; the other rows are empty."""
+    table_end = 16 + 16 * chunks
+    size = table_end + sum(4 + ((len(p) + 3) & ~3) for p in payloads) + slack
+    size = (size + 7) & ~7
+    buf = bytearray(size)
+    struct.pack_into("<QII", buf, 0, MAGIC, 1, chunks)
+    struct.pack_into("<QQ", buf, 16, COMMITTED_ROW | table_end, 0)
+    at = table_end
+    for p in payloads:
+        struct.pack_into("<I", buf, at, COMMITTED_ENTRY | (4 + len(p)))
+        buf[at + 4 : at + 4 + len(p)] = p
+        at = (at + 4 + len(p) + 3) & ~3
+    return bytes(buf)
+
+
+def rows_at_slots(count: int, header_word: int) -> bytes:
+    """`count` rows; row i is committed at the i-th 4-byte slot after the table with token i, and
+    every slot holds `header_word` (e.g. a committed reserved length 2 = a corrupt entry, or 0 =
+    no data). The quadratic case of issue 10: every row leads to a dead end."""
+    table_end = 16 + 16 * count
+    size = table_end + 4 * count
+    buf = bytearray(size)
+    struct.pack_into("<QII", buf, 0, MAGIC, 1, count)
+    for i in range(count):
+        struct.pack_into("<QQ", buf, 16 + 16 * i, COMMITTED_ROW | (table_end + 4 * i), i)
+        struct.pack_into("<I", buf, table_end + 4 * i, header_word)
+    return bytes(buf)
+
+
+def expected_rows_at_slots(count: int, corrupt: bool) -> List[Tuple[str, int]]:
+    """What the C++ ring_reader delivers from rows_at_slots, oldest start: with corrupt entries,
+    'corrupt' for row 0, then ('lapped', 1) and 'corrupt' for each further row; with empty slots,
+    ('lapped', 1) for each further row (rule 5 moves on, the rest of each chunk counted lost)."""
+    events: List[Tuple[str, int]] = [("corrupt", 0)] if corrupt else []
+    for _ in range(count - 1):
+        events.append(("lapped", 1))
+        if corrupt:
+            events.append(("corrupt", 0))
+    return events
