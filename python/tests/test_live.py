@@ -178,7 +178,8 @@ def test_missing_then_cli_follow(cleanup: List[str]) -> None:
     writer = Writer(name, "--records", "--count", "50")
     src = Path(__file__).resolve().parent.parent / "src"
     cli = subprocess.Popen(
-        [os.environ.get("PYTHON", "python3"), "-m", "ouroboros_reader", "--json", name],
+        [os.environ.get("PYTHON", "python3"), "-m", "ouroboros_reader", "--json",
+         "--exit-on-close", name],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(src)},
@@ -187,12 +188,14 @@ def test_missing_then_cli_follow(cleanup: List[str]) -> None:
         time.sleep(0.5)  # the CLI attaches before the writer starts
         writer.go()
         assert writer.written() == 50
-        out, _ = cli.communicate(timeout=30)  # exits by itself: the writer closed
+        out, _ = cli.communicate(timeout=30)  # --exit-on-close: exits once the writer closed
     finally:
         cli.kill()
         writer.kill()
     import json
 
     lines = [json.loads(l) for l in out.splitlines()]
+    assert lines[-1]["type"] == "event" and lines[-1]["event"] == "writer_closed"
+    lines = [l for l in lines if l["type"] == "entry"]
     assert [l["seq"] for l in lines] == list(range(1, 51))
     assert lines[0]["message"] == "entry 1" and lines[0]["fields"] == {"seq": "1"}
