@@ -12,15 +12,19 @@ is whether the reader keeps up without loss. Also times a full pass over the sto
         [--records] [--decode] [--rate N] [--seconds 3] [--api next|batch]
 
 --decode touches every entry's level, time and message (forces the record decode);
---api batch uses Reader.read_batch() (entries in lists) instead of read_next().
+--api batch uses Reader.read_batch() (entries in lists) instead of read_next();
+--api tail runs `python -m ouroboros_reader --json --exit-on-close` on the segment and counts its
+entry lines and gap markers (the tail decodes and formats every entry).
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 from ouroboros_reader import Reader, Status  # noqa: E402
@@ -32,7 +36,7 @@ def main() -> int:
     p.add_argument("--decode", action="store_true", help="touch level, time and message")
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--rate", default="0", help="writer entries/s (0 = unthrottled)")
-    p.add_argument("--api", choices=["next", "batch"], default="next")
+    p.add_argument("--api", choices=["next", "batch", "tail"], default="next")
     args = p.parse_args()
     bin_dir = Path(os.environ.get("OUROBOROS_BIN_DIR", "build/dev/bin"))
     name = f"ouroboros-pybench-{os.getpid()}"
@@ -41,6 +45,8 @@ def main() -> int:
            "--rate", args.rate, "--min-size", "12", "--max-size", "120"]
     if args.records:
         cmd.append("--records")
+    if args.api == "tail":
+        return tail_run(cmd, name)
     writer = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     decode = args.decode
     try:
@@ -59,8 +65,9 @@ def main() -> int:
         writer_done = None
         while True:
             if args.api == "batch":
-                status, entries, n_lost = reader.read_batch()  # type: ignore[attr-defined]
-                lost += n_lost
+                batch = reader.read_batch()  # type: ignore[attr-defined]
+                status, entries = batch.status, batch.entries
+                lost += batch.lost
                 delivered += len(entries)
                 for e in entries:
                     payload_bytes += len(e.payload)
@@ -107,6 +114,48 @@ def main() -> int:
     finally:
         if writer.poll() is None:
             writer.kill()
+        try:
+            os.unlink("/dev/shm/" + name)
+        except FileNotFoundError:
+            pass
+    return 0
+
+
+def tail_run(cmd: List[str], name: str) -> int:
+    src = Path(__file__).resolve().parent.parent / "src"
+    writer = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    tail = None
+    try:
+        assert writer.stdout is not None and writer.stdin is not None
+        writer.stdout.readline()
+        tail = subprocess.Popen(
+            [sys.executable, "-m", "ouroboros_reader", "--json", "--exit-on-close", name],
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(src)},
+        )
+        assert tail.stdout is not None
+        time.sleep(0.5)  # the tail attaches before the writer starts
+        writer.stdin.write("go\n")
+        writer.stdin.flush()
+        started = time.perf_counter()
+        delivered = lost = 0
+        for line in tail.stdout:
+            if line.startswith(b'{"type":"entry"'):
+                delivered += 1
+            elif line.startswith(b'{"type":"gap"'):
+                lost += json.loads(line)["lost"]
+        elapsed = time.perf_counter() - started
+        tail.wait()
+        written = int(writer.communicate()[0].split()[-1])
+        verdict = "ok" if delivered + lost == written else "MISMATCH"
+        print(f"tail: {delivered / elapsed:,.0f} entries/s delivered, lost {lost:,} of "
+              f"{written:,} ({100.0 * lost / max(written, 1):.1f} %), "
+              f"delivered + lost = written: {verdict}")
+    finally:
+        for proc in (writer, tail):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
         try:
             os.unlink("/dev/shm/" + name)
         except FileNotFoundError:

@@ -10,6 +10,7 @@ JSON mode; control characters escaped; the CLI's exit codes (0 ok, 1 runtime fai
 import argparse
 import datetime
 import json
+import json.encoder
 import os
 import pwd
 import signal
@@ -25,6 +26,10 @@ from ._errors import (
     SegmentNotFoundError,
 )
 from .reader import Entry, Kind, Liveness, Reader, Start, Status
+from .records import Level
+
+# The C encoder (escapes ", \\ and C0 controls; leaves the rest as is, like ensure_ascii=False).
+_json_str: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 PROG = "python -m ouroboros_reader"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_MISSING, EXIT_NOT_LOG = 0, 1, 2, 3, 4
@@ -49,15 +54,24 @@ _REPLACE_INVALID: Dict[int, str] = {0xDC00 + b: "\ufffd" for b in range(0x80, 0x
 
 
 def escape_text(text: str) -> str:
-    return text.translate(_TEXT_ESCAPES)
+    # isprintable() is false for every character the table changes (and a few it leaves alone).
+    return text if text.isprintable() else text.translate(_TEXT_ESCAPES)
 
 
 def bytes_as_text(raw: bytes) -> str:
-    return raw.decode("utf-8", "surrogateescape").translate(_TEXT_ESCAPES)
+    return escape_text(raw.decode("utf-8", "surrogateescape"))
 
 
 def json_line(obj: Dict[str, Any]) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).translate(_JSON_ESCAPES)
+    return json_safe(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
+
+
+def json_safe(line: str) -> str:
+    """DEL and C1 escaped as JSON unicode escapes (json.dumps leaves them raw with
+    ensure_ascii=False)."""
+    if line.isascii() and "\x7f" not in line:
+        return line
+    return line.translate(_JSON_ESCAPES)
 
 
 def json_string(text: str) -> str:
@@ -65,44 +79,56 @@ def json_string(text: str) -> str:
     return text.translate(_REPLACE_INVALID)
 
 
+_LEVEL_NAMES = tuple(str(level) for level in Level)
+_second_text = [-1, ""]  # the formatted second of the last timestamp: one strftime per second
+
+
 def time_text(unix_ns: Optional[int]) -> str:
     if unix_ns is None:
         return "-"
     seconds, nanos = divmod(unix_ns, 1_000_000_000)
-    try:
-        moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc)
-    except (OverflowError, OSError, ValueError):
-        return str(unix_ns)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos:09d}Z"
+    if seconds != _second_text[0]:
+        try:
+            moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return str(unix_ns)
+        _second_text[0] = seconds
+        _second_text[1] = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{_second_text[1]}.{nanos:09d}Z"
 
 
 # -- entries and gaps ------------------------------------------------------------------------
-def entry_json(entry: Entry) -> Dict[str, Any]:
-    """The CLI's JSON entry shape: type, seq, time, time_ns, level, tag, thread, message,
-    binary, malformed, truncated, fields (each only where it applies)."""
-    out: Dict[str, Any] = {"type": "entry", "seq": entry.seq}
+def entry_json(entry: Entry) -> str:
+    """One JSON line in the CLI's entry shape: type, seq, time, time_ns, level, tag, thread,
+    message, binary, malformed, truncated, fields (each only where it applies; fields in the
+    record's order, repeated keys included)."""
     record = entry.record
-    if record is not None:
-        if entry.unix_ns:
-            out["time"] = time_text(entry.unix_ns)
-            out["time_ns"] = entry.unix_ns
-        out["level"] = str(record.level)
-        out["tag"] = record.tag
-        out["thread"] = record.thread
-        out["message"] = record.message
-        if record.truncated:
-            out["truncated"] = True
-        if record.fields:
-            out["fields"] = dict(record.fields)
-        return out
-    try:
-        out["message"] = entry.payload.decode("utf-8")
-    except UnicodeDecodeError:
-        out["message"] = json_string(entry.payload.decode("utf-8", "surrogateescape"))
-        out["binary"] = True
-    if entry.kind is Kind.MALFORMED:
-        out["malformed"] = entry.error
-    return out
+    if record is None:
+        out: Dict[str, Any] = {"type": "entry", "seq": entry.seq}
+        try:
+            out["message"] = entry.payload.decode("utf-8")
+        except UnicodeDecodeError:
+            out["message"] = json_string(entry.payload.decode("utf-8", "surrogateescape"))
+            out["binary"] = True
+        if entry.kind is Kind.MALFORMED:
+            out["malformed"] = entry.error
+        return json_line(out)
+    parts = ['{"type":"entry","seq":', str(entry.seq)]
+    unix_ns = entry.unix_ns
+    if unix_ns:
+        parts.append(f',"time":"{time_text(unix_ns)}","time_ns":{unix_ns}')
+    parts.append(
+        f',"level":"{_LEVEL_NAMES[record.level]}","tag":{_json_str(record.tag)},'
+        f'"thread":{record.thread},"message":{_json_str(record.message)}'
+    )
+    if record.truncated:
+        parts.append(',"truncated":true')
+    if record.fields:
+        parts.append(',"fields":{')
+        parts.append(",".join(f"{_json_str(k)}:{_json_str(v)}" for k, v in record.fields))
+        parts.append("}")
+    parts.append("}")
+    return json_safe("".join(parts))
 
 
 def entry_text(entry: Entry) -> str:
@@ -139,7 +165,7 @@ class Output:
         self.shown = escape_text(segment)
 
     def entry(self, entry: Entry) -> None:
-        self.out.write((json_line(entry_json(entry)) if self.json else entry_text(entry)) + "\n")
+        self.out.write((entry_json(entry) if self.json else entry_text(entry)) + "\n")
 
     def gap(self, lost: int, position: int) -> None:
         last = position
