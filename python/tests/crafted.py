@@ -49,3 +49,36 @@ def expected_rows_at_slots(count: int, corrupt: bool) -> List[Tuple[str, int]]:
         if corrupt:
             events.append(("corrupt", 0))
     return events
+
+
+def record_payload(level: int, thread: int, unix_ns: int, tag: bytes, message: bytes,
+                   fields: Sequence[Tuple[bytes, bytes]] = ()) -> bytes:
+    """A log record (docs/format.md 11.1) with a unix-ns timestamp."""
+    out = bytearray(struct.pack("<BBBBIQBB", 0x9E, 1, level, 0, thread, unix_ns, len(tag),
+                                len(fields)))
+    out += tag
+    for key, value in fields:
+        out += struct.pack("<B", len(key)) + key + struct.pack("<H", len(value)) + value
+    return bytes(out + message)
+
+
+def records_ring(payloads: Sequence[bytes], slack: int = 64) -> bytes:
+    """One chunk holding `payloads`, behind an extension block that says "records" (pid 0,
+    incarnation 1, no clock calibration: timestamps are unix ns)."""
+    table_end = 16 + 16
+    block = 112
+    first = table_end + block
+    size = first + sum(4 + ((len(p) + 3) & ~3) for p in payloads) + slack
+    size = (size + 7) & ~7
+    buf = bytearray(size)
+    struct.pack_into("<QII", buf, 0, MAGIC, 1, 1)
+    struct.pack_into("<QQ", buf, 16, COMMITTED_ROW | first, 0)
+    struct.pack_into("<QII", buf, table_end, 0x3158454F52554F00, block, 1)
+    struct.pack_into("<QQQQ", buf, table_end + 16, 0, 0, 1, 0)  # pid, start, incarnation, beat
+    struct.pack_into("<II", buf, table_end + 48, 1, 0)  # encoding: records; flags
+    at = first
+    for p in payloads:
+        struct.pack_into("<I", buf, at, COMMITTED_ENTRY | (4 + len(p)))
+        buf[at + 4 : at + 4 + len(p)] = p
+        at = (at + 4 + len(p) + 3) & ~3
+    return bytes(buf)

@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Tuple
 import pytest
 
 from conftest import VECTORS, Lines, Writer, find_binary, run_tail, segment_name, start_tail
-from crafted import ring_with_entries, rows_at_slots
+from crafted import record_payload, records_ring, ring_with_entries, rows_at_slots
 from ouroboros_reader import __main__ as tail_main
 
 
@@ -70,9 +70,10 @@ def test_closed_writer_is_reported_after_its_entries(cleanup: List[str]) -> None
     result = run_tail("--no-follow", "--json", "--start", "oldest", name)
     assert result.returncode == 0, result.stderr
     lines = json_lines(result.stdout)
-    assert [l["type"] for l in lines] == ["event"] + ["entry"] * 5
-    assert lines[0]["event"] == "writer_closed" and lines[0]["pid"] == writer.proc.pid
-    entry = lines[1]
+    # the writer's end is said once the tail has read everything
+    assert [l["type"] for l in lines] == ["entry"] * 5 + ["event"]
+    assert lines[-1]["event"] == "writer_closed" and lines[-1]["pid"] == writer.proc.pid
+    entry = lines[0]
     assert list(entry) == ["type", "seq", "time", "time_ns", "level", "tag", "thread", "message",
                            "fields"]
     assert entry["seq"] == 1 and entry["message"] == "entry 1" and entry["fields"] == {"seq": "1"}
@@ -140,8 +141,10 @@ def test_corruption_is_reported_as_an_event_and_a_gap() -> None:
         "type": "event",
         "event": "corrupt",
         "segment": path,
+        "count": 1,
         "message": f"corrupt data skipped in segment {path}: reserved entry length 2 or 3",
     }
+    assert list(corrupt) == ["type", "event", "segment", "count", "message"]
     (gap,) = [l for l in lines if l["type"] == "gap"]
     assert list(gap) == ["type", "lost", "first_seq", "last_seq", "message"]
     assert gap["lost"] == 1 and gap["first_seq"] == gap["last_seq"]
@@ -160,7 +163,9 @@ def test_corrupt_events_are_rate_limited(tmp_path: Path) -> None:
     events = [l for l in lines if l["type"] == "event"]
     assert [e["event"] for e in events] == ["corrupt", "corrupt"]
     assert events[0]["message"].endswith(": reserved entry length 2 or 3")
-    assert "(299 corrupt reads since the last report)" in events[1]["message"]
+    assert events[0]["count"] == 1
+    assert events[1]["message"].endswith(": reserved entry length 2 or 3 (299 corrupt reads)")
+    assert events[1]["count"] == 299
     gaps = [l for l in lines if l["type"] == "gap"]
     assert len(gaps) == 299 and all(g["lost"] == 1 for g in gaps)
 
@@ -217,6 +222,24 @@ def test_json_output_escapes_control_characters(tmp_path: Path) -> None:
     assert lines[2]["message"] == "c1 csi \x9b2J and nel \x85"
     assert lines[3] == {"type": "entry", "seq": 4, "message": "bad \ufffd\ufffd utf8 \ufffd\ufffd",
                         "binary": True}
+
+
+def test_one_line_parts_of_a_record_escape_tab_and_newline(tmp_path: Path) -> None:
+    # The message keeps its lines; the tag and the fields must not break the entry's line.
+    path = tmp_path / "record.bin"
+    path.write_bytes(records_ring([
+        record_payload(2, 7, 1_700_000_000_123_456_789, b"a\tb\nc\x1b", b"m1\nm2\tx\xc2\x9b",
+                       [(b"k\n", b"v\tw\x07")]),
+    ]))
+    result = run_tail("--file", str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "1 2023-11-14T22:13:20.123456789Z info     [a\\x09b\\x0ac\\x1b] (thread 7) m1",
+        "    m2\tx\\x9b k\\x0a=v\\x09w\\x07",
+    ]
+    (entry,) = json_lines(run_tail("--file", str(path), "--json").stdout)
+    assert entry["tag"] == "a\tb\nc\x1b" and entry["message"] == "m1\nm2\tx\x9b"
+    assert entry["fields"] == {"k\n": "v\tw\x07"}
 
 
 def test_segment_names_are_escaped(cleanup: List[str]) -> None:
@@ -359,12 +382,14 @@ def test_following_tail_reports_a_truncated_segment_and_waits(cleanup: List[str]
             event = json.loads(out.next())
         assert event["type"] == "event" and event["event"] == "segment_truncated", event
         assert event["segment"] == "/" + name
-        assert "truncated" in event["message"]
+        assert event["message"].startswith(f"segment /{name} was truncated under the reader: ")
+        assert event["message"].endswith("; the entries read so far stand")
         time.sleep(0.5)
         assert tail.poll() is None, "a following tail keeps waiting for the segment to come back"
         os.truncate("/dev/shm/" + name, size)
         event = json.loads(out.next())
         assert event["event"] == "attached", event
+        assert event["message"] == f"attached to segment /{name} (writer pid {event['pid']})"
         tail.send_signal(signal.SIGINT)
         assert tail.wait(timeout=10) == 0
         assert out.rest() == [] and err.rest() == []

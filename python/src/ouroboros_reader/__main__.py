@@ -41,12 +41,15 @@ CORRUPT_REPORT_INTERVAL = 1.0
 
 # -- escaping ------------------------------------------------------------------------------------
 # Text output: C0 controls but TAB and LF, DEL and the C1 controls print as \xNN; bytes that are
-# not valid UTF-8 (decoded with surrogateescape to U+DC80..U+DCFF) print as \xNN of the byte; LF
-# continues on an indented line.
+# not valid UTF-8 (decoded with surrogateescape to U+DC80..U+DCFF) print as \xNN of the byte. A
+# message keeps its lines (LF continues on an indented line); everything that must stay on one
+# line (names, tags, field keys and values, event lines, errors) escapes LF and TAB too.
 _TEXT_ESCAPES: Dict[int, str] = {c: f"\\x{c:02x}" for c in range(0x20) if c not in (0x09, 0x0A)}
 _TEXT_ESCAPES.update({c: f"\\x{c:02x}" for c in range(0x7F, 0xA0)})
 _TEXT_ESCAPES.update({0xDC00 + b: f"\\x{b:02x}" for b in range(0x80, 0x100)})
 _TEXT_ESCAPES[0x0A] = "\n    "
+_LINE_ESCAPES = dict(_TEXT_ESCAPES)
+_LINE_ESCAPES.update({0x09: "\\x09", 0x0A: "\\x0a"})
 # JSON output: json.dumps escapes C0 as \u00NN; DEL and C1 get the same treatment (JSON strings
 # are the only place they can occur), and invalid bytes become U+FFFD one byte each (as the CLI).
 _JSON_ESCAPES: Dict[int, str] = {c: f"\\u{c:04x}" for c in range(0x7F, 0xA0)}
@@ -54,8 +57,14 @@ _REPLACE_INVALID: Dict[int, str] = {0xDC00 + b: "\ufffd" for b in range(0x80, 0x
 
 
 def escape_text(text: str) -> str:
+    """A message: multi-line."""
     # isprintable() is false for every character the table changes (and a few it leaves alone).
     return text if text.isprintable() else text.translate(_TEXT_ESCAPES)
+
+
+def escape_line(text: str) -> str:
+    """Anything that must stay on one line."""
+    return text if text.isprintable() else text.translate(_LINE_ESCAPES)
 
 
 def bytes_as_text(raw: bytes) -> str:
@@ -134,11 +143,11 @@ def entry_json(entry: Entry) -> str:
 def entry_text(entry: Entry) -> str:
     record = entry.record
     if record is not None:
-        fields = "".join(f" {escape_text(k)}={escape_text(v)}" for k, v in record.fields)
+        fields = "".join(f" {escape_line(k)}={escape_line(v)}" for k, v in record.fields)
         trunc = " [truncated]" if record.truncated else ""
         return (
             f"{entry.seq} {time_text(entry.unix_ns)} {str(record.level):<8} "
-            f"[{escape_text(record.tag)}] (thread {record.thread}) "
+            f"[{escape_line(record.tag)}] (thread {record.thread}) "
             f"{escape_text(record.message)}{trunc}{fields}"
         )
     if entry.kind is Kind.MALFORMED:
@@ -162,7 +171,7 @@ class Output:
         self.err = err
         self.json = json_mode
         self.segment = segment  # as given (dumps) or canonical (/name)
-        self.shown = escape_text(segment)
+        self.shown = escape_line(segment)
 
     def entry(self, entry: Entry) -> None:
         self.out.write((entry_json(entry) if self.json else entry_text(entry)) + "\n")
@@ -181,7 +190,7 @@ class Output:
         self.out.write(line + "\n")
 
     def event(self, kind: str, describe: Callable[[str], str], pid: int = 0,
-              incarnation: int = 0) -> None:
+              incarnation: int = 0, count: int = 0) -> None:
         """`describe(name)` words the event around the segment name (escaped in text)."""
         if self.json:
             obj: Dict[str, Any] = {"type": "event", "event": kind,
@@ -190,11 +199,13 @@ class Output:
                 obj["pid"] = pid
             if incarnation:
                 obj["incarnation"] = f"{incarnation:016x}"
+            if count:
+                obj["count"] = count
             obj["message"] = json_string(describe(self.segment))
             self.out.write(json_line(obj) + "\n")
             return
         self.out.flush()  # entries before the event appear before it on a shared terminal
-        self.err.write(f"=== {escape_text(describe(self.segment))} ===\n")
+        self.err.write(f"=== {escape_line(describe(self.segment))} ===\n")
         self.err.flush()
 
     def flush(self) -> None:
@@ -202,38 +213,35 @@ class Output:
 
 
 class CorruptReports:
-    """At most one corrupt event per second; a later one says how many reads it covers."""
+    """At most one corrupt event per second, each counting the corrupt reads it covers."""
 
     def __init__(self, output: Output) -> None:
         self.output = output
-        self.last_report: Optional[float] = None
+        self.next_report = 0.0
         self.pending = 0
         self.detail = ""
 
     def hit(self, detail: str) -> None:
         self.pending += 1
         self.detail = detail
-        now = time.monotonic()
-        if self.last_report is None or now - self.last_report >= CORRUPT_REPORT_INTERVAL:
-            self.flush(now)
+        self.report(False)
 
-    def flush_if_due(self) -> None:
-        now = time.monotonic()
-        if self.pending and (
-            self.last_report is None or now - self.last_report >= CORRUPT_REPORT_INTERVAL
-        ):
-            self.flush(now)
-
-    def flush(self, now: Optional[float] = None) -> None:
+    def report(self, force: bool) -> None:
+        """What is pending, when a second has passed since the last report (or `force`)."""
         if not self.pending:
             return
+        now = time.monotonic()
+        if not force and now < self.next_report:
+            return
         count, detail = self.pending, self.detail
-        suffix = f" ({count} corrupt reads since the last report)" if count > 1 else ""
+        suffix = f" ({count} corrupt reads)" if count > 1 else ""
         self.output.event(
-            "corrupt", lambda name: f"corrupt data skipped in segment {name}: {detail}{suffix}"
+            "corrupt",
+            lambda name: f"corrupt data skipped in segment {name}: {detail}{suffix}",
+            count=count,
         )
         self.pending = 0
-        self.last_report = time.monotonic() if now is None else now
+        self.next_report = now + CORRUPT_REPORT_INTERVAL
 
 
 # -- options ---------------------------------------------------------------------------------
@@ -242,7 +250,7 @@ def whole_number(parser: argparse.ArgumentParser, option: str, value: str) -> in
     if value.isascii() and value.isdigit() and int(value) <= U64_MAX:
         return int(value)
     parser.error(
-        f'{option}: expected a whole number from 0 to {U64_MAX}, got "{escape_text(value)}"'
+        f'{option}: expected a whole number from 0 to {U64_MAX}, got "{escape_line(value)}"'
     )
     raise AssertionError  # parser.error exits
 
@@ -284,7 +292,7 @@ class Tail:
             self.output.flush()
             sys.stderr.write(
                 f"warning: segment {self.output.shown} is owned by user "
-                f"{escape_text(owner_name(owner))} (uid {owner}), not by you (uid {me})\n"
+                f"{escape_line(owner_name(owner))} (uid {owner}), not by you (uid {me})\n"
             )
             sys.stderr.flush()
 
@@ -321,9 +329,8 @@ class Tail:
         output = self.output
         limit = self.args.max
         shown = 0
-        # A writer that is already gone or closed is said up front, so nobody waits in vain.
-        self.check_writer()
-        next_liveness = time.monotonic() + LIVENESS_INTERVAL
+        # The writer's end is said once per incarnation, when the tail has caught up with it.
+        next_liveness = 0.0
         ending_at: Optional[float] = None
         while True:
             batch = reader.read_batch()
@@ -344,6 +351,7 @@ class Tail:
             if status is Status.WRITER_RESTARTED:
                 self.refresh()
                 ending_at = None
+                next_liveness = 0.0
                 incarnation, pid = self.incarnation, self.pid
                 self.event(
                     "writer_restarted",
@@ -351,6 +359,8 @@ class Tail:
                     f"incarnation {incarnation:016x}{f', pid {pid}' if pid else ''}); re-attached "
                     "at its oldest entry, sequence numbers restart",
                 )
+                # The restart gap (entries 1..k overwritten before the tail found the new
+                # incarnation) is the reader's next result: a LAPPED read, shown as a gap.
                 continue
             if status is Status.SEGMENT_TRUNCATED:
                 self.truncated_event()
@@ -361,14 +371,14 @@ class Tail:
                 pid = self.pid
                 self.event(
                     "attached",
-                    lambda name: f"attached to segment {name} again: its size was restored"
-                    f"{f' (writer pid {pid})' if pid else ''}",
+                    lambda name: f"attached to segment {name}{f' (writer pid {pid})' if pid else ''}",
                 )
                 continue
             # no data
-            self.corrupt.flush_if_due()
+            self.corrupt.report(False)
             output.flush()
             if not self.follow:
+                self.corrupt.report(True)
                 self.check_writer()
                 return self.finish(EXIT_OK)
             now = time.monotonic()
@@ -394,18 +404,15 @@ class Tail:
             now = os.lstat("/dev/shm" + reader.name).st_size if reader.name else -1
         except OSError:
             now = -1
-        size = f"{now} bytes" if now >= 0 else "gone"
-        then = (
-            "; waiting for it to be restored or re-created" if self.follow else ""
-        )
+        size = f"{now} bytes" if now >= 0 else "removed"
         self.event(
             "segment_truncated",
-            lambda name: f"segment {name} was truncated: its file shrank below the {mapped} bytes "
-            f"mapped (now {size}); stopped reading it, entries read so far are kept{then}",
+            lambda name: f"segment {name} was truncated under the reader: its file is now "
+            f"{size}, {mapped} bytes were mapped; the entries read so far stand",
         )
 
     def finish(self, code: int) -> int:
-        self.corrupt.flush()
+        self.corrupt.report(True)
         self.output.flush()
         return code
 
@@ -479,7 +486,7 @@ def main(argv: Optional[List[str]] = None, out: TextIO = sys.stdout) -> int:
         reader = open_reader(args, following)
     except (OuroborosError, OSError) as e:
         sys.stderr.write(
-            f"ouroboros_reader: error: {escape_text(error_message(e, args.name, args.file))}\n"
+            f"ouroboros_reader: error: {escape_line(error_message(e, args.name, args.file))}\n"
         )
         return error_code(e)
     segment = args.name if args.file else (reader.name or args.name)
