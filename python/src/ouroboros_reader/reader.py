@@ -131,24 +131,24 @@ class Entry:
         self.restarted = restarted
         self._context = context
         if kind is None:
-            self._kind: Any = _UNDECODED  # decoded on first use
-            self._record: Optional[Record] = None
-            self._unix_ns: Optional[int] = None
-            self._error: Optional[str] = None
+            self._kind: Any = _UNDECODED  # the other three are set by _decode on first use
         else:
             self._kind = kind
-            self._record = record
-            self._unix_ns = unix_ns
-            self._error = error
+            self._record: Optional[Record] = record
+            self._unix_ns: Optional[int] = unix_ns
+            self._error: Optional[str] = error
 
     def _decode(self) -> None:
         context = self._context
-        self._kind = Kind.PLAIN
+        self._record = self._unix_ns = self._error = None
         if not context.records:
+            self._kind = Kind.PLAIN
             return
         decoded = decode_record(self.payload)
         if isinstance(decoded, str):
-            if decoded != NOT_A_RECORD:
+            if decoded == NOT_A_RECORD:
+                self._kind = Kind.PLAIN
+            else:
                 self._kind = Kind.MALFORMED
                 self._error = decoded
             return
