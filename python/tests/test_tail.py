@@ -454,10 +454,12 @@ def demo_tail_run(name: str, writer_args: List[str]) -> Tuple[List[Dict[str, Any
 def test_tail_accounts_for_every_entry_of_a_restarting_demo_writer(cleanup: List[str]) -> None:
     name = segment_name("demo-restarts")
     cleanup.append(name)
+    # --keep: the last incarnation stays after the writer exits, so the tail finds it however
+    # short it lived (the tail looks for a new segment every 0.25 s while it has no data).
     lines, summary = demo_tail_run(
         name,
-        ["--chunks", "8", "--chunk-size", "4K", "--rate", "20000", "--duration", "2.2",
-         "--restart-every", "0.5"],
+        ["--chunks", "8", "--chunk-size", "4K", "--rate", "20000", "--duration", "2.4",
+         "--restart-every", "0.6", "--keep"],
     )
     assert summary["restarts"] >= 3
     entries = [l for l in lines if l["type"] == "entry"]
