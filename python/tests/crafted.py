@@ -39,6 +39,39 @@ def rows_at_slots(count: int, header_word: int) -> bytes:
     return bytes(buf)
 
 
+def rows_with_one_entry_then_corrupt(count: int) -> bytes:
+    """`count` chunks of 12 bytes: row i (token 2i) holds one entry (payload = u32 i), then a
+    reserved length 3. The reader delivers each entry, skips the corrupt one, moves on."""
+    table_end = 16 + 16 * count
+    buf = bytearray(table_end + 12 * count + 8)
+    struct.pack_into("<QII", buf, 0, MAGIC, 1, count)
+    for i in range(count):
+        at = table_end + 12 * i
+        struct.pack_into("<QQ", buf, 16 + 16 * i, COMMITTED_ROW | at, 2 * i)
+        struct.pack_into("<III", buf, at, COMMITTED_ENTRY | 8, i, COMMITTED_ENTRY | 3)
+    return bytes(buf)
+
+
+def rows_in_equal_token_pairs(count: int) -> bytes:
+    """`count` rows at consecutive empty 4-byte slots; rows 2k and 2k + 1 share token k. Rule 5
+    sends the reader from one row of a pair to the other and back: a loop within one read, which
+    the C++ reader ends after 2N + 16 passes with "no progress: the chunk table forms a loop"."""
+    table_end = 16 + 16 * count
+    buf = bytearray(table_end + 4 * count)
+    struct.pack_into("<QII", buf, 0, MAGIC, 1, count)
+    for i in range(count):
+        struct.pack_into("<QQ", buf, 16 + 16 * i, COMMITTED_ROW | (table_end + 4 * i), i // 2)
+    return bytes(buf)
+
+
+def expected_rows_in_equal_token_pairs(count: int) -> List[Tuple[str, int]]:
+    """What ouroboros-cli (the C++ ring_reader) delivers from rows_in_equal_token_pairs."""
+    events: List[Tuple[str, int]] = [("corrupt", 0)]
+    for _ in range(count // 2 - 1):
+        events.extend([("lapped", 1), ("corrupt", 0)])
+    return events
+
+
 def expected_rows_at_slots(count: int, corrupt: bool) -> List[Tuple[str, int]]:
     """What the C++ ring_reader delivers from rows_at_slots, oldest start: with corrupt entries,
     'corrupt' for row 0, then ('lapped', 1) and 'corrupt' for each further row; with empty slots,

@@ -8,7 +8,13 @@ from typing import Any, List, Tuple
 
 import pytest
 
-from crafted import expected_rows_at_slots, rows_at_slots
+from crafted import (
+    expected_rows_at_slots,
+    expected_rows_in_equal_token_pairs,
+    rows_at_slots,
+    rows_in_equal_token_pairs,
+    rows_with_one_entry_then_corrupt,
+)
 from ouroboros_reader import Reader, Status
 from ouroboros_reader import _ring
 
@@ -81,6 +87,44 @@ def test_rows_each_leading_to_a_dead_end_cost_linear_loads(corrupt: bool) -> Non
     before = loads[0]
     assert ring.read_next()[0] == _ring.NO_DATA
     assert loads[0] - before <= 4 * N + 64
+
+
+def test_rows_in_equal_token_pairs_cost_linear_loads() -> None:
+    # Each pair is a loop within one read; the pass bound (2N + 16) ended it after 2N passes
+    # per pair, each with a table scan: cubic before the snapshot, quadratic with it.
+    ring, loads = counted_ring(rows_in_equal_token_pairs(N), LOADS_PER_ROW * N)
+    events = [(status, lost) for status, lost in drain_ring_with_details(ring)]
+    assert events == expected_rows_in_equal_token_pairs(N)
+    assert ring.lost == N // 2 - 1 and ring.delivered == 0
+
+
+def test_rows_with_one_entry_then_a_corrupt_one_cost_linear_loads() -> None:
+    ring, loads = counted_ring(rows_with_one_entry_then_corrupt(N), LOADS_PER_ROW * N)
+    events = []
+    while True:
+        status, seq, lost, payload, detail = ring.read_next()
+        if status == _ring.NO_DATA:
+            break
+        events.append((status, seq if status == _ring.OK else lost, payload))
+    expected = []
+    for i in range(N):
+        if i:
+            expected.append((_ring.LAPPED, 1, b""))
+        expected.append((_ring.OK, 2 * i + 1, i.to_bytes(4, "little")))
+        expected.append((_ring.CORRUPT, 0, b""))
+    assert events == expected
+    assert (ring.delivered, ring.lost) == (N, N - 1)
+
+
+def drain_ring_with_details(ring: _ring.RingReader) -> List[Tuple[str, int]]:
+    events: List[Tuple[str, int]] = []
+    while True:
+        status, _seq, lost, _payload, detail = ring.read_next()
+        if status == _ring.NO_DATA:
+            return events
+        if status == _ring.CORRUPT:
+            assert detail == "no progress: the chunk table forms a loop"
+        events.append((status, lost))
 
 
 @pytest.mark.parametrize("corrupt", [True, False], ids=["corrupt-entries", "empty-slots"])

@@ -447,8 +447,29 @@ class RingReader:
     def _step(self, copy: bool) -> Tuple[str, int, int, bytes, str]:
         u32 = self._u32
         size = self._size
-        # Bounded passes: a hostile chunk table could chain moves forever.
-        for _ in range(2 * self._count + 16):
+        # Bounded passes: a hostile chunk table could chain moves forever. A pass depends only
+        # on this state and the buffer, so a state seen before in this call is a cycle that
+        # would run to the bound: say so now (rows in pairs with equal tokens cost 2N + 16
+        # passes per pair, N^2 in all, before). A read needs a few passes; the states are
+        # recorded only after those.
+        seen: Optional[set] = None  # type: ignore[type-arg]
+        for passes in range(2 * self._count + 16):
+            if passes >= 8:
+                state = (
+                    self._resync_pending,
+                    self._resync_min,
+                    self._resync_exclude_current,
+                    self._resync_reports_loss,
+                    self._row_index,
+                    self._entered,
+                    self._position,
+                    self._seq,
+                )
+                if seen is None:
+                    seen = set()
+                elif state in seen:
+                    break
+                seen.add(state)
             if self._resync_pending:
                 exclude = self._row_index if self._resync_exclude_current else self._count
                 found = self._find_row(self._resync_min, exclude)
