@@ -150,7 +150,8 @@ def main() -> int:
         ]
         os.close(fd)
         for label, seconds in results:
-            print(f"{label:24} {seconds * 1e9:8.0f} ns per entry  ({1 / seconds:12,.0f} /s)")
+            unit = "call " if label.startswith("fstat") else "entry"
+            print(f"{label:24} {seconds * 1e9:8.0f} ns per {unit} ({1 / seconds:12,.0f} /s)")
     finally:
         os.unlink(path)
     return 0
