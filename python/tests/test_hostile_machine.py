@@ -279,3 +279,33 @@ def test_zombie_writer_counts_as_gone(cleanup: List[str]) -> None:
             assert proc_state(writer.proc.pid) == "Z"  # still unreaped: the check did that
     finally:
         writer.proc.wait()
+
+
+TRUNCATE_NOTICED_BY_LIVENESS = """
+import json, os, sys
+from ouroboros_reader import Reader
+name = sys.argv[1]
+with Reader.open(name) as r:
+    while r.read_next().status.value == 'ok':
+        pass
+    os.truncate('/dev/shm/' + name, 4096)
+    liveness = r.liveness().value  # the size check of this read notices the truncation first
+    print(json.dumps([liveness] + [r.read_next().status.value for _ in range(3)]))
+"""
+
+
+def test_truncation_noticed_outside_a_read_is_still_reported(cleanup: List[str]) -> None:
+    # Before: liveness() noticed the shrink and marked the reader truncated, and read_next never
+    # said so (the tail waited in silence).
+    name = segment_name("shrink-liveness")
+    cleanup.append(name)
+    kept_segment(name)
+    result = subprocess.run(
+        [sys.executable, "-c", TRUNCATE_NOTICED_BY_LIVENESS, name],
+        capture_output=True,
+        text=True,
+        env=tail_env(),
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == ["unknown", "segment_truncated", "no_data", "no_data"]

@@ -448,6 +448,7 @@ class Reader:
         self._pending_restart = False
         self._ready: List[Entry] = []  # read, validated, not handed out yet (reversed)
         self._truncated = False
+        self._truncation_reported = False
         self._incarnation = 0
         self._attach(mapping, self._start)
         self._next_check = time.monotonic() + self.replaced_check_interval
@@ -501,6 +502,7 @@ class Reader:
         self._clock: Optional[Tuple[int, int, int]] = None
         self._context = _Context(self._records, None)
         self._truncated = False
+        self._truncation_reported = False
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -613,10 +615,12 @@ class Reader:
             ready.reverse()
             self._ready = []
             return ReadBatch(_OK, ready)
-        if self._truncated:
+        if self._truncated or not self._intact():
+            # Reported once, whichever read of the mapping noticed it first (extension() too).
+            if not self._truncation_reported:
+                self._truncation_reported = True
+                return ReadBatch(Status.SEGMENT_TRUNCATED)
             return self._while_truncated()
-        if not self._intact():
-            return ReadBatch(Status.SEGMENT_TRUNCATED)
         status, first, lost, payloads, detail = ring.read_run(
             True, max_entries if max_entries else self.batch_size
         )
@@ -699,7 +703,7 @@ class Reader:
                 if self._reattach_name(force=True)
                 else _NO_DATA_BATCH
             )
-        self._truncated = False
+        self._truncated = self._truncation_reported = False
         return ReadBatch(Status.ATTACHED)
 
     def check_replaced(self) -> bool:
