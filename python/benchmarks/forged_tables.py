@@ -24,6 +24,7 @@ data = {{
     "corrupt": lambda: crafted.rows_at_slots(rows, 0x80000002),
     "empty": lambda: crafted.rows_at_slots(rows, 0),
     "pairs": lambda: crafted.rows_in_equal_token_pairs(rows),
+    "loops": lambda: crafted.plausible_rows_in_loops(rows // 3),
     "one_then_corrupt": lambda: crafted.rows_with_one_entry_then_corrupt(rows),
 }}[kind]()
 started = time.perf_counter()
@@ -37,7 +38,8 @@ print(f"{{time.perf_counter() - started:.3f}} {{len(data)}} {{reads}}")
 KINDS = {
     "corrupt": "every row at a corrupt entry",
     "empty": "every row at an empty slot (rule 5)",
-    "pairs": "rows in equal-token pairs (a loop per pair)",
+    "pairs": "rows in equal-token pairs (implausible)",
+    "loops": "plausible rows, a loop within a read per 3",
     "one_then_corrupt": "one entry, then a corrupt one, per row",
 }
 

@@ -53,9 +53,9 @@ def rows_with_one_entry_then_corrupt(count: int) -> bytes:
 
 
 def rows_in_equal_token_pairs(count: int) -> bytes:
-    """`count` rows at consecutive empty 4-byte slots; rows 2k and 2k + 1 share token k. Rule 5
-    sends the reader from one row of a pair to the other and back: a loop within one read, which
-    the C++ reader ends after 2N + 16 passes with "no progress: the chunk table forms a loop"."""
+    """`count` rows at consecutive empty 4-byte slots; rows 2k and 2k + 1 share token k. Every
+    row but row 0 is implausible (docs/format.md 7.7: a token below the row index, an equal
+    token next door), so the reader starts at row 0 and has nothing to read: no data."""
     table_end = 16 + 16 * count
     buf = bytearray(table_end + 4 * count)
     struct.pack_into("<QII", buf, 0, MAGIC, 1, count)
@@ -64,12 +64,28 @@ def rows_in_equal_token_pairs(count: int) -> bytes:
     return bytes(buf)
 
 
-def expected_rows_in_equal_token_pairs(count: int) -> List[Tuple[str, int]]:
-    """What ouroboros-cli (the C++ ring_reader) delivers from rows_in_equal_token_pairs."""
-    events: List[Tuple[str, int]] = [("corrupt", 0)]
-    for _ in range(count // 2 - 1):
-        events.extend([("lapped", 1), ("corrupt", 0)])
-    return events
+def plausible_rows_in_loops(groups: int) -> bytes:
+    """3 x `groups` rows at empty 8-byte slots, each group with tokens (T + 2, T, T + 2),
+    T = 3 x groups + 2g: every row passes the plausibility rules (docs/format.md 7.7), and rule 5
+    sends the reader back and forth between the two rows with token T + 2 of a group, a loop
+    within one read ("no progress: the chunk table forms a loop"), which the C++ reader runs to
+    the 2N + 16-pass bound for each group."""
+    count = 3 * groups
+    table_end = 16 + 16 * count
+    buf = bytearray(table_end + 8 * count + 8)
+    struct.pack_into("<QII", buf, 0, MAGIC, 1, count)
+    for g in range(groups):
+        base = count + 2 * g
+        for k, token in enumerate((base + 2, base, base + 2)):
+            i = 3 * g + k
+            struct.pack_into("<QQ", buf, 16 + 16 * i, COMMITTED_ROW | (table_end + 8 * i), token)
+    return bytes(buf)
+
+
+def expected_plausible_rows_in_loops(groups: int) -> List[Tuple[str, int]]:
+    """What ouroboros-cli (the C++ ring_reader, with the plausibility rules) delivers from
+    plausible_rows_in_loops, oldest start: per group, 2 entries lost, then the loop."""
+    return [("lapped", 2), ("corrupt", 0)] * groups
 
 
 def expected_rows_at_slots(count: int, corrupt: bool) -> List[Tuple[str, int]]:

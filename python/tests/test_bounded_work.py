@@ -10,7 +10,8 @@ import pytest
 
 from crafted import (
     expected_rows_at_slots,
-    expected_rows_in_equal_token_pairs,
+    expected_plausible_rows_in_loops,
+    plausible_rows_in_loops,
     rows_at_slots,
     rows_in_equal_token_pairs,
     rows_with_one_entry_then_corrupt,
@@ -90,12 +91,22 @@ def test_rows_each_leading_to_a_dead_end_cost_linear_loads(corrupt: bool) -> Non
 
 
 def test_rows_in_equal_token_pairs_cost_linear_loads() -> None:
-    # Each pair is a loop within one read; the pass bound (2N + 16) ended it after 2N passes
-    # per pair, each with a table scan: cubic before the snapshot, quadratic with it.
+    # All rows but row 0 are implausible (docs/format.md 7.7): nothing to read, and finding that
+    # out must not cost a scan per row either.
     ring, loads = counted_ring(rows_in_equal_token_pairs(N), LOADS_PER_ROW * N)
-    events = [(status, lost) for status, lost in drain_ring_with_details(ring)]
-    assert events == expected_rows_in_equal_token_pairs(N)
-    assert ring.lost == N // 2 - 1 and ring.delivered == 0
+    assert drain_ring_with_details(ring) == []
+    assert ring.lost == 0 and ring.delivered == 0
+    assert ring.rows_rejected >= N - 1
+
+
+def test_plausible_rows_that_loop_within_a_read_cost_linear_loads() -> None:
+    # Each group is a loop within one read; the pass bound (2N + 16) ended it after 2N passes
+    # per group, each with a table scan before the snapshot: N^2 passes in all.
+    groups = N // 3
+    ring, loads = counted_ring(plausible_rows_in_loops(groups), LOADS_PER_ROW * N)
+    assert drain_ring_with_details(ring) == expected_plausible_rows_in_loops(groups)
+    assert ring.lost == 2 * groups and ring.delivered == 0
+    assert ring.rows_rejected == 0
 
 
 def test_rows_with_one_entry_then_a_corrupt_one_cost_linear_loads() -> None:

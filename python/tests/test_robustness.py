@@ -109,7 +109,12 @@ def ring_events(data: bytes, mode: str, runs: bool) -> List[Tuple[Any, ...]]:
     return events
 
 
-@pytest.mark.parametrize("base", BASES + ["records_malformed", "gap_token_jump", "stall_foreign_writer"])
+@pytest.mark.parametrize(
+    "base",
+    BASES
+    + ["records_malformed", "gap_token_jump", "stall_foreign_writer", "forged_token_jump",
+       "forged_token_below_sequence", "forged_hidden_row", "forged_row0_moved"],
+)
 def test_runs_give_exactly_the_outcomes_of_single_reads(base: str) -> None:
     # read_run walks headers, checks the next row once, copies once and re-checks once per run;
     # on any buffer it must deliver what read_next delivers entry by entry (docs/format.md 7.6).
@@ -137,21 +142,23 @@ def test_runs_give_exactly_the_outcomes_of_single_reads(base: str) -> None:
 
 
 def test_runs_check_one_next_row_per_entry_like_single_reads() -> None:
-    # Rows 1 and 2 both start at the third entry with the continuing token; row 3 starts at the
-    # fifth with a token from the future. Single reads enter row 1 there and then compare only
-    # row 2 with each position (never equal again), so all six entries are delivered in order
-    # before row 3 comes into play (rule 5, at the end). A run that entered row 2 as well would
-    # compare row 3 with the fifth entry and resync there.
+    # Rows 1 and 2 both start at the third entry with the continuing token; row 3 lies past the
+    # data, row 4 starts at the fifth entry with a token from the future. Single reads enter
+    # row 1 at the third entry; from then on they compare row 2 (the next row) and row 3 (the
+    # far row) with each position, never equal, so all six entries are delivered (as the C++
+    # reader does). A run that entered row 2 as well would compare row 4, as its far row, with
+    # the fifth entry and resync there.
     payloads = [bytes([65 + i]) * (5 + i) for i in range(6)]
-    data = bytearray(ring_with_entries(payloads, chunks=4))
-    table_end = 16 + 16 * 4
+    data = bytearray(ring_with_entries(payloads, chunks=5))
+    table_end = 16 + 16 * 5
     starts = [table_end]
     for p in payloads[:-1]:
         starts.append((starts[-1] + 4 + len(p) + 3) & ~3)
     struct.pack_into("<QQ", data, 32, COMMITTED_ROW | starts[2], 2)
     struct.pack_into("<QQ", data, 48, COMMITTED_ROW | starts[2], 2)
-    struct.pack_into("<QQ", data, 64, COMMITTED_ROW | starts[4], 1000)
+    struct.pack_into("<QQ", data, 64, COMMITTED_ROW | (len(data) - 8), 100)
+    struct.pack_into("<QQ", data, 80, COMMITTED_ROW | starts[4], 1000)
     single = ring_events(bytes(data), "oldest", False)
-    assert [e[2] for e in single if e[0] == "ok"][:6] == payloads
-    assert [e[1] for e in single if e[0] == "ok"][:6] == [1, 2, 3, 4, 5, 6]
+    assert [e[2] for e in single if e[0] == "ok"] == payloads
+    assert [e[1] for e in single if e[0] == "ok"] == [1, 2, 3, 4, 5, 6]
     assert ring_events(bytes(data), "oldest", True) == single
