@@ -115,8 +115,8 @@ def test_cli_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[6]["level"] == "info" and lines[6]["time"].endswith("Z")
     out = io.StringIO()
     assert main(["--file", str(VECTORS / "gap_token_jump.bin")], out) == 0
-    assert "-- 2 entries lost --" in out.getvalue()
-    assert main(["--file", str(VECTORS / "corrupt_bad_magic.bin")], io.StringIO()) == 1
+    assert "--- 2 entries overwritten, seq 3\u20134 ---" in out.getvalue().splitlines()
+    assert main(["--file", str(VECTORS / "corrupt_bad_magic.bin")], io.StringIO()) == 4
 
 
 def test_python_dash_m_runs() -> None:

@@ -39,5 +39,21 @@ class CorruptSegmentError(AttachError):
     """The header is inconsistent (chunk count 0)."""
 
 
+class NotARegularFileError(AttachError):
+    """The name (or dump path) is not a regular file: a FIFO, a symbolic link, a directory, a
+    socket or a device. Refused before anything could block on it. ``str(e)`` is the message,
+    e.g. "'/dev/shm/app' is not a regular file (it is a FIFO)"."""
+
+    def __init__(self, path: str, kind: str) -> None:
+        message = f"'{path}' is not a regular file (it is {kind})"
+        super().__init__("not_a_log", message)
+        self.args = (message,)
+        self.path = path
+        self.kind = kind
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class ReaderClosedError(OuroborosError):
     """The reader was used after close()."""

@@ -7,7 +7,7 @@ Thread-safety: stateless functions.
 import errno
 import os
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 from ._ring import BUFFER_MAGIC, HEADER_SIZE, ROW_SIZE, Words
 
@@ -114,13 +114,25 @@ def _process_exists(pid: int) -> bool:
     return True
 
 
-def process_start_unix_ns(pid: int) -> int:
-    """Start time of a process from /proc (0 if unknown), as the C++ platform layer computes it."""
+def _proc_stat_fields(pid: int) -> Optional[List[str]]:
+    """The fields of /proc/PID/stat after the command name (field 3, the state, comes first);
+    None if unreadable. The name may hold spaces and parentheses: parse after the last ')'."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             line = f.read().decode("ascii", "replace")
-        rest = line[line.rindex(")") + 2 :].split()
-        start_ticks = int(rest[22 - 3])
+        return line[line.rindex(")") + 2 :].split()
+    except (OSError, ValueError):
+        return None
+
+
+def process_start_unix_ns(pid: int, fields: Optional[List[str]] = None) -> int:
+    """Start time of a process from /proc (0 if unknown), as the C++ platform layer computes it."""
+    if fields is None:
+        fields = _proc_stat_fields(pid)
+    try:
+        if fields is None:
+            return 0
+        start_ticks = int(fields[22 - 3])
         boot = 0
         with open("/proc/stat", "rb") as f:
             for raw in f:
@@ -135,14 +147,18 @@ def process_start_unix_ns(pid: int) -> int:
 
 
 def liveness_of(info: Optional[ExtensionInfo]) -> str:
-    """"unknown" (no block), "closed", "gone" or "alive" (docs/format.md 10.1)."""
+    """"unknown" (no block), "closed", "gone" or "alive" (docs/format.md 10.1). A zombie (state Z,
+    killed but not reaped yet) or a dying process (X) is gone: it will never write again."""
     if info is None:
         return "unknown"
     if info.closed:
         return "closed"
     if not _process_exists(info.writer_pid):
         return "gone"
-    started = process_start_unix_ns(info.writer_pid)
+    fields = _proc_stat_fields(info.writer_pid)
+    if fields and fields[0] in ("Z", "X"):
+        return "gone"
+    started = process_start_unix_ns(info.writer_pid, fields)
     if started and info.writer_start_unix_ns:
         if abs(started - info.writer_start_unix_ns) > START_TIME_TOLERANCE_NS:
             return "gone"  # the pid was reused by another process

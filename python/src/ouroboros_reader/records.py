@@ -85,17 +85,6 @@ _LEVELS = tuple(Level)
 _unpack_head = struct.Struct("<BBBBIQBB").unpack_from
 
 
-class DecodeError(Exception):
-    """Internal: why a payload that starts with the marker is not a record."""
-
-
-def _utf8(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DecodeError(INVALID_UTF8) from None
-
-
 def decode_record(payload: bytes) -> Union[Record, str]:
     """A Record, or the reason it is not one (NOT_A_RECORD for plain payloads). Never raises."""
     n = len(payload)
@@ -111,30 +100,33 @@ def decode_record(payload: bytes) -> Union[Record, str]:
     _, _, level, flags, thread, timestamp, tag_size, count = _unpack_head(payload)
     if level >= 6:
         return BAD_LEVEL
-    at = FIXED_SIZE
-    if n - at < tag_size:
+    at = FIXED_SIZE + tag_size
+    if at > n:
         return TRUNCATED
-    tag_raw = payload[at : at + tag_size]
-    at += tag_size
     fields: List[Tuple[str, str]] = []
+    # One handler for every string: each field's key and value are decoded right after its
+    # bounds are checked, so the first failure in payload order decides, as in record.cpp.
     try:
         for _ in range(count):
-            if n - at < 1:
+            if at >= n:
                 return TRUNCATED
-            key_size = payload[at]
-            if n - at - 1 < key_size + 2:
+            key_end = at + 1 + payload[at]
+            if key_end + 2 > n:
                 return TRUNCATED
-            value_size = payload[at + 1 + key_size] | (payload[at + 2 + key_size] << 8)
-            if n - at - 3 - key_size < value_size:
+            value_end = key_end + 2 + (payload[key_end] | (payload[key_end + 1] << 8))
+            if value_end > n:
                 return TRUNCATED
-            key = _utf8(payload[at + 1 : at + 1 + key_size])
-            value = _utf8(payload[at + 3 + key_size : at + 3 + key_size + value_size])
-            fields.append((key, value))
-            at += 3 + key_size + value_size
-        tag = _utf8(tag_raw)
-        message = _utf8(payload[at:])
-    except DecodeError as e:
-        return str(e)
+            fields.append(
+                (
+                    payload[at + 1 : key_end].decode("utf-8"),
+                    payload[key_end + 2 : value_end].decode("utf-8"),
+                )
+            )
+            at = value_end
+        tag = payload[FIXED_SIZE : FIXED_SIZE + tag_size].decode("utf-8")
+        message = payload[at:].decode("utf-8")
+    except UnicodeDecodeError:
+        return INVALID_UTF8
     return Record(_LEVELS[level], flags, thread, timestamp, tag, message, fields)
 
 
