@@ -3,7 +3,10 @@ package ouroboros
 // The v1 ring reading algorithm: a step-for-step port of core/src/ring_reader.cpp (docs/format.md
 // section 7). The order of the steps in step() is what makes the reader correct.
 
-import "math"
+import (
+	"math"
+	"sort"
+)
 
 const (
 	bufferMagic     uint64 = 0x4F55524F424C4F47
@@ -63,10 +66,56 @@ type ring struct {
 
 	delivered uint64
 	lost      uint64
+
+	// The rows sorted by (token, index), taken when one pass over the buffer needs more than
+	// linearResyncs resyncs, so a hostile table costs O(N log N) per pass instead of a scan of
+	// all N rows per corrupt entry. Dropped whenever the reader has no data (the writer moves
+	// on) or a row it names turns out changed.
+	sorted        sortedRows
+	sortedValid   bool
+	linearResyncs int
+
+	rowLoads uint64 // rows loaded (for tests of the work bound)
+}
+
+type sortedRow struct {
+	token      uint64
+	offsetWord uint64
+	index      uint32
+}
+
+type sortedRows []sortedRow
+
+func (s sortedRows) Len() int      { return len(s) }
+func (s sortedRows) Swap(i, j int) { s[i], s[j] = s[j], s[i] }
+func (s sortedRows) Less(i, j int) bool {
+	return s[i].token < s[j].token || s[i].token == s[j].token && s[i].index < s[j].index
+}
+
+// firstFrom is the position of the first row with a token >= minToken.
+func (s sortedRows) firstFrom(minToken uint64) int {
+	lo, hi := 0, len(s)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if s[mid].token < minToken {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
 }
 
 // maxSkips bounds the walk of start mode "now".
 const maxSkips = 1 << 26
+
+// linearResyncs: resyncs per pass that scan the table like the C++ reader before the reader
+// sorts it once. A live reader that is lapped now and then never needs more.
+const linearResyncs = 4
+
+// loopCheckFrom: passes within one call after which the reader starts looking for a repeated
+// state. A well-formed buffer needs a handful of passes per entry; only a hostile table gets here.
+const loopCheckFrom = 32
 
 func checkHeader(b []byte) (uint32, *AttachError) {
 	if len(b) < headerSize {
@@ -123,6 +172,7 @@ func newRing(b []byte, start Start) (*ring, error) {
 
 func (r *ring) loadRow(index uint32) row {
 	// Offset, token, offset again: equal committed offsets bracket a token that belongs to them.
+	r.rowLoads++
 	at := headerSize + rowSize*int(index)
 	first := load64(r.b, at)
 	token := load64(r.b, at+8)
@@ -156,6 +206,22 @@ func (r *ring) findRow(minToken uint64, exclude uint32) (uint32, row, bool) {
 }
 
 func (r *ring) anyRowContinuing(token uint64, exclude uint32) bool {
+	if r.sortedValid {
+		// The rows with the two largest tokens (one may be the excluded one). What answers is a
+		// fresh load of the row, made after the caller's header load, as obligation 5 requires.
+		for k := len(r.sorted) - 1; k >= 0 && k >= len(r.sorted)-2; k-- {
+			c := r.sorted[k]
+			if c.index == exclude {
+				continue
+			}
+			if c.token >= token {
+				if fresh := r.loadRow(c.index); fresh.usable && fresh.token >= token {
+					return true
+				}
+			}
+			break
+		}
+	}
 	for i := uint32(0); i < r.count; i++ {
 		if i == exclude {
 			continue
@@ -166,6 +232,47 @@ func (r *ring) anyRowContinuing(token uint64, exclude uint32) bool {
 		}
 	}
 	return false
+}
+
+// sortRows takes the snapshot of the usable rows, sorted by (token, index).
+func (r *ring) sortRows() {
+	r.sorted = r.sorted[:0]
+	for i := uint32(0); i < r.count; i++ {
+		if c := r.loadRow(i); c.usable {
+			r.sorted = append(r.sorted, sortedRow{token: c.token, offsetWord: c.offsetWord, index: i})
+		}
+	}
+	sort.Sort(r.sorted)
+	r.sortedValid = true
+}
+
+// resyncRow finds the resync target: the usable row with the smallest token >= minToken (the
+// lowest index among equal tokens), other than exclude. The same row findRow's scan picks; the
+// first few resyncs of a pass scan, later ones look the row up in the sorted snapshot and load
+// it again before it is entered: if it changed since, the snapshot is taken again.
+func (r *ring) resyncRow(minToken uint64, exclude uint32) (uint32, row, bool) {
+	if !r.sortedValid {
+		if r.linearResyncs < linearResyncs {
+			r.linearResyncs++
+			return r.findRow(minToken, exclude)
+		}
+		r.sortRows()
+	}
+	for attempt := 0; attempt < 2; attempt++ {
+		k := r.sorted.firstFrom(minToken)
+		if k < len(r.sorted) && r.sorted[k].index == exclude {
+			k++
+		}
+		if k == len(r.sorted) {
+			break // none in the snapshot; a row may have been committed since: scan
+		}
+		c := r.sorted[k]
+		if fresh := r.loadRow(c.index); fresh.usable && fresh.offsetWord == c.offsetWord && fresh.token == c.token {
+			return c.index, fresh, true
+		}
+		r.sortRows() // the writer moved on since the snapshot
+	}
+	return r.findRow(minToken, exclude)
 }
 
 func (r *ring) newestChunkToken() uint64 {
@@ -192,6 +299,24 @@ func (r *ring) scheduleResync(minToken uint64, excludeCurrent bool) {
 	r.resyncExclude = excludeCurrent
 }
 
+// passState is everything a pass of step() depends on besides the buffer's bytes: in a buffer
+// that does not change, a state seen twice within one call repeats forever.
+type passState struct {
+	rowIndex       uint32
+	entered        row
+	position       int
+	seq            uint64
+	resyncPending  bool
+	resyncLoss     bool
+	resyncExclude  bool
+	resyncMinToken uint64
+}
+
+func (r *ring) passState() passState {
+	return passState{r.rowIndex, r.entered, r.position, r.seq, r.resyncPending, r.resyncLoss,
+		r.resyncExclude, r.resyncMinToken}
+}
+
 type ringResult struct {
 	status  ringStatus
 	seq     uint64
@@ -212,18 +337,44 @@ func (r *ring) failCorrupt(why string) ringResult {
 
 func (r *ring) next() ringResult { return r.step(true) }
 
+func (r *ring) noData() ringResult {
+	// The writer may change the table before the next call: no snapshot outlives "no data".
+	r.sortedValid = false
+	r.linearResyncs = 0
+	return ringResult{status: ringNoData}
+}
+
 func (r *ring) step(copyPayload bool) ringResult {
 	// Bounded passes: a hostile chunk table could chain moves forever.
 	maxPasses := 2*uint64(r.count) + 16
+	// Brent's cycle detection over the pass states. Within one call s only changes on the first
+	// pass (a resync that reports a loss returns at once), so a repeated state means the passes
+	// would go round until maxPasses with s unchanged: the result is the same "no progress"
+	// corrupt, found after O(length of the loop) passes instead of 2N + 16 each costing a resync.
+	var saved passState
+	haveSaved := false
+	power, steps := uint64(1), uint64(0)
 	for pass := uint64(0); pass < maxPasses; pass++ {
+		if pass >= loopCheckFrom {
+			current := r.passState()
+			if haveSaved && current == saved {
+				break
+			}
+			steps++
+			if !haveSaved || steps == power {
+				saved, haveSaved = current, true
+				power *= 2
+				steps = 0
+			}
+		}
 		if r.resyncPending {
 			exclude := r.count
 			if r.resyncExclude {
 				exclude = r.rowIndex
 			}
-			index, found, ok := r.findRow(r.resyncMinToken, exclude)
+			index, found, ok := r.resyncRow(r.resyncMinToken, exclude)
 			if !ok {
-				return ringResult{status: ringNoData}
+				return r.noData()
 			}
 			var lost uint64
 			if r.resyncLoss {
@@ -258,7 +409,7 @@ func (r *ring) step(copyPayload bool) ringResult {
 					r.scheduleResync(r.seq, true)
 					continue
 				}
-				return ringResult{status: ringNoData}
+				return r.noData()
 			}
 			// (c) the current row must still be the one we entered
 			if !sameRow(r.loadRow(r.rowIndex), r.entered) {
