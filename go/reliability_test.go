@@ -1,6 +1,14 @@
 package ouroboros
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -105,5 +113,263 @@ func TestForgedTablesCostLinearithmicWork(t *testing.T) {
 				withDeadline(t, 20*time.Second, "start "+start.String(), func() { fullPass(t, c.data, start, 1<<20) })
 			}
 		})
+	}
+}
+func createFifo(t *testing.T, path string) {
+	t.Helper()
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Unblock a reader stuck in open(): a non-blocking writer end completes its open.
+		if fd, err := syscall.Open(path, syscall.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			syscall.Close(fd)
+		}
+		os.Remove(path)
+	})
+}
+
+// Item 4: a FIFO, a symlink or a directory under the name is refused at once with a clear error.
+func TestNonRegularNamesRefused(t *testing.T) {
+	base := fmt.Sprintf("ouroboros-gotest-odd-%d", os.Getpid())
+	fresh, err := os.ReadFile(filepath.Join(vectorsDir, "fresh_plain.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := "/dev/shm/" + base + "-target"
+	if err := os.WriteFile(target, fresh, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(target) })
+	cases := map[string]func(path string){
+		"FIFO": func(path string) { createFifo(t, path) },
+		"symbolic link": func(path string) {
+			if err := os.Symlink(target, path); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Remove(path) })
+		},
+		"directory": func(path string) {
+			if err := os.Mkdir(path, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Remove(path) })
+		},
+	}
+	for kind, make := range cases {
+		name := base + "-" + strings.ReplaceAll(kind, " ", "-")
+		path := "/dev/shm/" + name
+		make(path)
+		var err error
+		withDeadline(t, 5*time.Second, "opening a "+kind, func() {
+			var r *Reader
+			r, err = NewReader(name)
+			if err == nil {
+				r.Close()
+			}
+		})
+		want := fmt.Sprintf("'%s' is not a regular file (it is a %s)", path, kind)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("%s: got %v, want an error containing %q", kind, err, want)
+		}
+	}
+}
+
+// Item 1: the segment shrinks under a following reader. Before: "fatal error: fault" killed the
+// process. Now the reader reports the truncated segment, keeps its counts and stays usable.
+func TestLiveSegmentTruncated(t *testing.T) {
+	w := startWriter(t, "trunc", "--chunks", "64", "--chunk-size", "16384", "--seconds", "10",
+		"--rate", "20000", "--min-size", "12", "--max-size", "100")
+	path := "/dev/shm/" + w.name
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewReader(w.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	r.ReplacedCheckInterval = 5 * time.Millisecond
+	w.goWrite()
+	var delivered uint64
+	truncated := ""
+	deadline := time.Now().Add(20 * time.Second)
+	for truncated == "" && time.Now().Before(deadline) {
+		ev, err := r.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch ev.Status {
+		case OK:
+			checkPayload(t, ev.Entry.Seq, ev.Entry.Payload)
+			delivered++
+			if delivered == 500 {
+				if err := os.Truncate(path, 4096); err != nil {
+					t.Fatal(err)
+				}
+			}
+		case NoData:
+			time.Sleep(100 * time.Microsecond)
+		case Lapped, Corrupt:
+			t.Fatalf("unexpected %v", ev.Status)
+		default:
+			if ev.Status.String() != "segment_truncated" {
+				t.Fatalf("unexpected %v", ev.Status)
+			}
+			truncated = ev.Detail
+		}
+	}
+	if truncated == "" {
+		t.Fatal("the truncated segment was not reported")
+	}
+	if !strings.Contains(truncated, "truncated") || !strings.Contains(truncated, "4096") {
+		t.Fatalf("detail %q", truncated)
+	}
+	if delivered < 500 || r.Delivered() != delivered {
+		t.Fatalf("delivered %d, reader says %d", delivered, r.Delivered())
+	}
+	// Still usable: no more data from the shrunk mapping, no crash from anything that reads it.
+	for i := 0; i < 10; i++ {
+		if ev, err := r.Next(); err != nil || ev.Status != NoData {
+			t.Fatalf("after truncation: %v %v", ev.Status, err)
+		}
+	}
+	r.Liveness()
+	r.Extension()
+	r.NewestChunkToken()
+	if e, err := r.Available(); e != nil || err != nil {
+		t.Fatalf("after truncation: %v %v", e, err)
+	}
+	// The file regains its size: the reader maps it again and goes on from where it was.
+	if err := os.Truncate(path, st.Size()); err != nil {
+		t.Fatal(err)
+	}
+	resumed := false
+	for deadline := time.Now().Add(5 * time.Second); !resumed && time.Now().Before(deadline); {
+		ev, err := r.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		resumed = ev.Status.String() == "reattached"
+		time.Sleep(time.Millisecond)
+	}
+	if !resumed {
+		t.Fatal("not re-attached after the size was restored")
+	}
+	if r.Delivered() != delivered {
+		t.Fatalf("counts restarted: %d", r.Delivered())
+	}
+}
+
+// Item 5: entries overwritten in a new incarnation before the reader re-attached are reported
+// lost, so delivered + lost == written across restarts.
+func TestLiveRestartAccounting(t *testing.T) {
+	args := []string{"--chunks", "4", "--chunk-size", "1024", "--count", "3000"}
+	first := startWriter(t, "restart", args...)
+	r, err := NewReader(first.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	r.ReplacedCheckInterval = 5 * time.Millisecond
+	first.goWrite()
+	written := first.written()
+	var delivered, lost uint64
+	var last uint64
+	take := func(e *Entry) {
+		if e.Seq-last-1 != e.LostBefore {
+			t.Fatalf("entry %d after %d with %d lost before (restarted %v)", e.Seq, last, e.LostBefore, e.Restarted)
+		}
+		checkPayload(t, e.Seq, e.Payload)
+		delivered++
+		lost += e.LostBefore
+		last = e.Seq
+	}
+	drain := func() {
+		for {
+			e, err := r.Available()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e == nil {
+				return
+			}
+			if e.Restarted {
+				t.Fatal("restart before any new writer")
+			}
+			take(e)
+		}
+	}
+	drain()
+	for i := 0; i < 3; i++ {
+		w := startWriter(t, "restart", args...) // replaces the closed segment
+		w.goWrite()
+		written += w.written()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		e, err := r.Wait(ctx, time.Millisecond)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !e.Restarted || e.Seq <= 1 {
+			t.Fatalf("restart %d: first entry %d, restarted %v", i, e.Seq, e.Restarted)
+		}
+		last = 0
+		take(e)
+		drain()
+	}
+	if delivered+lost != written {
+		t.Fatalf("written %d, delivered %d + lost %d = %d", written, delivered, lost, delivered+lost)
+	}
+	t.Logf("written %d, delivered %d, lost %d", written, delivered, lost)
+}
+
+func procState(pid int) string {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	s := string(stat)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) == 0 {
+		return ""
+	}
+	return fields[0]
+}
+
+// Item 7: a killed writer that nobody reaped yet (a zombie) is gone.
+func TestLiveZombieWriterIsGone(t *testing.T) {
+	w := startWriter(t, "zombie", "--count", "10")
+	r, err := NewReader(w.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if l := r.Liveness(); l != Alive {
+		t.Fatalf("liveness %v", l)
+	}
+	_ = w.cmd.Process.Signal(syscall.SIGKILL)
+	// Not reaped (no Wait): the process stays a zombie until the test's cleanup.
+	pid := w.cmd.Process.Pid
+	for deadline := time.Now().Add(5 * time.Second); procState(pid) != "Z"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("writer state %q", procState(pid))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if l := r.Liveness(); l != Gone {
+		t.Fatalf("zombie writer: liveness %v", l)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		_, err := r.Wait(ctx, time.Millisecond)
+		if err == io.EOF {
+			break
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			t.Fatal(err)
+		}
 	}
 }

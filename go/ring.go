@@ -170,6 +170,15 @@ func newRing(b []byte, start Start) (*ring, error) {
 	return r, nil
 }
 
+// countFromFirstEntry makes the next read resync from sequence 0 with the loss reported: on a
+// new incarnation of the segment being followed, the entries before its oldest one still in
+// the ring were overwritten before this reader could see them.
+func (r *ring) countFromFirstEntry() {
+	r.seq = 0
+	r.scheduleResync(0, false)
+	r.resyncLoss = true
+}
+
 func (r *ring) loadRow(index uint32) row {
 	// Offset, token, offset again: equal committed offsets bracket a token that belongs to them.
 	r.rowLoads++

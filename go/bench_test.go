@@ -1,0 +1,56 @@
+package ouroboros
+
+import (
+	"fmt"
+	"os"
+	"testing"
+)
+
+// craftFilled: a stopped ring of `chunks` chunks holding `entries` entries of `size` payload
+// bytes, as a writer that never wrapped leaves it (rows advance every chunkTarget bytes).
+func craftFilled(chunks, entries, size, chunkTarget int) []byte {
+	per := (entryHeader + size + 3) &^ 3
+	c := newCraft(chunks, per*entries+4)
+	payload := make([]byte, size)
+	for i := range payload {
+		payload[i] = byte('a' + i%26)
+	}
+	off, chunk, chunkStart := c.first, 0, c.first
+	c.row(0, off, 0)
+	for k := 0; k < entries; k++ {
+		if off-chunkStart >= chunkTarget && chunk+1 < chunks {
+			chunk++
+			chunkStart = off
+			c.row(chunk, off, uint64(k))
+		}
+		off = c.entry(off, payload)
+	}
+	return c.b
+}
+
+// BenchmarkNextMapped: Next over a mapped segment (the read path with its fault guard), one
+// entry per iteration.
+func BenchmarkNextMapped(b *testing.B) {
+	name := fmt.Sprintf("ouroboros-gobench-next-%d", os.Getpid())
+	if err := os.WriteFile("/dev/shm/"+name, craftFilled(64, 100000, 40, 1<<16), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	defer os.Remove("/dev/shm/" + name)
+	r, err := Open(name, Oldest)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ev, _ := r.Next()
+		if ev.Status != OK {
+			b.StopTimer()
+			r.Close()
+			if r, err = Open(name, Oldest); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+	}
+	r.Close()
+}
