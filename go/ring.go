@@ -76,6 +76,9 @@ type ring struct {
 	linearResyncs int
 
 	rowLoads uint64 // rows loaded (for tests of the work bound)
+
+	loopSaved            passState // looping: the state compared with
+	loopPower, loopSteps uint64
 }
 
 type sortedRow struct {
@@ -326,6 +329,29 @@ func (r *ring) passState() passState {
 		r.resyncExclude, r.resyncMinToken}
 }
 
+// looping is Brent's cycle detection over the pass states of one call, from pass loopCheckFrom
+// on. Within one call s only changes on the first pass (a resync that reports a loss returns at
+// once), so a repeated state means the passes would go round until the pass bound with s
+// unchanged: the result is the same "no progress" corrupt, found after O(length of the loop)
+// passes instead of 2N + 16 passes that may each cost a resync.
+func (r *ring) looping(pass uint64) bool {
+	current := r.passState()
+	if pass == loopCheckFrom {
+		r.loopSaved, r.loopPower, r.loopSteps = current, 1, 0
+		return false
+	}
+	if current == r.loopSaved {
+		return true
+	}
+	r.loopSteps++
+	if r.loopSteps == r.loopPower {
+		r.loopSaved = current
+		r.loopPower *= 2
+		r.loopSteps = 0
+	}
+	return false
+}
+
 type ringResult struct {
 	status  ringStatus
 	seq     uint64
@@ -356,25 +382,9 @@ func (r *ring) noData() ringResult {
 func (r *ring) step(copyPayload bool) ringResult {
 	// Bounded passes: a hostile chunk table could chain moves forever.
 	maxPasses := 2*uint64(r.count) + 16
-	// Brent's cycle detection over the pass states. Within one call s only changes on the first
-	// pass (a resync that reports a loss returns at once), so a repeated state means the passes
-	// would go round until maxPasses with s unchanged: the result is the same "no progress"
-	// corrupt, found after O(length of the loop) passes instead of 2N + 16 each costing a resync.
-	var saved passState
-	haveSaved := false
-	power, steps := uint64(1), uint64(0)
 	for pass := uint64(0); pass < maxPasses; pass++ {
-		if pass >= loopCheckFrom {
-			current := r.passState()
-			if haveSaved && current == saved {
-				break
-			}
-			steps++
-			if !haveSaved || steps == power {
-				saved, haveSaved = current, true
-				power *= 2
-				steps = 0
-			}
+		if pass >= loopCheckFrom && r.looping(pass) {
+			break
 		}
 		if r.resyncPending {
 			exclude := r.count
