@@ -284,7 +284,11 @@ func (r *ring) resyncRow(minToken uint64, exclude uint32) (uint32, row, bool) {
 		}
 		r.sortRows() // the writer moved on since the snapshot
 	}
-	return r.findRow(minToken, exclude)
+	index, found, ok := r.findRow(minToken, exclude)
+	if ok {
+		r.sortedValid = false // a row the snapshot lacks: the table changed
+	}
+	return index, found, ok
 }
 
 func (r *ring) newestChunkToken() uint64 {
