@@ -54,3 +54,26 @@ func BenchmarkNextMapped(b *testing.B) {
 	}
 	r.Close()
 }
+
+// BenchmarkForgedFullPass: one full pass (attach at the oldest entry, read to "no data") over
+// each forged 65 536-row table of TestForgedTablesCostLinearithmicWork (1.3 MB each).
+func BenchmarkForgedFullPass(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{{"corrupt_rows", craftCorruptRows(1 << 16)}, {"empty_chain", craftEmptyChain(1 << 16)}, {"equal_pairs", craftEqualPairs(1 << 16)}} {
+		b.Run(c.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				r, err := FromBytes(c.data, Oldest)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for {
+					if ev, _ := r.Next(); ev.Status == NoData {
+						break
+					}
+				}
+			}
+		})
+	}
+}
