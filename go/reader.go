@@ -252,13 +252,16 @@ func (r *Reader) truncatedError(m *mapping) *TruncatedError {
 // guard is deferred around every read of the mapping (with the previous SetPanicOnFault
 // setting): a fault inside the mapping means the file shrank; the reader stops reading it.
 // Faults anywhere else are not ours and keep panicking.
-func (r *Reader) guard(old bool) {
+func (r *Reader) guard(old bool, ev *Event) {
 	debug.SetPanicOnFault(old)
 	if p := recover(); p != nil {
 		if !r.m.faulted(p) {
 			panic(p)
 		}
 		r.markTruncated()
+		if ev != nil {
+			*ev = r.nextTruncated()
+		}
 	}
 }
 
@@ -292,7 +295,7 @@ func (r *Reader) NewestChunkToken() (token uint64) {
 	if r.truncated != nil {
 		return r.ring.seq
 	}
-	defer r.guard(debug.SetPanicOnFault(true))
+	defer r.guard(debug.SetPanicOnFault(true), nil)
 	token = r.ring.seq
 	token = r.ring.newestChunkToken()
 	return token
@@ -307,7 +310,7 @@ func (r *Reader) Extension() (info ExtensionInfo, ok bool) {
 	if r.truncated != nil {
 		return r.ext, r.extOK
 	}
-	defer r.guard(debug.SetPanicOnFault(true))
+	defer r.guard(debug.SetPanicOnFault(true), nil)
 	info, ok = r.ext, r.extOK
 	r.ext, r.extOK = readExtension(r.m.b)
 	return r.ext, r.extOK
@@ -333,37 +336,31 @@ func (r *Reader) Next() (ev Event, err error) {
 	if r.m == nil {
 		return Event{}, ErrClosed
 	}
-	if r.truncated == nil {
-		ev = r.next()
-		if r.truncated == nil {
-			return ev, nil
-		}
+	if r.truncated != nil {
+		return r.nextTruncated(), nil
 	}
-	return r.nextTruncated(), nil
-}
-
-func (r *Reader) next() (ev Event) {
-	// The previous setting comes back when Next returns; a fault in the mapping ends in guard.
-	defer r.guard(debug.SetPanicOnFault(true))
+	// The previous setting comes back when Next returns; a fault in the mapping ends in guard,
+	// which turns ev into the SegmentTruncated report.
+	defer r.guard(debug.SetPanicOnFault(true), &ev)
 	res := r.ring.next()
 	switch res.status {
 	case ringOK:
-		return Event{Status: OK, Entry: r.interpret(res.seq, res.payload)}
+		return Event{Status: OK, Entry: r.interpret(res.seq, res.payload)}, nil
 	case ringLapped:
-		return Event{Status: Lapped, Lost: res.lost}
+		return Event{Status: Lapped, Lost: res.lost}, nil
 	case ringCorrupt:
-		return Event{Status: Corrupt, Detail: res.detail}
+		return Event{Status: Corrupt, Detail: res.detail}, nil
 	}
 	if r.name != "" {
 		now := time.Now()
 		if !now.Before(r.nextCheck) {
 			r.nextCheck = now.Add(r.ReplacedCheckInterval)
 			if r.CheckReplaced() {
-				return Event{Status: WriterRestarted}
+				return Event{Status: WriterRestarted}, nil
 			}
 		}
 	}
-	return Event{Status: NoData}
+	return Event{Status: NoData}, nil
 }
 
 // nextTruncated: report the truncation once, then look at the name now and then: a new
