@@ -3,7 +3,9 @@ package ouroboros
 import (
 	"fmt"
 	"os"
+	"sort"
 	"testing"
+	"time"
 )
 
 // craftFilled: a stopped ring of `chunks` chunks holding `entries` entries of `size` payload
@@ -97,4 +99,62 @@ func BenchmarkForgedFullPass(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestGuardCostAB (OUROBOROS_GUARD_AB=1): what the fault guard costs per Next, measured in one
+// process so machine noise hits both sides alike: the guarded Next and the same path without the
+// guard alternate 2 000 times over batches of 5 000 entries of a mapped segment, in alternating
+// order; the median of the per-batch differences is printed, and the same for two unguarded
+// readers (the noise floor).
+func TestGuardCostAB(t *testing.T) {
+	if os.Getenv("OUROBOROS_GUARD_AB") == "" {
+		t.Skip("set OUROBOROS_GUARD_AB=1 to measure the fault guard's cost")
+	}
+	name := fmt.Sprintf("ouroboros-goab-%d", os.Getpid())
+	if err := os.WriteFile("/dev/shm/"+name, craftFilled(64, 100000, 40, 1<<16), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove("/dev/shm/" + name)
+	guarded := func(r *Reader) { r.Next() }
+	bare := func(r *Reader) { r.nextNoGuard() }
+	run := func(fa, fb func(*Reader)) (float64, float64) {
+		const batch = 5000
+		var ra, rb *Reader
+		timed := func(r *Reader, f func(*Reader)) float64 {
+			start := time.Now()
+			for i := 0; i < batch; i++ {
+				f(r)
+			}
+			return float64(time.Since(start).Nanoseconds()) / batch
+		}
+		var diffs, as []float64
+		for round := 0; round < 2000; round++ {
+			if round%19 == 0 { // 19 * 5 000 < 100 000: every batch reads entries
+				for _, r := range []*Reader{ra, rb} {
+					if r != nil {
+						r.Close()
+					}
+				}
+				ra, _ = Open(name, Oldest)
+				rb, _ = Open(name, Oldest)
+			}
+			var a, b float64
+			if round%2 == 0 {
+				a, b = timed(ra, fa), timed(rb, fb)
+			} else {
+				b, a = timed(rb, fb), timed(ra, fa)
+			}
+			diffs = append(diffs, a-b)
+			as = append(as, a)
+		}
+		ra.Close()
+		rb.Close()
+		sort.Float64s(diffs)
+		sort.Float64s(as)
+		return diffs[len(diffs)/2], as[len(as)/2]
+	}
+	d, m := run(guarded, bare)
+	t.Logf("guarded Next: median %.1f ns per entry, %.1f ns more than without the guard", m, d)
+	d, m = run(bare, bare)
+	t.Logf("noise floor (unguarded vs unguarded): median %.1f ns per entry, difference %.1f ns", m, d)
 }
