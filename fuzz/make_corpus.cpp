@@ -1,6 +1,8 @@
 // Writes the fuzzer's seed corpus: small valid ring buffers in interesting states (fresh, a few
 // entries, wrapped many times, large entries, one and many chunks, with an extension block,
-// records and a dictionary). Run: ouroboros-fuzz-make-corpus fuzz/corpus/ring-reader
+// records and a dictionary), and hostile tables: rows each pointing at a corrupt or empty entry
+// (issue 10 item 3; the full-size case is in tests/support/crafted_rings.hpp) and forged tokens
+// and offsets (item 8). Run: ouroboros-fuzz-make-corpus fuzz/corpus/ring-reader
 //
 // Thread-safety: a single-threaded program.
 #include <cstdio>
@@ -8,9 +10,12 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "crafted_rings.hpp"
 #include "ouroboros/extension.hpp"
+#include "ouroboros/layout.hpp"
 #include "ouroboros/record.hpp"
 #include "ouroboros/ring_writer.hpp"
 
@@ -89,6 +94,33 @@ int main(int argc, char** argv) {
     r.save(dir, "large-entry");
     r.text(std::string(r.writer->max_payload_size(), 'M'));
     r.save(dir, "max-entry");
+  }
+  {
+    // Forged rows: a token far beyond what its chunks hold, a token below the sequence at a
+    // chunk start, row 0 moved to another chunk's start.
+    seed_ring r(16, 32, false);
+    for (int i = 0; i < 70; ++i) r.text(std::string(1 + (i * 11) % 24, 'f'));
+    const auto row = [&](std::uint32_t i) { return r.bytes.data() + layout::row_position(i); };
+    std::uint64_t token = 0;
+    std::memcpy(&token, row(5) + 8, 8);
+    token |= std::uint64_t{1} << 40;
+    std::memcpy(row(5) + 8, &token, 8);
+    r.save(dir, "forged-token-jump");
+    std::memcpy(&token, row(9) + 8, 8);
+    token -= 2;
+    std::memcpy(row(9) + 8, &token, 8);
+    r.save(dir, "forged-token-below");
+    std::memcpy(row(0), row(12), 8);
+    r.save(dir, "forged-row0-moved");
+  }
+  for (const auto& [kind, name, rows] :
+       {std::tuple{test::crafted_entry::corrupt, "rows-at-corrupt-entries", 128u},
+        std::tuple{test::crafted_entry::empty, "rows-at-empty-entries", 128u},
+        std::tuple{test::crafted_entry::one_then_corrupt, "rows-one-entry-then-corrupt", 96u}}) {
+    const test::crafted_ring ring = test::make_crafted_ring(rows, kind);
+    std::ofstream file(dir + "/" + name, std::ios::binary);
+    file.write(reinterpret_cast<const char*>(ring.bytes().data()),
+               static_cast<std::streamsize>(ring.size));
   }
   {
     seed_ring r(4, 128, true);

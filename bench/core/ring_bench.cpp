@@ -7,6 +7,9 @@
 //                     writer's bookkeeping
 //   BM_ReadValidate   ring_reader::read_next (header load, copy, fence, row re-check) of N-byte
 //                     entries from a ring the writer filled beforehand
+//   BM_ForgedRowsFullPass  one full pass (attach, read until "no data") over a crafted hostile
+//                     ring: N rows, each pointing at a corrupt entry (issue 10 item 3; a scan
+//                     of the table per corrupt entry made this O(N^2): 42 s at N = 65 536)
 // The ring is the default segment geometry (64 chunks of 64 KiB = 4 MiB), so each run cycles
 // through L3-resident memory like a real segment, not a cache-hot scratch buffer.
 #include <benchmark/benchmark.h>
@@ -18,6 +21,7 @@
 #include <span>
 #include <vector>
 
+#include "crafted_rings.hpp"
 #include "ouroboros/ring_reader.hpp"
 #include "ouroboros/ring_writer.hpp"
 
@@ -147,10 +151,25 @@ void BM_ReadValidate(benchmark::State& state) {
   state.counters["attaches"] = static_cast<double>(attaches);
 }
 
+void BM_ForgedRowsFullPass(benchmark::State& state) {
+  const auto rows = static_cast<std::uint32_t>(state.range(0));
+  const test::crafted_ring ring = test::make_crafted_ring(rows, test::crafted_entry::corrupt);
+  std::uint64_t results = 0;
+  for (auto _ : state) {
+    ring_reader reader;
+    reader.attach(ring.bytes());
+    while (reader.read_next().status != read_status::no_data) ++results;
+  }
+  state.counters["results_per_pass"] =
+      static_cast<double>(results) / static_cast<double>(state.iterations());
+  state.counters["bytes"] = static_cast<double>(ring.size);
+}
+
 #define OUROBOROS_SIZES ->Arg(16)->Arg(64)->Arg(256)->Arg(1024)->Arg(4096)
 BENCHMARK(BM_Write) OUROBOROS_SIZES;
 BENCHMARK(BM_MemcpyBaseline) OUROBOROS_SIZES;
 BENCHMARK(BM_MemcpyRingStride) OUROBOROS_SIZES;
 BENCHMARK(BM_ReadValidate) OUROBOROS_SIZES;
+BENCHMARK(BM_ForgedRowsFullPass)->Arg(65536)->Arg(1 << 20)->Unit(benchmark::kMillisecond);
 
 }  // namespace

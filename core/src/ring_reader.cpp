@@ -2,6 +2,7 @@
 // the steps in step() is what makes it correct, so each step names the rule it implements.
 #include "ouroboros/ring_reader.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <limits>
 
@@ -22,6 +23,8 @@ std::string_view to_string(read_status status) noexcept {
     case read_status::unsupported_version: return "unsupported format version";
     case read_status::corrupt: return "corrupt buffer";
     case read_status::writer_restarted: return "segment re-created by a new writer; re-attached";
+    case read_status::segment_truncated:
+      return "segment truncated by another process; re-open it to read on";
   }
   return "unknown read status";
 }
@@ -90,22 +93,14 @@ read_result ring_reader::attach(std::span<const std::byte> buffer, start_positio
   table_end_ = lay::table_end(count);
   sequence_ = 0;
   delivered_ = lost_ = 0;
+  rows_rejected_ = rows_scanned_ = 0;
+  snapshot_taken_ = false;
 
   std::uint32_t index = 0;
   row_snapshot row;
   bool found = false;
-  if (start == start_position::oldest) {
-    found = find_row(0, chunk_count_, index, row);
-  } else {
-    for (std::uint32_t i = 0; i < chunk_count_; ++i) {
-      const row_snapshot candidate = load_row(i);
-      if (candidate.usable && (!found || candidate.token > row.token)) {
-        found = true;
-        index = i;
-        row = candidate;
-      }
-    }
-  }
+  found = start == start_position::oldest ? find_row(0, chunk_count_, index, row)
+                                          : newest_row(index, row);
   if (found) {
     enter(index, row);
   } else {
@@ -128,6 +123,9 @@ void ring_reader::detach() noexcept {
   resync_reports_loss_ = true;
   resync_exclude_current_ = false;
   entered_ = {};
+  snapshot_taken_ = false;
+  table_.clear();
+  candidates_.clear();
 }
 
 void ring_reader::enter(std::uint32_t index, const row_snapshot& row) noexcept {
@@ -135,6 +133,33 @@ void ring_reader::enter(std::uint32_t index, const row_snapshot& row) noexcept {
   entered_ = row;
   position_ = row.offset();
   sequence_ = row.token;
+  // The first row after index + 1 that the snapshot saw usable: reading on must not pass its
+  // start unnoticed when the rows in between are not usable (step d looks at index + 1 only).
+  far_index_ = chunk_count_;
+  far_offset_ = std::numeric_limits<std::size_t>::max();
+  const auto after =
+      std::upper_bound(table_.begin(), table_.end(), index + 1,
+                       [](std::uint64_t i, const table_entry& entry) { return i < entry.index; });
+  if (after != table_.end()) {
+    far_index_ = after->index;
+    far_offset_ = static_cast<std::size_t>(after->offset_word & lay::row_offset_mask);
+  }
+}
+
+ring_reader::meeting ring_reader::meet_row(std::uint32_t index, const row_snapshot& row) noexcept {
+  if (row.token == sequence_) {
+    enter(index, row);  // the header just loaded is its first entry
+    return meeting::entered;
+  }
+  if (row.token > sequence_) {
+    schedule_resync(sequence_);  // lapped
+    return meeting::resync;
+  }
+  // A chunk starts here whose entries are numbered below the ones just read: one of the two
+  // rows lies about its numbering (no correct writer leaves a row of an earlier lap where it
+  // writes: it invalidates the row first). Reading on would deliver that chunk's entries again
+  // under new numbers.
+  return meeting::corrupt;
 }
 
 void ring_reader::schedule_resync(std::uint64_t min_token, bool exclude_current) noexcept {
@@ -143,11 +168,143 @@ void ring_reader::schedule_resync(std::uint64_t min_token, bool exclude_current)
   resync_exclude_current_ = exclude_current;
 }
 
+void ring_reader::take_snapshot() {
+  // Two passes: copy the usable rows, then load every row again. If each row read the same
+  // both times, each held that value from its first load to its second, and all those intervals
+  // overlap (every first load precedes every second load): the copy is the table as it was at
+  // one instant. Only such a consistent copy is judged for plausibility; a copy torn by a
+  // writer that moved on meanwhile rejects nothing.
+  bool consistent = false;
+  for (int attempt = 0; attempt < 2 && !consistent; ++attempt) {
+    table_.clear();
+    for (std::uint32_t i = 0; i < chunk_count_; ++i) {
+      const row_snapshot row = load_row(i);
+      if (row.usable) table_.push_back({row.offset_word, row.token, i, true});
+    }
+    consistent = true;
+    std::size_t k = 0;
+    for (std::uint32_t i = 0; i < chunk_count_ && consistent; ++i) {
+      const row_snapshot row = load_row(i);
+      if (k < table_.size() && table_[k].index == i) {
+        consistent =
+            row.usable && row.offset_word == table_[k].offset_word && row.token == table_[k].token;
+        ++k;
+      } else {
+        consistent = !row.usable;
+      }
+    }
+    rows_scanned_ += 2 * static_cast<std::uint64_t>(chunk_count_);
+  }
+  if (consistent) classify_snapshot();
+  candidates_.clear();
+  for (std::uint32_t k = 0; k < table_.size(); ++k) {
+    if (table_[k].plausible) {
+      candidates_.push_back(k);
+    } else {
+      ++rows_rejected_;
+    }
+  }
+  std::sort(candidates_.begin(), candidates_.end(), [&](std::uint32_t a, std::uint32_t b) {
+    return table_[a].token != table_[b].token ? table_[a].token < table_[b].token
+                                              : table_[a].index < table_[b].index;
+  });
+  snapshot_taken_ = true;
+}
+
+void ring_reader::classify_snapshot() noexcept {
+  // docs/format.md, "Implausible rows". table_ holds the usable rows of one consistent copy of
+  // the table, in index order. Each row is judged against its neighbours in that order: p, the
+  // usable row before it, and q, the usable row after it. What a correct writer leaves at any
+  // instant: a chunk holds at least one entry of at least 4 bytes; offsets increase with the
+  // row index (a lap fills rows 0, 1, 2, ... left to right, and what survives of an older lap
+  // lies beyond the newer lap's end); tokens increase with the index within a lap, and every
+  // row of an older lap (higher index) has a smaller token than every row of a newer one.
+  const auto offset_of = [](const table_entry& e) { return e.offset_word & lay::row_offset_mask; };
+  const std::size_t m = table_.size();
+  for (std::size_t k = 0; k < m; ++k) {
+    table_entry& c = table_[k];
+    const table_entry* p = k > 0 ? &table_[k - 1] : nullptr;
+    const table_entry* q = k + 1 < m ? &table_[k + 1] : nullptr;
+    const std::uint64_t oc = offset_of(c);
+    // (1) rows 0 .. i-1 of its lap each hold an entry before row i starts
+    bool plausible = c.token >= c.index;
+    if (p != nullptr) {
+      const std::uint64_t op = offset_of(*p);
+      // (2) a row of the same lap as p: later, and no more entries than the bytes between
+      // them can hold; an equal token would mean an empty chunk
+      if (c.token == p->token) plausible = false;
+      if (c.token > p->token && (oc <= op || c.token - p->token > (oc - op) / 4)) {
+        plausible = false;
+      }
+    }
+    if (p != nullptr && q != nullptr) {
+      // (3) between two rows that agree with each other, in offset and, if they are of one
+      // lap, in token
+      const std::uint64_t op = offset_of(*p);
+      const std::uint64_t oq = offset_of(*q);
+      if (op < oq && !(op < oc && oc < oq)) plausible = false;
+      if (p->token < q->token && !(p->token < c.token && c.token < q->token)) plausible = false;
+    } else if (p != nullptr) {
+      if (oc <= offset_of(*p)) plausible = false;  // (4) the last row lies after the one before
+    } else if (q != nullptr) {
+      // (4) the first row lies before the next. (An exact copy of it there is judged by (2) as
+      // the later row; the first of the two is kept.)
+      if (oc > offset_of(*q)) plausible = false;
+    }
+    c.plausible = plausible;
+  }
+}
+
+bool ring_reader::known_implausible(std::uint32_t index, const row_snapshot& row) const noexcept {
+  const auto at =
+      std::lower_bound(table_.begin(), table_.end(), index,
+                       [](const table_entry& entry, std::uint32_t i) { return entry.index < i; });
+  return at != table_.end() && at->index == index && !at->plausible &&
+         at->offset_word == row.offset_word && at->token == row.token;
+}
+
+bool ring_reader::revalidate(const table_entry& entry, row_snapshot& row) const noexcept {
+  row = load_row(entry.index);
+  return row.usable && row.offset_word == entry.offset_word && row.token == entry.token;
+}
+
+ring_reader::pick ring_reader::pick_from_snapshot(std::uint64_t min_token, std::uint32_t exclude,
+                                                  std::uint32_t& index,
+                                                  row_snapshot& row) noexcept {
+  auto it = std::lower_bound(
+      candidates_.begin(), candidates_.end(), min_token,
+      [&](std::uint32_t at, std::uint64_t token) { return table_[at].token < token; });
+  for (; it != candidates_.end(); ++it) {
+    const table_entry& entry = table_[*it];
+    if (entry.index == exclude) continue;  // at most one entry has that index
+    if (!revalidate(entry, row)) return pick::stale;
+    index = entry.index;
+    return pick::found;
+  }
+  return pick::none;
+}
+
 bool ring_reader::find_row(std::uint64_t min_token, std::uint32_t exclude, std::uint32_t& index,
-                           row_snapshot& row) const noexcept {
+                           row_snapshot& row) {
+  if (snapshot_taken_) {
+    const pick picked = pick_from_snapshot(min_token, exclude, index, row);
+    if (picked == pick::found) return true;
+    // Nothing in the snapshot: a new snapshot only if some row qualifies now.
+    if (picked == pick::none && !scan_rows(min_token, exclude, index, row)) return false;
+  }
+  take_snapshot();
+  const pick picked = pick_from_snapshot(min_token, exclude, index, row);
+  if (picked != pick::stale) return picked == pick::found;
+  // The rows change faster than a snapshot is taken: one live scan decides.
+  return scan_rows(min_token, exclude, index, row);
+}
+
+bool ring_reader::scan_rows(std::uint64_t min_token, std::uint32_t exclude, std::uint32_t& index,
+                            row_snapshot& row) const noexcept {
   bool found = false;
   for (std::uint32_t i = 0; i < chunk_count_; ++i) {
     if (i == exclude) continue;
+    ++rows_scanned_;
     const row_snapshot candidate = load_row(i);
     if (candidate.usable && candidate.token >= min_token &&
         (!found || candidate.token < row.token)) {
@@ -159,13 +316,64 @@ bool ring_reader::find_row(std::uint64_t min_token, std::uint32_t exclude, std::
   return found;
 }
 
-bool ring_reader::any_row_continuing(std::uint64_t token, std::uint32_t exclude) const noexcept {
-  for (std::uint32_t i = 0; i < chunk_count_; ++i) {
-    if (i == exclude) continue;
-    const row_snapshot candidate = load_row(i);
-    if (candidate.usable && candidate.token >= token) return true;
+bool ring_reader::any_row_continuing(std::uint64_t token, std::uint32_t exclude) {
+  // The newest plausible row (other than `exclude`) is the best witness.
+  const auto newest = [&]() {
+    for (auto it = candidates_.rbegin(); it != candidates_.rend(); ++it) {
+      const table_entry& entry = table_[*it];
+      if (entry.index == exclude) continue;
+      if (entry.token < token) return pick::none;
+      row_snapshot row;
+      return revalidate(entry, row) ? pick::found : pick::stale;
+    }
+    return pick::none;
+  };
+  const auto live = [&]() {
+    for (std::uint32_t i = 0; i < chunk_count_; ++i) {
+      if (i == exclude) continue;
+      ++rows_scanned_;
+      const row_snapshot candidate = load_row(i);
+      if (candidate.usable && candidate.token >= token) return true;
+    }
+    return false;
+  };
+  if (snapshot_taken_) {
+    const pick picked = newest();
+    if (picked == pick::found) return true;
+    if (picked == pick::none && !live()) return false;
   }
-  return false;
+  take_snapshot();
+  const pick picked = newest();
+  if (picked != pick::stale) return picked == pick::found;
+  return live();
+}
+
+bool ring_reader::newest_row(std::uint32_t& index, row_snapshot& row) {
+  take_snapshot();
+  if (!candidates_.empty()) {
+    // The largest token; among equal ones the lowest index.
+    const std::uint64_t newest = table_[candidates_.back()].token;
+    const auto first = std::lower_bound(
+        candidates_.begin(), candidates_.end(), newest,
+        [&](std::uint32_t at, std::uint64_t token) { return table_[at].token < token; });
+    if (revalidate(table_[*first], row)) {
+      index = table_[*first].index;
+      return true;
+    }
+  } else {
+    return false;
+  }
+  bool found = false;
+  for (std::uint32_t i = 0; i < chunk_count_; ++i) {
+    ++rows_scanned_;
+    const row_snapshot candidate = load_row(i);
+    if (candidate.usable && (!found || candidate.token > row.token)) {
+      found = true;
+      index = i;
+      row = candidate;
+    }
+  }
+  return found;
 }
 
 std::uint64_t ring_reader::newest_chunk_token() const noexcept {
@@ -272,13 +480,21 @@ read_result ring_reader::step(bool copy_payload) {
               (static_cast<std::uint64_t>(position_) | lay::row_committed_bit)) {
         const row_snapshot next = load_row(row_index_ + 1);
         if (next.usable && next.offset() == position_) {
-          if (next.token == sequence_) {
-            enter(row_index_ + 1, next);  // the header just loaded is its first entry
-          } else if (next.token > sequence_) {
-            schedule_resync(sequence_);
-            continue;
+          const meeting met = meet_row(row_index_ + 1, next);
+          if (met == meeting::resync) continue;
+          if (met == meeting::corrupt) {
+            return fail_corrupt("a chunk starts here with a token below the sequence read so far");
           }
-          // a smaller token is a stale row from an earlier lap: ignore it
+        }
+      } else if (position_ == far_offset_) [[unlikely]] {
+        // Rows between are not usable: the next usable row starts here.
+        const row_snapshot far = load_row(far_index_);
+        if (far.usable && far.offset() == position_) {
+          const meeting met = meet_row(far_index_, far);
+          if (met == meeting::resync) continue;
+          if (met == meeting::corrupt) {
+            return fail_corrupt("a chunk starts here with a token below the sequence read so far");
+          }
         }
       }
       wrap = length == lay::length_wrap_marker;
@@ -287,7 +503,7 @@ read_result ring_reader::step(bool copy_payload) {
     if (wrap) {
       // (e) continue at chunk 0 only if it continues the sequence exactly
       const row_snapshot first = load_row(0);
-      if (first.usable && first.token == sequence_) {
+      if (first.usable && first.token == sequence_ && !known_implausible(0, first)) {
         if (row_index_ == 0 && position_ == first.offset()) {
           return fail_corrupt("wrap marker at the start of chunk 0");
         }

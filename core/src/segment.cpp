@@ -1,7 +1,9 @@
 #include "ouroboros/segment.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include "ouroboros/detail/shared_words.hpp"
 #include "platform/shared_memory.hpp"
@@ -18,12 +20,23 @@ segment_errc to_errc(platform::open_result result) {
   switch (result) {
     case platform::open_result::missing: return segment_errc::missing;
     case platform::open_result::permission: return segment_errc::permission;
+    case platform::open_result::not_regular: return segment_errc::not_regular_file;
+    case platform::open_result::no_space: return segment_errc::invalid_config;
     default: return segment_errc::system;
   }
 }
 
 std::span<std::byte> span_of(const platform::mapping& m) {
   return {m.data(), m.size()};
+}
+
+std::string octal(unsigned value) {
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + (value & 7U)));
+    value >>= 3;
+  } while (value != 0);
+  return "0" + digits;
 }
 }  // namespace
 
@@ -95,33 +108,74 @@ std::unique_ptr<platform::mapping> create_segment(const std::string& name, std::
     platform::mapping existing;
     const auto opened = platform::mapping::open(name, false, existing, error);
     if (opened == platform::open_result::missing) continue;  // vanished meanwhile: try again
-    if (opened != platform::open_result::ok) throw segment_error(to_errc(opened), error);
-    const std::span<const std::byte> bytes(existing.data(), existing.size());
-    ring_reader probe;
-    const bool is_log = probe.attach(bytes).status == read_status::ok;
-    if (!is_log && !options.take_over) {
-      throw segment_error(segment_errc::foreign_object,
-                          "'" + name +
-                              "' exists and is not an ouroboros log segment; "
-                              "remove it or choose another name (or take it over explicitly)");
+    if (opened == platform::open_result::not_regular && !options.take_over) {
+      throw segment_error(
+          segment_errc::not_regular_file,
+          error + "; remove it or choose another name (or take it over explicitly)");
     }
-    if (is_log && !options.take_over) {
-      if (const auto ext = read_extension(bytes); ext &&
-                                                  liveness_of(*ext) == writer_liveness::alive &&
-                                                  ext->writer_pid != platform::current_pid()) {
-        throw segment_error(segment_errc::owned_by_live_writer,
-                            "segment '" + name + "' belongs to a running writer (pid " +
-                                std::to_string(ext->writer_pid) +
-                                "); stop it or take the segment over explicitly");
+    if (opened != platform::open_result::ok && opened != platform::open_result::not_regular) {
+      throw segment_error(to_errc(opened), error);
+    }
+    if (opened == platform::open_result::ok) {
+      const std::span<const std::byte> bytes(existing.data(), existing.size());
+      ring_reader probe;
+      const bool is_log = probe.attach(bytes).status == read_status::ok;
+      if (!is_log && !options.take_over) {
+        throw segment_error(segment_errc::foreign_object,
+                            "'" + name +
+                                "' exists and is not an ouroboros log segment; "
+                                "remove it or choose another name (or take it over explicitly)");
+      }
+      if (is_log && !options.take_over) {
+        if (const auto ext = read_extension(bytes); ext &&
+                                                    liveness_of(*ext) == writer_liveness::alive &&
+                                                    ext->writer_pid != platform::current_pid()) {
+          throw segment_error(segment_errc::owned_by_live_writer,
+                              "segment '" + name + "' belongs to a running writer (pid " +
+                                  std::to_string(ext->writer_pid) +
+                                  "); stop it or take the segment over explicitly");
+        }
       }
     }
-    platform::unlink(name);  // stale (or taken over): readers of the old one re-attach
+    existing.reset();
+    // Stale (or taken over): readers of the old one re-attach.
+    if (const int e = platform::unlink(name); e != 0 && e != ENOENT) {
+      std::uint32_t owner = 0;
+      if ((e == EPERM || e == EACCES) && platform::owner_of(name, owner) &&
+          owner != platform::effective_uid() && platform::shm_directory_sticky()) {
+        const std::string user = platform::user_name(owner);
+        throw segment_error(
+            segment_errc::permission,
+            "cannot replace segment '" + name + "': it belongs to " +
+                (user.empty() ? "uid " + std::to_string(owner)
+                              : "user '" + user + "' (uid " + std::to_string(owner) + ")") +
+                " and /dev/shm is sticky, so only that user or root may remove it; ask them to "
+                "stop their writer and remove it, or choose another name");
+      }
+      throw segment_error(
+          e == EPERM || e == EACCES ? segment_errc::permission : segment_errc::system,
+          "cannot remove '" + name + "' to replace it: " + std::strerror(e));
+    }
   }
   throw segment_error(segment_errc::system,
                       "cannot create segment '" + name + "': the name keeps being re-created");
 }
 
 writer_config checked_config(const shm_writer_options& options, const extension_info* info) {
+  // A log must never be writable by others (they could forge entries, or shrink the segment
+  // under its readers), and setuid/setgid/sticky bits mean nothing on shared memory.
+  if ((options.mode & ~0777U) != 0) {
+    throw segment_error(segment_errc::invalid_config,
+                        "segment mode " + octal(options.mode) +
+                            " has special bits (setuid, setgid or sticky) or bits beyond 07777; "
+                            "use permission bits only, e.g. 0600 or 0644");
+  }
+  if ((options.mode & 022U) != 0) {
+    throw segment_error(segment_errc::invalid_config,
+                        "segment mode " + octal(options.mode) +
+                            " lets group or others write; only the owner may write a log "
+                            "(use e.g. 0600, 0640 or 0644)");
+  }
   if (options.chunk_count == 0) {
     throw segment_error(segment_errc::invalid_config, "chunk count must be at least 1");
   }
@@ -163,7 +217,7 @@ shm_writer::shm_writer(std::string_view name, const shm_writer_options& options)
   try {
     ring_.emplace(span_of(platform_->memory), config);
   } catch (const std::invalid_argument& e) {
-    platform::unlink(name_);
+    (void)platform::unlink(name_);
     throw segment_error(segment_errc::invalid_config, e.what());
   }
   extension_ = extension_writer(ring_->extension_block());
@@ -172,6 +226,10 @@ shm_writer::shm_writer(std::string_view name, const shm_writer_options& options)
 
 shm_writer::~shm_writer() {
   close();
+}
+
+bool shm_writer::truncated() const noexcept {
+  return platform_->memory.truncated();
 }
 
 void shm_writer::heartbeat() noexcept {
@@ -187,7 +245,7 @@ void shm_writer::close() noexcept {
   // Unlink only our own segment: after a take-over the name belongs to someone else.
   platform::object_identity now;
   if (platform::identity_of(name_, now) && now == platform_->memory.identity()) {
-    platform::unlink(name_);
+    (void)platform::unlink(name_);
   }
 }
 
@@ -224,7 +282,11 @@ platform::mapping open_read_only(const std::string& name) {
 }  // namespace
 
 shm_reader::shm_reader(std::string_view name, start_position start)
-    : name_(canonical_segment_name(name)), platform_(std::make_unique<platform_state>()) {
+    : name_(canonical_segment_name(name)),
+      platform_(std::make_unique<platform_state>()),
+      truncated_detail_("segment '" + name_ +
+                        "' shrank under the reader (another process truncated it); re-open it "
+                        "to read on") {
   open_and_attach(start);
 }
 
@@ -238,16 +300,55 @@ void shm_reader::open_and_attach(start_position start) {
   // Commit only after success, so a failed re-attach leaves the current segment readable.
   ring_ = std::move(fresh);
   platform_->memory = std::move(memory);
+  held_.reset();
+  restart_loss_pending_ = false;
   next_check_ = std::chrono::steady_clock::now() + replaced_check_interval;
 }
 
+read_result shm_reader::truncated_result() const {
+  read_result result;
+  result.status = read_status::segment_truncated;
+  result.detail = truncated_detail_;
+  return result;
+}
+
 read_result shm_reader::read_next() {
+  if (held_) {
+    // Its payload still points into ring_'s buffer: ring_ has not been called since.
+    const read_result result = *held_;
+    held_.reset();
+    return result;
+  }
+  // Checked after the read too: any load of that call may have read a zero page.
+  if (platform_->memory.truncated()) return truncated_result();
   read_result result = ring_.read_next();
+  if (platform_->memory.truncated()) return truncated_result();
+  if (restart_loss_pending_ && !ring_.start_deferred()) {
+    // The new incarnation had no committed chunk when it was attached: its start is known now.
+    restart_loss_pending_ = false;
+    if (const std::uint64_t lost = ring_.start_sequence(); lost > 0) {
+      if (result.status == read_status::lapped) {
+        result.lost += lost;
+      } else {
+        held_ = result;
+        read_result gap;
+        gap.status = read_status::lapped;
+        gap.lost = lost;
+        return gap;
+      }
+    }
+  }
   if (result.status == read_status::no_data) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= next_check_) {
       next_check_ = now + replaced_check_interval;
-      if (check_replaced()) result.status = read_status::writer_restarted;
+      // Only on "no data": every entry of the old segment has been read (or counted lost).
+      if (check_replaced()) {
+        result.status = read_status::writer_restarted;
+        // The new incarnation's entries before its oldest intact one were overwritten.
+        restart_loss_pending_ = ring_.start_deferred();
+        result.lost = restart_loss_pending_ ? 0 : ring_.start_sequence();
+      }
     }
   }
   return result;
@@ -262,6 +363,14 @@ bool shm_reader::check_replaced() {
   } catch (const segment_error&) {
     return false;  // the new writer has not finished creating it: try again later
   }
+}
+
+std::uint32_t shm_reader::owner_uid() const noexcept {
+  return platform_->memory.owner_uid();
+}
+
+bool shm_reader::truncated() const noexcept {
+  return platform_->memory.truncated();
 }
 
 std::span<const std::byte> shm_reader::bytes() const noexcept {
@@ -292,6 +401,9 @@ std::optional<segment_info> describe(const std::string& name, const platform::ma
   info.extension = read_extension(bytes);
   info.liveness = info.extension ? liveness_of(*info.extension) : writer_liveness::unknown;
   info.newest_token = probe.newest_chunk_token();
+  info.owner_uid = memory.owner_uid();
+  // Shrunk while we looked: what was read came partly from zero pages.
+  if (memory.truncated()) return std::nullopt;
   return info;
 }
 }  // namespace
@@ -313,6 +425,11 @@ segment_info inspect_segment(std::string_view name) {
   const std::string canonical = canonical_segment_name(name);
   const platform::mapping memory = open_read_only(canonical);
   auto info = describe(canonical, memory);
+  if (!info && memory.truncated()) {
+    throw segment_error(segment_errc::not_a_log,
+                        "segment '" + canonical +
+                            "' shrank while it was being read (another process truncated it)");
+  }
   if (!info) {
     ring_reader probe;
     throw_attach_failure(canonical, probe.attach({memory.data(), memory.size()}));

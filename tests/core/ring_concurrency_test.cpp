@@ -25,6 +25,7 @@ struct reader_report {
   std::uint64_t accounting = 0;  // delivered + lost != position - start for an attachment
   std::uint64_t bad_status = 0;  // anything but ok / lapped / no_data
   std::uint64_t attachments = 0;
+  std::uint64_t rejected = 0;  // rows judged implausible: never, with a correct writer
   std::uint64_t first_start = 0;
   std::uint64_t final_position = 0;
 };
@@ -54,6 +55,7 @@ reader_report run_reader(std::span<const std::byte> buffer, pace mode, std::uint
                                  reader.position_sequence() - reader.start_sequence()) {
       ++report.accounting;
     }
+    report.rejected += reader.rows_rejected();
     if (reader.attach(buffer, where).status != read_status::ok) ++report.bad_status;
     start = reader.position_sequence();
     ++report.attachments;
@@ -93,6 +95,7 @@ reader_report run_reader(std::span<const std::byte> buffer, pace mode, std::uint
       reader.position_sequence() - reader.start_sequence()) {
     ++report.accounting;
   }
+  report.rejected += reader.rows_rejected();
   report.final_position = reader.position_sequence();
   return report;
 }
@@ -149,6 +152,7 @@ TEST_P(RingConcurrency, WriterAndReaderThreadsNeverSeeATornOrMisnumberedEntry) {
     EXPECT_EQ(r.backwards, 0u);
     EXPECT_EQ(r.accounting, 0u);
     EXPECT_EQ(r.bad_status, 0u);
+    EXPECT_EQ(r.rejected, 0u) << "a row the writer committed was judged implausible";
     EXPECT_EQ(r.final_position, total);
     if (i < 2) {
       EXPECT_EQ(r.delivered + r.lost, total - r.first_start);

@@ -141,6 +141,7 @@ struct model_reader {
   std::uint64_t delivered = 0;
   std::uint64_t lost = 0;
   std::uint64_t attachments = 0;
+  std::uint64_t rejected = 0;  // rows_rejected() of earlier attachments
 };
 
 struct shape {
@@ -199,6 +200,7 @@ class model_run {
       EXPECT_EQ(r.delivered + r.lost, model_->written() - r.start) << r.name;
       EXPECT_EQ(r.reader.entries_delivered(), r.delivered) << r.name;
       EXPECT_EQ(r.reader.entries_lost(), r.lost) << r.name;
+      EXPECT_EQ(r.rejected + r.reader.rows_rejected(), 0u) << r.name << ": rows rejected";
     }
     EXPECT_EQ(readers_[0].lost, 0u) << "a reader that keeps up must lose nothing";
     total_delivered_ = 0;
@@ -249,6 +251,7 @@ class model_run {
     model_->write(claimed, size);
     ASSERT_EQ(writer_->entries_written(), model_->written());
     check_table();
+    check_plausible();
     check_untouched(rows_before, current_before, position_before);
     // Obligation 1: the slot after the newest entry reads "no data".
     const std::size_t p = model_->position();
@@ -271,6 +274,16 @@ class model_run {
         ASSERT_EQ(actual.token, expected.token) << "row " << i;
       }
     }
+  }
+
+  // The reader's plausibility rules (docs/format.md "Implausible rows") must accept every table
+  // this writer leaves: a fresh reader judges the whole table when it attaches.
+  void check_plausible() {
+    ring_reader probe;
+    ASSERT_EQ(probe.attach(buffer_->span(), start_position::oldest).status, read_status::ok);
+    ASSERT_EQ(probe.rows_rejected(), 0u) << "a row the writer committed was judged implausible "
+                                            "after entry "
+                                         << model_->written();
   }
 
   // No byte of an entry of a row that is still the same committed row may change; the slot
@@ -304,6 +317,7 @@ class model_run {
   }
 
   void attach(model_reader& r, start_position mode) {
+    r.rejected += r.reader.rows_rejected();
     ASSERT_EQ(r.reader.attach(buffer_->span(), mode).status, read_status::ok);
     const std::uint64_t expected = mode == start_position::oldest   ? model_->oldest_token()
                                    : mode == start_position::newest ? model_->newest_token()

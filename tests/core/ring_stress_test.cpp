@@ -62,6 +62,8 @@ TEST(RingStress, OneWriterThreeReaderProcesses) {
     EXPECT_EQ(r["backwards"], 0u);
     EXPECT_EQ(r["accounting"], 0u);
     EXPECT_EQ(r["bad_status"], 0u);
+    EXPECT_EQ(r.count("rejected"), 1u);
+    EXPECT_EQ(r["rejected"], 0u) << "a row the writer committed was judged implausible";
     EXPECT_EQ(r["position"], count);
     EXPECT_GT(r["delivered"], 0u);
     if (std::string(modes[i]) != "reattach") {

@@ -127,11 +127,30 @@ TEST(SegmentWriter, ModeIs0600ByDefaultAndConfigurable) {
     shm_writer writer(guard.name(), small_options());
     EXPECT_EQ(mode_of(guard.name()), 0600u);
   }
-  for (const unsigned mode : {0644u, 0640u, 0666u}) {
+  for (const unsigned mode : {0644u, 0640u, 0604u, 0400u}) {
     shm_writer_options o = small_options();
     o.mode = mode;
     shm_writer writer(guard.name(), o);
     EXPECT_EQ(mode_of(guard.name()), mode);
+  }
+}
+
+// Issue 10 item 1: `--mode 7777` made a -rwsrwsrwt segment that anyone could write (or shrink).
+// Group/other write bits and special bits are refused, and nothing is created.
+TEST(SegmentWriter, ModesLettingOthersWriteOrWithSpecialBitsAreRefused) {
+  segment_guard guard(unique_segment_name("badmode"));
+  for (const unsigned mode :
+       {0666u, 0620u, 0602u, 0622u, 07777u, 04600u, 02600u, 01600u, 010600u}) {
+    shm_writer_options o = small_options();
+    o.mode = mode;
+    try {
+      shm_writer writer(guard.name(), o);
+      ADD_FAILURE() << "mode " << std::oct << mode << " was accepted";
+    } catch (const segment_error& e) {
+      EXPECT_EQ(e.code(), segment_errc::invalid_config) << e.what();
+      EXPECT_NE(std::string(e.what()).find("segment mode 0"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(segment_exists(guard.name()));
   }
 }
 

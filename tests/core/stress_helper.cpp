@@ -73,10 +73,12 @@ int run_reader(const std::string& name, const std::string& mode, std::uint64_t c
   std::uint64_t last = 0;
   std::uint64_t delivered = 0, lost = 0, corrupt = 0, duplicates = 0, backwards = 0;
   std::uint64_t accounting = 0, bad_status = 0, attachments = 0, lapped_events = 0;
+  std::uint64_t rejected = 0;  // rows judged implausible (never, with a correct writer)
 
   auto close_books = [&] {
     if (!reader) return;
     const ring_reader& ring = reader->ring();
+    rejected += ring.rows_rejected();
     if (ring.entries_delivered() + ring.entries_lost() !=
         ring.position_sequence() - ring.start_sequence()) {
       ++accounting;
@@ -151,7 +153,8 @@ int run_reader(const std::string& name, const std::string& mode, std::uint64_t c
             << " duplicates=" << duplicates << " backwards=" << backwards
             << " accounting=" << accounting << " bad_status=" << bad_status
             << " attachments=" << attachments << " lapped_events=" << lapped_events
-            << " position=" << reader->ring().position_sequence() << std::endl;
+            << " rejected=" << rejected << " position=" << reader->ring().position_sequence()
+            << std::endl;
   return 0;
 }
 

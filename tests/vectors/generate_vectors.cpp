@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "crafted_rings.hpp"
 #include "ouroboros/extension.hpp"
 #include "ouroboros/layout.hpp"
 #include "ouroboros/record.hpp"
@@ -521,6 +522,81 @@ std::vector<test_vector> build() {
                   "unusable, so the reader reads on under row 0 and steps into row 2.");
     base_plain(v, 8, 64, 12);
     v.buffer.put_u64(lay::row_position(1) + lay::row_token_word, ~std::uint64_t{0});
+  }
+  // --- hostile tables (issue 10 items 3 and 8; docs/format.md "Bounded work", "Implausible
+  // rows") -------------------------------------------------------------------------------------
+  const auto crafted = [&](test_vector& v, std::uint32_t rows, test::crafted_entry kind) {
+    const test::crafted_ring ring = test::make_crafted_ring(rows, kind);
+    v.buffer = aligned_buffer(ring.size);
+    std::memcpy(v.buffer.bytes().data(), ring.bytes().data(), ring.size);
+  };
+  {
+    auto& v = add("forged_rows_corrupt_entries",
+                  "64 rows, each starting a chunk whose first entry has the reserved length 2, "
+                  "tokens 0..63: 64 corrupt reports and 63 gaps of 1, never a scan of the whole "
+                  "table per corrupt entry (the full-size case, 65536 rows, is "
+                  "tests/support/crafted_rings.hpp).");
+    crafted(v, 64, test::crafted_entry::corrupt);
+  }
+  {
+    auto& v = add("forged_rows_empty_entries",
+                  "64 rows, each starting a chunk with no entry (header 0), tokens 0..63: rule 5 "
+                  "moves the reader from row to row, reporting a gap of 1 each time.");
+    crafted(v, 64, test::crafted_entry::empty);
+  }
+  {
+    auto& v = add("forged_token_jump",
+                  "One lap in 8 chunks; row 3's token has bit 40 set. Row 3 is implausible (its "
+                  "token jumps further than its chunks could hold and lies outside its "
+                  "neighbours' range): it is never entered; the reader resyncs past it and the "
+                  "entries of chunk 3 count as lost, nothing is delivered twice.");
+    base_plain(v, 8, 96, 24);
+    const std::size_t at = lay::row_position(3) + lay::row_token_word;
+    v.buffer.put_u64(at, v.buffer.get_u64(at) | (std::uint64_t{1} << 40));
+  }
+  {
+    auto& v = add("forged_token_below_sequence",
+                  "One lap in 8 chunks; row 4's token is lowered by 3 and row 0's raised to 53 "
+                  "(as if it were a newer lap). Reading from row 1, the reader meets row 4's "
+                  "start with a token below its sequence: corrupt, instead of numbering chunk 4's "
+                  "entries twice. Rule 5 then takes it to row 0; after chunk 0 it meets row 1's "
+                  "start, again below its sequence: corrupt, instead of delivering chunks 1.. a "
+                  "second time.");
+    base_plain(v, 8, 96, 24);
+    const std::size_t at = lay::row_position(4) + lay::row_token_word;
+    v.buffer.put_u64(at, v.buffer.get_u64(at) - 3);
+    v.buffer.put_u64(lay::row_position(0) + lay::row_token_word, 53);
+  }
+  {
+    auto& v = add("forged_hidden_row",
+                  "One lap in 8 chunks; row 2 points past the buffer end (unusable) and row 3's "
+                  "token is lowered by 2. Reading on through chunk 2, the reader reaches row 3's "
+                  "start with a sequence above its token: step d applies to the next usable row "
+                  "(row 3), not only to row 2, so that is corrupt.");
+    base_plain(v, 8, 96, 24);
+    v.buffer.put_u64(lay::row_position(2), lay::row_committed_bit | (v.buffer.size + 64));
+    const std::size_t at = lay::row_position(3) + lay::row_token_word;
+    v.buffer.put_u64(at, v.buffer.get_u64(at) - 2);
+  }
+  {
+    auto& v = add("forged_row0_moved",
+                  "Wrapped ring, 8 chunks; row 0's offset is moved to the start of the oldest "
+                  "chunk (row 2). Row 0 is implausible (the first row must lie before the next), "
+                  "and so is row 1 (a larger token than row 0's at a lower offset): the wrap "
+                  "after the oldest lap does not enter row 0 although its token continues the "
+                  "sequence, and the resync finds no plausible row: no data, instead of the "
+                  "oldest chunk delivered a second time.");
+    base_plain(v, 8, 96, 60);
+    std::uint32_t oldest = 1;
+    for (std::uint32_t i = 1; i < 8; ++i) {
+      const std::uint64_t word = v.buffer.get_u64(lay::row_position(i));
+      if ((word & lay::row_committed_bit) != 0 &&
+          v.buffer.get_u64(lay::row_position(i) + 8) <
+              v.buffer.get_u64(lay::row_position(oldest) + 8)) {
+        oldest = i;
+      }
+    }
+    v.buffer.put_u64(lay::row_position(0), v.buffer.get_u64(lay::row_position(oldest)));
   }
   return all;
 }

@@ -65,6 +65,7 @@ inline std::string_view status_name(read_status status) {
     case read_status::unsupported_version: return "unsupported_version";
     case read_status::corrupt: return "corrupt";
     case read_status::writer_restarted: return "writer_restarted";
+    case read_status::segment_truncated: return "segment_truncated";
   }
   return "?";
 }

@@ -24,7 +24,11 @@ enum class read_status {
   unsupported_version,  // the magic is there but the version is not 1
   corrupt,              // the buffer broke the format; `detail` says how. The reader resyncs
   writer_restarted,     // (shm_reader only) the segment was re-created under the same name; the
-                        // reader re-attached at its oldest entry and sequence numbers restart
+                        // reader re-attached at its oldest entry and sequence numbers restart;
+                        // `lost` counts the new incarnation's entries already overwritten
+  segment_truncated,    // (shm_reader only) the segment shrank under the reader (another process
+                        // truncated it): nothing more can be read from this mapping; re-open
+                        // the name later. ring_reader itself never returns it
 };
 
 std::string_view to_string(read_status status) noexcept;
@@ -38,9 +42,11 @@ enum class start_position {
 struct read_result {
   read_status status = read_status::no_data;
   std::uint64_t sequence = 0;          // ok: the entry's global sequence number (1-based)
-  std::uint64_t lost = 0;              // lapped: entries lost immediately before the next one
+  std::uint64_t lost = 0;              // lapped: entries lost immediately before the next one;
+                                       // writer_restarted: entries of the new incarnation lost
+                                       // before its first delivered one (that one is lost + 1)
   std::span<const std::byte> payload;  // ok: valid until the next call on this reader
-  std::string_view detail;             // corrupt, not_a_log, unsupported_version: why
+  std::string_view detail;  // corrupt, not_a_log, unsupported_version, segment_truncated: why
 };
 
 class ring_reader {
@@ -64,8 +70,16 @@ class ring_reader {
   // position_sequence() - start_sequence() at all times. Usually fixed by attach(); if the writer
   // was restarting every row at that instant, the first read_next() fixes it instead.
   std::uint64_t start_sequence() const noexcept { return start_sequence_; }
+  // True while the start is still to be fixed by read_next (see start_sequence).
+  bool start_deferred() const noexcept { return resync_pending_ && !resync_reports_loss_; }
   std::uint64_t entries_delivered() const noexcept { return delivered_; }
   std::uint64_t entries_lost() const noexcept { return lost_; }
+  // Committed rows this reader refused to enter because they were implausible (docs/format.md
+  // "Implausible rows"); always 0 on a buffer written by a correct writer.
+  std::uint64_t rows_rejected() const noexcept { return rows_rejected_; }
+  // Rows loaded by whole-table passes (attach, resync, rule 5) since attach: the work that must
+  // stay O(N log N) over a full pass, whatever the table holds. For tests.
+  std::uint64_t table_rows_scanned() const noexcept { return rows_scanned_; }
   std::uint32_t chunk_count() const noexcept { return chunk_count_; }
   std::span<const std::byte> buffer() const noexcept { return {base_, size_}; }
 
@@ -85,12 +99,42 @@ class ring_reader {
   };
 
   row_snapshot load_row(std::uint32_t index) const noexcept;
-  // Finds the committed row with the smallest token >= min_token (skipping `exclude`).
+
+  // Resync, rule 5 and the start of attach choose rows from one sorted snapshot of the table
+  // instead of scanning all N rows each time (a scan per corrupt entry made a pass O(N^2)). The
+  // snapshot is kept across calls and checked lazily: a chosen row is re-loaded and used only if
+  // it is unchanged; if it changed, a new snapshot is taken. A correct writer only adds rows with
+  // tokens larger than every committed one, so an unchanged row that was the best choice in the
+  // snapshot is still the best choice. See docs/format.md, "Bounded work".
+  struct table_entry {
+    std::uint64_t offset_word = 0;
+    std::uint64_t token = 0;
+    std::uint32_t index = 0;
+    bool plausible = true;
+  };
+  enum class pick { found, none, stale };
+  void take_snapshot();
+  void classify_snapshot() noexcept;
+  pick pick_from_snapshot(std::uint64_t min_token, std::uint32_t exclude, std::uint32_t& index,
+                          row_snapshot& row) noexcept;
+  bool revalidate(const table_entry& entry, row_snapshot& row) const noexcept;
+  // Whether the last snapshot judged row `index`, holding exactly `row`, implausible.
+  bool known_implausible(std::uint32_t index, const row_snapshot& row) const noexcept;
+  // Finds the usable row with the smallest token >= min_token (skipping `exclude`; ties: the
+  // lowest index) among the rows that are not implausible.
   bool find_row(std::uint64_t min_token, std::uint32_t exclude, std::uint32_t& index,
-                row_snapshot& row) const noexcept;
-  // Whether a committed row other than `exclude` has a token >= `token` (rule 5).
-  bool any_row_continuing(std::uint64_t token, std::uint32_t exclude) const noexcept;
+                row_snapshot& row);
+  // The same by one scan of the live table, ignoring plausibility (the fallback while the writer
+  // rewrites rows faster than a snapshot can be taken).
+  bool scan_rows(std::uint64_t min_token, std::uint32_t exclude, std::uint32_t& index,
+                 row_snapshot& row) const noexcept;
+  // Whether a row other than `exclude` has a token >= `token` (rule 5).
+  bool any_row_continuing(std::uint64_t token, std::uint32_t exclude);
+  bool newest_row(std::uint32_t& index, row_snapshot& row);
   void enter(std::uint32_t index, const row_snapshot& row) noexcept;
+  // Step d for a usable row that starts exactly at the position.
+  enum class meeting { entered, resync, corrupt };
+  meeting meet_row(std::uint32_t index, const row_snapshot& row) noexcept;
   void schedule_resync(std::uint64_t min_token, bool exclude_current = false) noexcept;
   read_result fail_corrupt(std::string_view why) noexcept;
   read_result step(bool copy_payload);
@@ -103,6 +147,8 @@ class ring_reader {
 
   std::uint32_t row_index_ = 0;
   row_snapshot entered_;
+  std::uint32_t far_index_ = 0;  // see enter()
+  std::size_t far_offset_ = 0;
   std::size_t position_ = 0;
   std::uint64_t sequence_ = 0;  // s: the current chunk's token plus entries read from it
   std::uint64_t start_sequence_ = 0;
@@ -113,6 +159,12 @@ class ring_reader {
 
   std::uint64_t delivered_ = 0;
   std::uint64_t lost_ = 0;
+  std::uint64_t rows_rejected_ = 0;
+  mutable std::uint64_t rows_scanned_ = 0;
+  // The snapshot: usable rows in index order, and the plausible ones by (token, index).
+  std::vector<table_entry> table_;
+  std::vector<std::uint32_t> candidates_;  // positions in table_
+  bool snapshot_taken_ = false;
   std::vector<std::byte> scratch_;
 };
 

@@ -35,6 +35,7 @@ enum class segment_errc {
   permission,
   invalid_config,
   system,
+  not_regular_file,  // the name is a FIFO, symbolic link, directory, socket or device
 };
 
 class segment_error : public std::runtime_error {
@@ -84,6 +85,11 @@ class shm_writer {
   const std::string& name() const noexcept { return name_; }
   std::uint64_t incarnation() const noexcept { return incarnation_; }
 
+  // True once another process truncated the segment under this writer: the pages past the new
+  // end were replaced by private zero pages (so the application does not die of SIGBUS), and
+  // what is written there reaches no reader. Re-creating the writer starts a new segment.
+  bool truncated() const noexcept;
+
  private:
   struct platform_state;
   std::string name_;
@@ -117,7 +123,15 @@ class shm_reader {
   // As ring_reader::read_next. Additionally, while there is no data, checks at most every
   // `replaced_check_interval` whether the name now refers to a new segment (the writer
   // restarted); if so it re-attaches at the new segment's oldest entry and returns
-  // writer_restarted once. Sequence numbers restart with the new incarnation.
+  // writer_restarted once, after every entry of the old segment was read. Sequence numbers
+  // restart with the new incarnation; `lost` = k says that the new incarnation's entries 1..k
+  // were overwritten before the reader got there (its first delivered entry has sequence
+  // k + 1), so delivered + lost == written holds across incarnations. (If the new segment had
+  // no committed chunk at that instant, k is not known yet: it is reported as a `lapped`
+  // result right before the first entry instead.)
+  // Once another process truncated the segment under the reader, returns segment_truncated
+  // (and keeps returning it): the mapping no longer reflects the segment; construct a new
+  // shm_reader to read on.
   read_result read_next();
 
   // Re-checks the name now; returns true (and re-attaches) if it refers to a new segment.
@@ -128,16 +142,24 @@ class shm_reader {
   const ring_reader& ring() const noexcept { return ring_; }
   std::span<const std::byte> bytes() const noexcept;
   const std::string& name() const noexcept { return name_; }
+  // The user id owning the mapped segment (from fstat of the descriptor it was mapped from).
+  std::uint32_t owner_uid() const noexcept;
+  // Whether the segment shrank under this reader (see read_next).
+  bool truncated() const noexcept;
 
   std::chrono::milliseconds replaced_check_interval{250};
 
  private:
   struct platform_state;
   void open_and_attach(start_position start);
+  read_result truncated_result() const;
   std::string name_;
   std::unique_ptr<platform_state> platform_;
+  std::string truncated_detail_;
   ring_reader ring_;
   std::chrono::steady_clock::time_point next_check_{};
+  bool restart_loss_pending_ = false;  // a re-attach whose start (and loss) is not known yet
+  std::optional<read_result> held_;    // an entry held back behind that loss report
 };
 
 struct segment_info {
@@ -147,6 +169,7 @@ struct segment_info {
   std::optional<extension_snapshot> extension;
   writer_liveness liveness = writer_liveness::unknown;
   std::uint64_t newest_token = 0;  // entries written, at chunk granularity
+  std::uint32_t owner_uid = 0;     // the user id owning the shared-memory object
 };
 
 // Every shared-memory object on this machine that holds a v1 log; others are skipped silently.

@@ -12,7 +12,9 @@
 
 namespace ouroboros::platform {
 
-enum class open_result { ok, missing, exists, permission, failed };
+// not_regular: the name is not a regular file (FIFO, symbolic link, directory, socket, device);
+// the error text says which. no_space: the file system cannot hold the requested size.
+enum class open_result { ok, missing, exists, permission, failed, not_regular, no_space };
 
 // Identifies the object behind a name, to tell when a name was re-created.
 struct object_identity {
@@ -30,32 +32,49 @@ class mapping {
   mapping(mapping&& other) noexcept;
   mapping& operator=(mapping&& other) noexcept;
 
-  // Creates `name` exclusively (fails with `exists` if it is there), sized and mapped read-write.
+  // Creates `name` exclusively (fails with `exists` if it is there), sized, with every page
+  // reserved (a full file system fails here, not with SIGBUS later), and mapped read-write.
   static open_result create(const std::string& name, std::size_t size, unsigned mode, mapping& out,
                             std::string& error);
-  // Opens an existing object read-only (or read-write) and maps all of it.
+  // Opens an existing object read-only (or read-write) and maps all of it. Never blocks (a FIFO)
+  // and never follows a symbolic link: anything but a regular file is `not_regular`.
   static open_result open(const std::string& name, bool writable, mapping& out, std::string& error);
 
   std::byte* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }
   object_identity identity() const noexcept { return identity_; }
+  std::uint32_t owner_uid() const noexcept { return owner_uid_; }
+  // True once a load or store in this mapping faulted because the object shrank (see
+  // fault_guard below); the pages past the end then read as zeros.
+  bool truncated() const noexcept;
   void reset() noexcept;
 
  private:
   std::byte* data_ = nullptr;
   std::size_t size_ = 0;
   object_identity identity_;
+  std::uint32_t owner_uid_ = 0;
+  int guard_slot_ = -1;  // this mapping's entry in the fault guard's registry, -1 if none
 };
 
 // The identity of whatever `name` refers to now; false when it does not exist.
 bool identity_of(const std::string& name, object_identity& out) noexcept;
-bool unlink(const std::string& name) noexcept;
+// 0 on success, else the errno value (EPERM/EACCES: not ours to remove, e.g. sticky /dev/shm).
+int unlink(const std::string& name) noexcept;
+// The owner of whatever `name` refers to (not following a link); false if it does not exist.
+bool owner_of(const std::string& name, std::uint32_t& uid) noexcept;
+// Whether /dev/shm has the sticky bit: then only a file's owner (or root) may remove it.
+bool shm_directory_sticky() noexcept;
+std::uint32_t effective_uid() noexcept;
+// The login name of a user id, or "" if unknown.
+std::string user_name(std::uint32_t uid);
 // Names (with their leading '/') of every shared-memory object this user can see.
 std::vector<std::string> list_names();
 
 std::uint64_t current_pid() noexcept;
 // Start time of a process as unix nanoseconds (0 if unknown or gone).
 std::uint64_t process_start_unix_ns(std::uint64_t pid) noexcept;
+// False for a process that does not exist or is a zombie (killed, not reaped: state Z or X).
 bool process_exists(std::uint64_t pid) noexcept;
 std::uint64_t realtime_ns() noexcept;
 std::uint64_t random_u64() noexcept;
