@@ -84,7 +84,8 @@ func BenchmarkForgedFullPass(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		data []byte
-	}{{"corrupt_rows", craftCorruptRows(1 << 16)}, {"empty_chain", craftEmptyChain(1 << 16)}, {"equal_pairs", craftEqualPairs(1 << 16)}} {
+	}{{"corrupt_rows", craftCorruptRows(1 << 16)}, {"empty_chain", craftEmptyChain(1 << 16)},
+		{"equal_pairs", craftEqualPairs(1 << 16)}, {"plausible_loops", craftPlausibleLoops(1 << 16)}} {
 		b.Run(c.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				r, err := FromBytes(c.data, Oldest)

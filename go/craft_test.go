@@ -59,12 +59,31 @@ func craftEmptyChain(n int) []byte {
 	return c.b
 }
 
-// craftEqualPairs: rows 2t and 2t+1 both have token t and start at empty slots: the stall check
-// bounces between them until the pass bound reports "no progress", then the reader moves on.
+// craftEqualPairs: rows 2t and 2t+1 both have token t and start at empty slots. Before the
+// plausibility rules the stall check bounced between each pair until the pass bound reported
+// "no progress"; now every row but row 0 is implausible (docs/format.md section 7.7).
 func craftEqualPairs(n int) []byte {
 	c := newCraft(n, 4*n)
 	for i := 0; i < n; i++ {
 		c.row(i, c.first+4*i, uint64(i/2))
+	}
+	return c.b
+}
+
+// craftPlausibleLoops: groups of three rows at empty slots, tokens B+g, B+g+1, B+g (B = 3n + 8),
+// 16 bytes apart: every row passes the plausibility rules, yet the rows with equal tokens make
+// the stall check (obligation 5) bounce between two of them until the pass bound reports "no
+// progress", group after group: 2N + 16 passes per call for the C++ reader.
+func craftPlausibleLoops(n int) []byte {
+	c := newCraft(n, 16*n)
+	base := uint64(3*n + 8)
+	for i := 0; i < n; i++ {
+		g := uint64(i / 3)
+		token := base + g
+		if i%3 == 1 {
+			token++
+		}
+		c.row(i, c.first+16*i, token)
 	}
 	return c.b
 }

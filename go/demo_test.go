@@ -91,6 +91,9 @@ func TestDemoWriterRecordsFast(t *testing.T) {
 		last = e.Seq
 		delivered++
 	}
+	if r.RowsRejected() != 0 {
+		t.Fatalf("%d rows of a correct writer judged implausible", r.RowsRejected())
+	}
 	s := summaryOf(t, cmd, out)
 	if s.Entries < 10000 || delivered < 1000 || last != s.Entries {
 		t.Fatalf("written %d, delivered %d, last %d", s.Entries, delivered, last)

@@ -20,7 +20,7 @@ import (
 // Differential check against the C++ reader (the reference): the same hostile buffers, read by
 // `ouroboros-cli tail --from oldest --json` from /dev/shm and by this package, must give the same
 // stream of entries, gaps and corrupt reports. Slow and needs the CLI, so it runs only with
-// OUROBOROS_DIFFERENTIAL=N (N random buffers).
+// OUROBOROS_DIFFERENTIAL=N (N random buffers); OUROBOROS_DIFFERENTIAL_CLI names another CLI.
 
 type diffEvent struct {
 	Kind   string // ok, lapped, corrupt
@@ -143,6 +143,9 @@ func TestDifferentialAgainstCLI(t *testing.T) {
 		t.Skip("set OUROBOROS_DIFFERENTIAL=N to compare N mutated buffers with ouroboros-cli")
 	}
 	cli := filepath.Join(binDir(), "ouroboros-cli")
+	if c := os.Getenv("OUROBOROS_DIFFERENTIAL_CLI"); c != "" {
+		cli = c
+	}
 	if _, err := os.Stat(cli); err != nil {
 		t.Skip(err)
 	}
@@ -150,7 +153,7 @@ func TestDifferentialAgainstCLI(t *testing.T) {
 	fmt.Sscan(runs, &n)
 	var seeds [][]byte
 	for _, k := range []int{1, 2, 3, 7, 64, 300} {
-		seeds = append(seeds, craftCorruptRows(k), craftEmptyChain(k), craftEqualPairs(k))
+		seeds = append(seeds, craftCorruptRows(k), craftEmptyChain(k), craftEqualPairs(k), craftPlausibleLoops(k))
 	}
 	names, _ := os.ReadDir(vectorsDir)
 	for _, e := range names {

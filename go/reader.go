@@ -280,6 +280,10 @@ func (r *Reader) Name() string { return r.name }
 func (r *Reader) Delivered() uint64 { return r.ring.delivered }
 func (r *Reader) Lost() uint64      { return r.ring.lost }
 
+// RowsRejected counts the rows that table snapshots judged implausible since attaching
+// (docs/format.md section 7.7): rows no correct writer can have left. 0 for a correct writer.
+func (r *Reader) RowsRejected() uint64 { return r.ring.rowsRejected }
+
 // Position is the sequence number of the last entry delivered (or of the start position).
 func (r *Reader) Position() uint64 { return r.ring.seq }
 
