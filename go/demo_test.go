@@ -91,6 +91,9 @@ func TestDemoWriterRecordsFast(t *testing.T) {
 		last = e.Seq
 		delivered++
 	}
+	if r.RowsRejected() != 0 {
+		t.Fatalf("%d rows of a correct writer judged implausible", r.RowsRejected())
+	}
 	s := summaryOf(t, cmd, out)
 	if s.Entries < 10000 || delivered < 1000 || last != s.Entries {
 		t.Fatalf("written %d, delivered %d, last %d", s.Entries, delivered, last)
@@ -101,6 +104,7 @@ func TestDemoWriterRestarts(t *testing.T) {
 	cmd, out, r := runDemo(t, fmt.Sprintf("ouroboros-godemo-r-%d", os.Getpid()), "--chunks", "8", "--chunk-size", "4K", "--rate", "20000", "--duration", "1.6", "--restart-every", "0.5")
 	defer r.Close()
 	runs := [][]uint64{{}}
+	var delivered, lost uint64
 	for {
 		e, err := r.Wait(context.Background(), time.Millisecond)
 		if err == io.EOF {
@@ -111,6 +115,10 @@ func TestDemoWriterRestarts(t *testing.T) {
 		}
 		if e.Restarted {
 			runs = append(runs, nil)
+			// The entries the new incarnation overwrote before the reader re-attached.
+			if e.Seq-1 != e.LostBefore {
+				t.Fatalf("first entry %d after a restart with %d lost before", e.Seq, e.LostBefore)
+			}
 		}
 		run := runs[len(runs)-1]
 		if e.Kind != KindRecord || e.CorruptBefore != 0 {
@@ -120,10 +128,15 @@ func TestDemoWriterRestarts(t *testing.T) {
 			t.Fatalf("entry %d after %d with %d lost before", e.Seq, run[len(run)-1], e.LostBefore)
 		}
 		runs[len(runs)-1] = append(run, e.Seq)
+		delivered++
+		lost += e.LostBefore
 	}
 	s := summaryOf(t, cmd, out)
 	if s.Restarts < 2 || len(runs) != s.Restarts+1 {
 		t.Fatalf("%d restarts, %d runs read", s.Restarts, len(runs))
+	}
+	if delivered+lost != s.Entries {
+		t.Fatalf("written %d across %d restarts, delivered %d + lost %d", s.Entries, s.Restarts, delivered, lost)
 	}
 	for i := 1; i < len(runs); i++ {
 		if len(runs[i]) == 0 || runs[i][0] >= runs[i-1][len(runs[i-1])-1] {

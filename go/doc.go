@@ -23,5 +23,9 @@
 // copy is a plain copy(); on weakly ordered CPUs it is made of atomic (acquire) word loads so the
 // row re-check cannot be reordered before it.
 //
+// The segment's file is untrusted too: the name is opened without following symlinks or blocking
+// on a FIFO and must be a regular file, and a file that shrinks under the mapping (SIGBUS) is
+// turned into a SegmentTruncated event by debug.SetPanicOnFault around every read of it.
+//
 // A Reader is not safe for concurrent use; use one per goroutine.
 package ouroboros

@@ -150,27 +150,33 @@ func processExists(pid uint64) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// processStartUnixNs reads a process's start time from /proc (0 if unknown).
-func processStartUnixNs(pid uint64) uint64 {
+// processState reads a process's state letter (field 3 of /proc/PID/stat) and start time in
+// unix ns (0 if unknown); ok false if /proc has no such process.
+func processState(pid uint64) (state byte, startNs uint64, ok bool) {
 	stat, err := os.ReadFile("/proc/" + strconv.FormatUint(pid, 10) + "/stat")
 	if err != nil {
-		return 0
+		return 0, 0, false
 	}
+	// The command name (field 2) may contain anything, ')' included: parse after the last one.
 	close := bytes.LastIndexByte(stat, ')')
 	if close < 0 || close+2 > len(stat) {
-		return 0
+		return 0, 0, true
 	}
 	fields := strings.Fields(string(stat[close+2:]))
+	if len(fields) == 0 || len(fields[0]) != 1 {
+		return 0, 0, true
+	}
+	state = fields[0][0]
 	if len(fields) < 20 {
-		return 0
+		return state, 0, true
 	}
 	startTicks, err := strconv.ParseUint(fields[22-3], 10, 64)
 	if err != nil {
-		return 0
+		return state, 0, true
 	}
 	procStat, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0
+		return state, 0, true
 	}
 	var boot uint64
 	for _, line := range strings.Split(string(procStat), "\n") {
@@ -179,9 +185,9 @@ func processStartUnixNs(pid uint64) uint64 {
 		}
 	}
 	if boot == 0 {
-		return 0
+		return state, 0, true
 	}
-	return boot*1_000_000_000 + startTicks*(1_000_000_000/clockTicksPerSec)
+	return state, boot*1_000_000_000 + startTicks*(1_000_000_000/clockTicksPerSec), true
 }
 
 func livenessOf(info ExtensionInfo, ok bool) Liveness {
@@ -194,7 +200,10 @@ func livenessOf(info ExtensionInfo, ok bool) Liveness {
 	if !processExists(info.WriterPID) {
 		return Gone
 	}
-	started := processStartUnixNs(info.WriterPID)
+	state, started, ok := processState(info.WriterPID)
+	if ok && (state == 'Z' || state == 'X') {
+		return Gone // killed but not reaped yet: a zombie writes nothing more
+	}
 	if started != 0 && info.WriterStartUnixNs != 0 {
 		diff := started - info.WriterStartUnixNs
 		if started < info.WriterStartUnixNs {

@@ -59,6 +59,11 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 	}
+	// Forged tables that once cost a scan of the whole table per row (issue 10, item 3).
+	f.Add(craftCorruptRows(1<<16), uint8(0))
+	f.Add(craftEmptyChain(1<<12), uint8(0))
+	f.Add(craftEqualPairs(1<<12), uint8(0))
+	f.Add(craftPlausibleLoops(1<<12), uint8(0))
 	hdr := make([]byte, 64)
 	binary.LittleEndian.PutUint64(hdr, bufferMagic)
 	binary.LittleEndian.PutUint32(hdr[8:], 1)

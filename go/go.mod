@@ -1,3 +1,3 @@
 module github.com/ouroboros-log/ouroboros/go
 
-go 1.21
+go 1.19

@@ -137,6 +137,9 @@ func TestLiveOrderGapsIntegrity(t *testing.T) {
 			if r.Liveness() != Closed {
 				t.Fatalf("liveness %v", r.Liveness())
 			}
+			if r.RowsRejected() != 0 {
+				t.Fatalf("%d rows of a correct writer judged implausible", r.RowsRejected())
+			}
 			if last != total || delivered+lost != total || r.Delivered() != delivered || r.Lost() != lost {
 				t.Fatalf("total %d last %d delivered %d lost %d (reader %d/%d)", total, last, delivered, lost, r.Delivered(), r.Lost())
 			}

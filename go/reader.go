@@ -2,12 +2,10 @@ package ouroboros
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
+	"runtime/debug"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -47,15 +45,21 @@ func (s Start) String() string {
 type Status int
 
 const (
-	OK              Status = iota // Event.Entry is set
-	NoData                        // nothing new yet
-	Lapped                        // Event.Lost entries were overwritten before they could be read
-	Corrupt                       // the segment broke the format (Event.Detail); the reader resyncs
-	WriterRestarted               // the name now holds a new segment; re-attached at its oldest entry
+	OK               Status = iota // Event.Entry is set
+	NoData                         // nothing new yet
+	Lapped                         // Event.Lost entries were overwritten before they could be read
+	Corrupt                        // the segment broke the format (Event.Detail); the reader resyncs
+	WriterRestarted                // the name now holds a new segment; re-attached at its oldest entry
+	SegmentTruncated               // the file shrank under the mapping (Event.Detail, Event.Err); nothing more is read from it
+	Reattached                     // a truncated segment regained its size: mapped again, reading on from where it was
 )
 
 func (s Status) String() string {
-	return [...]string{"ok", "no_data", "lapped", "corrupt", "writer_restarted"}[s]
+	names := [...]string{"ok", "no_data", "lapped", "corrupt", "writer_restarted", "segment_truncated", "reattached"}
+	if int(s) < len(names) {
+		return names[s]
+	}
+	return fmt.Sprintf("status(%d)", int(s))
 }
 
 // Kind of an entry's payload.
@@ -96,21 +100,9 @@ func (e *Entry) Message() string {
 type Event struct {
 	Status Status
 	Entry  *Entry // OK
-	Lost   uint64 // Lapped
-	Detail string // Corrupt
-}
-
-type mapping struct {
-	b        []byte
-	mmapped  bool
-	dev, ino uint64
-}
-
-func (m *mapping) close() {
-	if m.mmapped && m.b != nil {
-		_ = syscall.Munmap(m.b)
-	}
-	m.b = nil
+	Lost   uint64 // Lapped; WriterRestarted: see Lapped after it
+	Detail string // Corrupt, SegmentTruncated
+	Err    error  // SegmentTruncated: a *TruncatedError
 }
 
 // Reader reads a v1 ring log. Not safe for concurrent use.
@@ -139,6 +131,14 @@ type Reader struct {
 	pendingLost    uint64
 	pendingCorrupt int
 	pendingRestart bool
+
+	// The extension block as last read: what Liveness goes by once the mapping is gone.
+	ext   ExtensionInfo
+	extOK bool
+
+	// Set when an access to the mapping faulted (the file shrank): nothing more is read from it.
+	truncated         *TruncatedError
+	truncatedReported bool
 }
 
 // CanonicalName validates a segment name like the C++ canonical_segment_name and returns it with
@@ -166,45 +166,8 @@ func CanonicalName(name string) (string, error) {
 	return c, nil
 }
 
-const shmDir = "/dev/shm"
-
 // livenessCheckInterval: how often Wait asks whether the writer is done while there is no data.
 const livenessCheckInterval = 20 * time.Millisecond
-
-func mapSegment(canonical string) (*mapping, error) {
-	f, err := os.Open(shmDir + canonical)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%w: segment '%s' does not exist (no writer has created it, or it was removed)", ErrSegmentNotFound, canonical)
-		}
-		if errors.Is(err, os.ErrPermission) {
-			return nil, fmt.Errorf("%w: cannot open shared memory '%s': %v", ErrPermission, canonical, err)
-		}
-		return nil, err
-	}
-	defer f.Close()
-	var st syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
-		return nil, fmt.Errorf("cannot stat shared memory '%s': %w", canonical, err)
-	}
-	if st.Size <= 0 || uint64(st.Size) > uint64(^uint(0)>>1) {
-		return nil, &AttachError{statusNotALog, "buffer smaller than the 16-byte header or not 8-byte aligned"}
-	}
-	// MAP_SHARED + PROT_READ: the writer's stores stay visible; this process can never write.
-	b, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size), syscall.PROT_READ, syscall.MAP_SHARED)
-	if err != nil {
-		return nil, fmt.Errorf("cannot map shared memory '%s': %w", canonical, err)
-	}
-	return &mapping{b: b, mmapped: true, dev: uint64(st.Dev), ino: uint64(st.Ino)}, nil
-}
-
-func identityOf(canonical string) (uint64, uint64, bool) {
-	var st syscall.Stat_t
-	if err := syscall.Stat(shmDir+canonical, &st); err != nil {
-		return 0, 0, false
-	}
-	return uint64(st.Dev), uint64(st.Ino), true
-}
 
 // NewReader maps the named segment (/dev/shm/NAME) read-only and attaches at the oldest entry.
 func NewReader(name string) (*Reader, error) { return Open(name, Oldest) }
@@ -237,31 +200,77 @@ func FromBytes(data []byte, start Start) (*Reader, error) {
 	return r, nil
 }
 
-// FromFile reads a dumped segment file.
+// FromFile reads a dumped segment file (a regular file: a FIFO is refused, never waited on).
 func FromFile(path string, start Start) (*Reader, error) {
-	data, err := os.ReadFile(path)
+	data, err := readRegularFile(path)
 	if err != nil {
 		return nil, err
 	}
 	return FromBytes(data, start)
 }
 
-func (r *Reader) attach(m *mapping, start Start) error {
+// attach makes m the reader's mapping. Everything that reads m here runs under a fault guard:
+// the file may shrink between its fstat and these reads.
+func (r *Reader) attach(m *mapping, start Start) (err error) {
+	defer func(old bool) {
+		debug.SetPanicOnFault(old)
+		if p := recover(); p != nil {
+			if !m.faulted(p) {
+				panic(p)
+			}
+			err = r.truncatedError(m)
+		}
+	}(debug.SetPanicOnFault(true))
 	rg, err := newRing(m.b, start)
 	if err != nil {
 		return err
 	}
+	extAt, hasExt := locateExtension(m.b)
+	info, ok := readExtension(m.b)
 	if r.m != nil {
 		r.m.close()
 	}
 	r.m = m
 	r.ring = rg
-	r.extAt, r.hasExt = locateExtension(m.b)
-	info, ok := readExtension(m.b)
+	r.extAt, r.hasExt = extAt, hasExt
+	r.ext, r.extOK = info, ok
 	r.records = ok && info.Records()
 	r.clockValid = false
+	r.truncated, r.truncatedReported = nil, false
 	r.nextCheck = time.Now().Add(r.ReplacedCheckInterval)
 	return nil
+}
+
+func (r *Reader) truncatedError(m *mapping) *TruncatedError {
+	e := &TruncatedError{Segment: r.name, Mapped: len(m.b), Size: -1}
+	if dev, ino, size, ok := nameState(r.name); ok && dev == m.dev && ino == m.ino {
+		e.Size = size
+	}
+	return e
+}
+
+// guard is deferred around every read of the mapping (with the previous SetPanicOnFault
+// setting): a fault inside the mapping means the file shrank; the reader stops reading it.
+// Faults anywhere else are not ours and keep panicking.
+func (r *Reader) guard(old bool, ev *Event) {
+	debug.SetPanicOnFault(old)
+	if p := recover(); p != nil {
+		if !r.m.faulted(p) {
+			panic(p)
+		}
+		r.markTruncated()
+		if ev != nil {
+			*ev = r.nextTruncated()
+		}
+	}
+}
+
+func (r *Reader) markTruncated() {
+	if r.truncated == nil {
+		r.truncated = r.truncatedError(r.m)
+		r.truncatedReported = false
+		r.nextCheck = time.Now().Add(r.ReplacedCheckInterval)
+	}
 }
 
 // Name is the canonical segment name ("" for buffers).
@@ -271,37 +280,72 @@ func (r *Reader) Name() string { return r.name }
 func (r *Reader) Delivered() uint64 { return r.ring.delivered }
 func (r *Reader) Lost() uint64      { return r.ring.lost }
 
+// RowsRejected counts the rows that table snapshots judged implausible since attaching
+// (docs/format.md section 7.7): rows no correct writer can have left. 0 for a correct writer.
+func (r *Reader) RowsRejected() uint64 { return r.ring.rowsRejected }
+
 // Position is the sequence number of the last entry delivered (or of the start position).
 func (r *Reader) Position() uint64 { return r.ring.seq }
 
 // Records reports whether the segment says its payloads are log records.
 func (r *Reader) Records() bool { return r.records }
 
-// NewestChunkToken is the number of entries written as far as the chunk table tells.
-func (r *Reader) NewestChunkToken() uint64 {
+// NewestChunkToken is the number of entries written as far as the chunk table tells (the
+// reader's position once the segment was truncated).
+func (r *Reader) NewestChunkToken() (token uint64) {
 	if r.m == nil {
 		return 0
 	}
-	return r.ring.newestChunkToken()
+	if r.truncated != nil {
+		return r.ring.seq
+	}
+	defer r.guard(debug.SetPanicOnFault(true), nil)
+	token = r.ring.seq
+	token = r.ring.newestChunkToken()
+	return token
 }
 
-// Extension reads the extension block (false when absent or malformed).
-func (r *Reader) Extension() (ExtensionInfo, bool) {
+// Extension reads the extension block (false when absent or malformed); once the segment was
+// truncated, the block as last read.
+func (r *Reader) Extension() (info ExtensionInfo, ok bool) {
 	if r.m == nil {
 		return ExtensionInfo{}, false
 	}
-	return readExtension(r.m.b)
+	if r.truncated != nil {
+		return r.ext, r.extOK
+	}
+	defer r.guard(debug.SetPanicOnFault(true), nil)
+	info, ok = r.ext, r.extOK
+	r.ext, r.extOK = readExtension(r.m.b)
+	return r.ext, r.extOK
 }
 
 // Liveness tells whether the writer is alive, closed or gone.
 func (r *Reader) Liveness() Liveness { return livenessOf(r.Extension()) }
 
+// Truncated is the truncation seen on the current mapping, or nil.
+func (r *Reader) Truncated() *TruncatedError { return r.truncated }
+
+// Owner is the uid owning the segment's file when it was mapped (false for buffers).
+func (r *Reader) Owner() (uint32, bool) {
+	if r.m == nil || !r.m.mmapped {
+		return 0, false
+	}
+	return r.m.uid, true
+}
+
 // Next returns the next entry or why there is none. It never blocks and never fails on segment
 // content; the only error is ErrClosed.
-func (r *Reader) Next() (Event, error) {
+func (r *Reader) Next() (ev Event, err error) {
 	if r.m == nil {
 		return Event{}, ErrClosed
 	}
+	if r.truncated != nil {
+		return r.nextTruncated(), nil
+	}
+	// The previous setting comes back when Next returns; a fault in the mapping ends in guard,
+	// which turns ev into the SegmentTruncated report.
+	defer r.guard(debug.SetPanicOnFault(true), &ev)
 	res := r.ring.next()
 	switch res.status {
 	case ringOK:
@@ -323,13 +367,58 @@ func (r *Reader) Next() (Event, error) {
 	return Event{Status: NoData}, nil
 }
 
+// nextTruncated: report the truncation once, then look at the name now and then: a new
+// segment under it is a restart; the same file back at its full size is mapped again.
+func (r *Reader) nextTruncated() Event {
+	if !r.truncatedReported {
+		r.truncatedReported = true
+		return Event{Status: SegmentTruncated, Detail: r.truncated.Error(), Err: r.truncated}
+	}
+	if r.name == "" {
+		return Event{Status: NoData}
+	}
+	now := time.Now()
+	if now.Before(r.nextCheck) {
+		return Event{Status: NoData}
+	}
+	r.nextCheck = now.Add(r.ReplacedCheckInterval)
+	if r.CheckReplaced() {
+		return Event{Status: WriterRestarted}
+	}
+	dev, ino, size, ok := nameState(r.name)
+	if !ok || dev != r.m.dev || ino != r.m.ino || size < int64(len(r.m.b)) {
+		return Event{Status: NoData}
+	}
+	m, err := mapSegment(r.name)
+	if err != nil || m.dev != r.m.dev || m.ino != r.m.ino {
+		if err == nil {
+			m.close()
+		}
+		return Event{Status: NoData}
+	}
+	old := r.ring
+	if err := r.attach(m, Oldest); err != nil {
+		m.close()
+		return Event{Status: NoData}
+	}
+	// Same incarnation: go on after the last entry delivered (resync from there), keeping the
+	// counts, so nothing is delivered twice and what is gone is counted lost.
+	r.ring.seq = old.seq
+	r.ring.delivered, r.ring.lost = old.delivered, old.lost
+	r.ring.scheduleResync(old.seq, false)
+	r.ring.resyncLoss = true
+	return Event{Status: Reattached}
+}
+
 // CheckReplaced re-checks the name now; true (and re-attached at the oldest entry) if it refers
-// to a new segment. A new segment that is not attachable yet is retried later.
+// to a new segment. A new segment that is not attachable yet is retried later. The next Next
+// reports the entries the new incarnation overwrote before the reader attached (Lapped), so
+// delivered + lost stays equal to written across restarts.
 func (r *Reader) CheckReplaced() bool {
 	if r.name == "" || r.m == nil {
 		return false
 	}
-	dev, ino, ok := identityOf(r.name)
+	dev, ino, _, ok := nameState(r.name)
 	if !ok || (dev == r.m.dev && ino == r.m.ino) {
 		return false
 	}
@@ -341,6 +430,7 @@ func (r *Reader) CheckReplaced() bool {
 		m.close()
 		return false
 	}
+	r.ring.countFromFirstEntry()
 	r.pendingRestart = true
 	return true
 }
@@ -407,6 +497,8 @@ func (r *Reader) Available() (*Entry, error) {
 			r.pendingCorrupt++
 		case WriterRestarted:
 			r.pendingRestart = true
+		case SegmentTruncated:
+			return nil, ev.Err
 		}
 	}
 }

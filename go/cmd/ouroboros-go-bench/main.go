@@ -3,7 +3,7 @@
 // flat out with Next() for the writer's whole run, then times a full pass over the stopped
 // segment.
 //
-//	OUROBOROS_BIN_DIR=build/dev/bin go run ./cmd/ouroboros-go-bench [-records] [-seconds 3]
+//	OUROBOROS_BIN_DIR=build/dev/bin go run ./cmd/ouroboros-go-bench [-records] [-seconds 3] [-passes 20]
 package main
 
 import (
@@ -24,6 +24,7 @@ func main() {
 	records := flag.Bool("records", false, "write and decode log records")
 	seconds := flag.Float64("seconds", 3, "writer run time")
 	rate := flag.String("rate", "0", "writer entries/s (0 = unthrottled)")
+	passes := flag.Int("passes", 20, "full passes over the stopped segment (the best one is reported)")
 	flag.Parse()
 	binDir := os.Getenv("OUROBOROS_BIN_DIR")
 	if binDir == "" {
@@ -83,21 +84,27 @@ loop:
 	fmt.Printf("live: %.0f entries/s delivered (%.1f MB/s payload), lost %d\n",
 		float64(delivered)/elapsed, float64(bytes)/elapsed/1e6, lost)
 
-	full, err := ouroboros.Open(name, ouroboros.Oldest)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	defer full.Close()
-	started = time.Now()
-	n := 0
-	for {
-		e, _ := full.Available()
-		if e == nil {
-			break
+	// The stopped segment: the best of several full passes, so a busy machine's noise shows less.
+	best, n := 0.0, 0
+	for pass := 0; pass < *passes; pass++ {
+		full, err := ouroboros.Open(name, ouroboros.Oldest)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
 		}
-		n++
+		started = time.Now()
+		n = 0
+		for {
+			e, _ := full.Available()
+			if e == nil {
+				break
+			}
+			n++
+		}
+		if rate := float64(n) / time.Since(started).Seconds(); rate > best {
+			best = rate
+		}
+		full.Close()
 	}
-	elapsed = time.Since(started).Seconds()
-	fmt.Printf("stopped segment, oldest to newest: %.0f entries/s (%d entries)\n", float64(n)/elapsed, n)
+	fmt.Printf("stopped segment, oldest to newest: %.0f entries/s (%d entries, best of %d passes)\n", best, n, *passes)
 }
