@@ -95,6 +95,7 @@ read_result ring_reader::attach(std::span<const std::byte> buffer, start_positio
   delivered_ = lost_ = 0;
   rows_rejected_ = rows_scanned_ = 0;
   snapshot_taken_ = false;
+  set_far(chunk_count_, std::numeric_limits<std::size_t>::max());
 
   std::uint32_t index = 0;
   row_snapshot row;
@@ -135,15 +136,21 @@ void ring_reader::enter(std::uint32_t index, const row_snapshot& row) noexcept {
   sequence_ = row.token;
   // The first row after index + 1 that the snapshot saw usable: reading on must not pass its
   // start unnoticed when the rows in between are not usable (step d looks at index + 1 only).
-  far_index_ = chunk_count_;
-  far_offset_ = std::numeric_limits<std::size_t>::max();
   const auto after =
       std::upper_bound(table_.begin(), table_.end(), index + 1,
                        [](std::uint64_t i, const table_entry& entry) { return i < entry.index; });
   if (after != table_.end()) {
-    far_index_ = after->index;
-    far_offset_ = static_cast<std::size_t>(after->offset_word & lay::row_offset_mask);
+    set_far(after->index, static_cast<std::size_t>(after->offset_word & lay::row_offset_mask));
+  } else {
+    set_far(chunk_count_, std::numeric_limits<std::size_t>::max());
   }
+}
+
+void ring_reader::set_far(std::uint32_t index, std::size_t offset) noexcept {
+  far_index_ = index;
+  far_offset_ = offset;
+  // Step a's "fewer than 4 bytes left" is position > size - 4, i.e. position >= size - 3.
+  stop_ = std::min(offset, size_ - (lay::entry_header_size - 1));
 }
 
 ring_reader::meeting ring_reader::meet_row(std::uint32_t index, const row_snapshot& row) noexcept {
@@ -439,9 +446,27 @@ read_result ring_reader::step(bool copy_payload) {
     bool wrap = false;
     std::uint32_t header = 0;
     std::uint32_t length = 0;
-    if (size_ - position_ < lay::entry_header_size) {
-      wrap = true;  // (a) implicit wrap
-    } else {
+    // One comparison covers both rare cases: fewer than 4 bytes left, and the far row's start.
+    if (position_ >= stop_) [[unlikely]] {
+      if (position_ == far_offset_) {
+        // (d, far row) the rows after the current one up to here are not usable and the next
+        // usable one starts here. Meeting it before the header load is safe: a correct writer
+        // never has a row start where a reader reads other than row_index + 1 (step d).
+        const row_snapshot far = load_row(far_index_);
+        if (far.usable && far.offset() == position_) {
+          const meeting met = meet_row(far_index_, far);
+          if (met == meeting::resync) continue;
+          if (met == meeting::corrupt) {
+            return fail_corrupt("a chunk starts here with a token below the sequence read so far");
+          }
+        }
+      }
+      // Met, or not there (any more), or passed inside an entry: done with it until the next
+      // row is entered. (Entering the far row above has set the next one.)
+      if (position_ >= far_offset_) set_far(chunk_count_, std::numeric_limits<std::size_t>::max());
+      wrap = size_ - position_ < lay::entry_header_size;  // (a) implicit wrap
+    }
+    if (!wrap) {
       // (b) the header first, with acquire: everything below is judged against this one load.
       header = load_shared<std::uint32_t>(base_, position_);
       length = header & lay::entry_length_mask;
@@ -481,16 +506,6 @@ read_result ring_reader::step(bool copy_payload) {
         const row_snapshot next = load_row(row_index_ + 1);
         if (next.usable && next.offset() == position_) {
           const meeting met = meet_row(row_index_ + 1, next);
-          if (met == meeting::resync) continue;
-          if (met == meeting::corrupt) {
-            return fail_corrupt("a chunk starts here with a token below the sequence read so far");
-          }
-        }
-      } else if (position_ == far_offset_) [[unlikely]] {
-        // Rows between are not usable: the next usable row starts here.
-        const row_snapshot far = load_row(far_index_);
-        if (far.usable && far.offset() == position_) {
-          const meeting met = meet_row(far_index_, far);
           if (met == meeting::resync) continue;
           if (met == meeting::corrupt) {
             return fail_corrupt("a chunk starts here with a token below the sequence read so far");

@@ -544,6 +544,8 @@ TEST(SegmentRestart, DeliveredPlusLostEqualsWrittenAcrossIncarnations) {
   for (int round = 0; round < incarnations && failure.empty(); ++round) {
     const std::uint64_t count = 3000 + 977 * static_cast<std::uint64_t>(round % 7);
     ready_pipe incarnation_pipe;
+    ready_pipe done_pipe;
+    ready_pipe go_pipe;
     const pid_t pid = ::fork();
     if (pid == 0) {
       try {
@@ -559,6 +561,10 @@ TEST(SegmentRestart, DeliveredPlusLostEqualsWrittenAcrossIncarnations) {
           if (writer.write({payload.data(), size}) != write_status::ok) ::_exit(2);
           if (seq % 512 == 0) std::this_thread::sleep_for(50us);  // let the reader catch up
         }
+        // An incarnation that vanished before the reader ever saw it could not be counted:
+        // stay (and keep the name) until the reader is on this incarnation.
+        done_pipe.signal();
+        (void)go_pipe.wait();
       } catch (...) {
         ::_exit(3);
       }
@@ -566,17 +572,22 @@ TEST(SegmentRestart, DeliveredPlusLostEqualsWrittenAcrossIncarnations) {
     }
     std::uint64_t incarnation = 0;
     ASSERT_EQ(::read(incarnation_pipe.fds[0], &incarnation, 8), 8);
-    // Follow while the child writes, and until the reader is on this incarnation.
-    int status = 0;
-    bool exited = false;
+    ::fcntl(done_pipe.fds[0], F_SETFL, O_NONBLOCK);
+    // Follow while the child writes, until everything it wrote is read and the reader is on
+    // this incarnation.
+    bool done = false;
     const auto until = std::chrono::steady_clock::now() + 20s;
     while (failure.empty() && std::chrono::steady_clock::now() < until) {
-      if (!exited && ::waitpid(pid, &status, WNOHANG) == pid) exited = true;
+      char c = 0;
+      if (!done && ::read(done_pipe.fds[0], &c, 1) == 1) done = true;
       const bool more = read_some(64);
       const auto ext = reader.extension();
-      if (exited && ext && ext->incarnation == incarnation && !more) break;
+      if (done && ext && ext->incarnation == incarnation && !more) break;
     }
-    if (!exited) ::waitpid(pid, &status, 0);
+    go_pipe.signal();
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_TRUE(done) << "writer " << round << " or the reader did not finish in time";
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "writer " << round;
     written += count;
   }

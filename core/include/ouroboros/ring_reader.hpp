@@ -132,6 +132,7 @@ class ring_reader {
   bool any_row_continuing(std::uint64_t token, std::uint32_t exclude);
   bool newest_row(std::uint32_t& index, row_snapshot& row);
   void enter(std::uint32_t index, const row_snapshot& row) noexcept;
+  void set_far(std::uint32_t index, std::size_t offset) noexcept;
   // Step d for a usable row that starts exactly at the position.
   enum class meeting { entered, resync, corrupt };
   meeting meet_row(std::uint32_t index, const row_snapshot& row) noexcept;
@@ -149,6 +150,7 @@ class ring_reader {
   row_snapshot entered_;
   std::uint32_t far_index_ = 0;  // see enter()
   std::size_t far_offset_ = 0;
+  std::size_t stop_ = 0;  // min(far_offset_, size_ - 3): where step a leaves the fast path
   std::size_t position_ = 0;
   std::uint64_t sequence_ = 0;  // s: the current chunk's token plus entries read from it
   std::uint64_t start_sequence_ = 0;
