@@ -326,6 +326,14 @@ func (r *Reader) Liveness() Liveness { return livenessOf(r.Extension()) }
 // Truncated is the truncation seen on the current mapping, or nil.
 func (r *Reader) Truncated() *TruncatedError { return r.truncated }
 
+// MappedSize is the number of bytes mapped (the file's size when it was opened); 0 once closed.
+func (r *Reader) MappedSize() int {
+	if r.m == nil {
+		return 0
+	}
+	return len(r.m.b)
+}
+
 // Owner is the uid owning the segment's file when it was mapped (false for buffers).
 func (r *Reader) Owner() (uint32, bool) {
 	if r.m == nil || !r.m.mmapped {

@@ -131,3 +131,45 @@ def records_ring(payloads: Sequence[bytes], slack: int = 64) -> bytes:
         buf[at + 4 : at + 4 + len(p)] = p
         at = (at + 4 + len(p) + 3) & ~3
     return bytes(buf)
+
+
+DEAD_PID = 0x7FFFFFF0  # above any pid_max: no such process, so the writer is "gone"
+EXT_MAGIC = 0x3158454F52554F00
+FLAG_CLOSED = 1
+
+
+def segment(chunks: Sequence[Sequence[object]], records: bool = False, pid: int = DEAD_PID,
+            incarnation: int = 0x0123456789ABCDEF, closed: bool = False,
+            heartbeat: int = 0, slack: int = 64) -> bytes:
+    """A segment with an extension block (docs/format.md 9.1) and one row per chunk, laid out back
+    to back: each item of a chunk is a payload (bytes) or a raw entry header word (int, e.g.
+    COMMITTED_ENTRY | 2: a corrupt entry that ends the chunk). Row i's token is the number of items
+    in the chunks before it. Heartbeat 0 keeps event texts free of "last heartbeat ... ago"."""
+    count = len(chunks)
+    table_end = 16 + 16 * count
+    block = 112
+    at = table_end + block
+    body = bytearray()
+    rows = []
+    token = 0
+    for chunk in chunks:
+        rows.append((COMMITTED_ROW | (at + len(body)), token))
+        for item in chunk:
+            if isinstance(item, int):
+                body += struct.pack("<I", item)
+            else:
+                assert isinstance(item, bytes)
+                body += struct.pack("<I", COMMITTED_ENTRY | (4 + len(item))) + item
+                body += bytes(-len(body) % 4)
+            token += 1
+    size = (at + len(body) + slack + 7) & ~7
+    buf = bytearray(size)
+    struct.pack_into("<QII", buf, 0, MAGIC, 1, count)
+    for i, (word, tok) in enumerate(rows):
+        struct.pack_into("<QQ", buf, 16 + 16 * i, word, tok)
+    struct.pack_into("<QII", buf, table_end, EXT_MAGIC, block, 1)
+    struct.pack_into("<QQQQ", buf, table_end + 16, pid, 0, incarnation, heartbeat)
+    struct.pack_into("<II", buf, table_end + 48, 1 if records else 0, FLAG_CLOSED if closed else 0)
+    struct.pack_into("<I", buf, table_end + 96, table_end + block)
+    buf[at : at + len(body)] = body
+    return bytes(buf)

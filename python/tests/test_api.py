@@ -122,11 +122,12 @@ def test_cli_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_python_dash_m_runs() -> None:
     src = Path(__file__).resolve().parent.parent / "src"
     result = subprocess.run(
-        [sys.executable, "-m", "ouroboros_reader", "--file", str(VECTORS / "fresh_plain.bin")],
+        [sys.executable, "-m", "ouroboros_reader", "--seq", "--file",
+         str(VECTORS / "fresh_plain.bin")],
         capture_output=True,
         text=True,
         env={"PYTHONPATH": str(src)},
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == "1 hello"
+    assert result.stdout.splitlines()[0] == "#1 hello"

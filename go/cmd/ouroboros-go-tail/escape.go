@@ -3,9 +3,11 @@ package main
 import "unicode/utf8"
 
 // Text that came from a segment (names, tags, messages, field keys and values) must not drive
-// the terminal: every C0 control except TAB and LF, DEL, the C1 controls U+0080..U+009F and every
-// byte that is not valid UTF-8 is printed as \xNN (two lower-case hex digits of the code point or
-// byte). LF continues a message on an indented line; anywhere else it is \x0a.
+// the terminal (docs/tools.md, "Control characters"): every C0 control except TAB and LF, DEL,
+// the C1 controls U+0080..U+009F and every byte that does not start a valid UTF-8 sequence are
+// printed as \xNN (two lower-case hex digits of the code point or byte). In a message LF
+// continues on a line indented by four spaces and TAB stays; in one-line text (names, tags,
+// field keys and values, event lines, errors) LF and TAB are escaped too.
 
 const hexDigits = "0123456789abcdef"
 
@@ -13,7 +15,8 @@ func appendHexEscape(b []byte, v byte) []byte {
 	return append(b, '\\', 'x', hexDigits[v>>4], hexDigits[v&0xF])
 }
 
-// appendEscaped appends s for a terminal; multiline: LF starts an indented continuation line.
+// appendEscaped appends s for a terminal; multiline: a message (LF starts an indented
+// continuation line, TAB stays), else one line.
 func appendEscaped(b []byte, s string, multiline bool) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -22,13 +25,13 @@ func appendEscaped(b []byte, s string, multiline bool) []byte {
 			i++
 			continue
 		}
-		if c == '\t' {
-			b = append(b, c)
+		if multiline && c == '\n' {
+			b = append(b, "\n    "...)
 			i++
 			continue
 		}
-		if c == '\n' && multiline {
-			b = append(b, "\n    "...)
+		if multiline && c == '\t' {
+			b = append(b, c)
 			i++
 			continue
 		}
@@ -51,11 +54,12 @@ func appendEscaped(b []byte, s string, multiline bool) []byte {
 	return b
 }
 
-// escapeLine: s for one line of stderr (an error or event text that may carry a segment name).
+// escapeLine: s for one line (an error, a warning or an event text that may carry a segment name).
 func escapeLine(s string) string { return string(appendEscaped(nil, s, false)) }
 
-// appendFieldValue: values with spaces, tabs, quotes, '=' or LF (or empty) are quoted so
-// key=value pairs stay parseable; inside the quotes '"' and '\' are backslash-escaped and LF is \n.
+// appendFieldValue: values that are empty or hold a space, TAB, LF, '"' or '=' are quoted so
+// key=value pairs stay parseable; inside the quotes '"' and '\' are backslash-escaped and LF is
+// \n, the rest is escaped as one line (the CLI's append_field_value).
 func appendFieldValue(b []byte, v string) []byte {
 	quote := v == ""
 	for i := 0; i < len(v) && !quote; i++ {
@@ -100,25 +104,21 @@ func appendJSONString(b []byte, s string) []byte {
 			i++
 			continue
 		}
-		switch c {
-		case '"':
-			b = append(b, `\"`...)
-		case '\\':
-			b = append(b, `\\`...)
-		case '\n':
-			b = append(b, `\n`...)
-		case '\r':
-			b = append(b, `\r`...)
-		case '\t':
-			b = append(b, `\t`...)
-		}
-		switch c {
-		case '"', '\\', '\n', '\r', '\t':
-			i++
-			continue
-		}
 		if c < 0x80 {
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			switch c {
+			case '"':
+				b = append(b, `\"`...)
+			case '\\':
+				b = append(b, `\\`...)
+			case '\n':
+				b = append(b, `\n`...)
+			case '\r':
+				b = append(b, `\r`...)
+			case '\t':
+				b = append(b, `\t`...)
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
 			i++
 			continue
 		}
@@ -135,5 +135,3 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	return append(b, '"')
 }
-
-func validUTF8(p []byte) bool { return utf8.Valid(p) }

@@ -1,8 +1,10 @@
 // Command ouroboros-go-tail prints the entries of an Ouroboros segment (or a dumped buffer) as
-// text or JSON lines, following the live segment, as every tail of the project does
-// (go/README.md: entries and gaps on stdout; events on stderr, or on stdout as JSON objects).
+// text or JSON lines, following the live segment. It keeps the tail contract of docs/tools.md,
+// whose reference is `ouroboros-cli tail`: the same lines, events and escaping, byte for byte
+// (python/tests/test_tail_parity.py compares the three tails).
 //
-//	ouroboros-go-tail [-start oldest|newest|now] [-json] [-file] [-no-follow] [-exit-on-close] [-max N] NAME
+//	ouroboros-go-tail [-start oldest|newest|now] [-json] [-file] [-no-follow] [-exit-on-close]
+//	                  [-max N] [-utc] [-seq] [-color auto|always|never] NAME
 //
 // Exit status: 0 ok, 1 runtime failure (also: the segment was truncated and not followed),
 // 2 bad command line, 3 segment missing, 4 not a readable log (including a name that is not a
@@ -12,7 +14,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -28,14 +29,18 @@ import (
 )
 
 const (
-	exitOK       = 0
-	exitFailure  = 1
-	exitUsage    = 2
-	exitMissing  = 3
-	exitNotALog  = 4
-	pollInterval = 2 * time.Millisecond
-	// How often the writer's liveness is checked while there is no data (each check reads /proc).
-	livenessInterval = 20 * time.Millisecond
+	program     = "ouroboros-go-tail" // the prefix of warnings and errors
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+	exitMissing = 3
+	exitNotALog = 4
+	// Sleep between polls when there is no data, and how often an idle tail asks whether the
+	// writer is done (each check reads /proc): as the CLI.
+	pollInterval     = 5 * time.Millisecond
+	livenessInterval = 250 * time.Millisecond
+	corruptInterval  = time.Second            // at most one corrupt event per second
+	reopenInterval   = 100 * time.Millisecond // a truncated segment: how often the name is opened
 	// A follow that starts just before its writer creates the segment waits this long for it.
 	missingGrace = 2 * time.Second
 )
@@ -54,6 +59,9 @@ type options struct {
 	follow      bool
 	exitOnClose bool
 	max         uint64
+	utc         bool
+	seq         bool
+	color       string
 }
 
 // parseCount accepts a whole number from 0 to 2^64 - 1 and nothing else.
@@ -71,14 +79,16 @@ func parseCount(flagName, text string) (uint64, error) {
 	return n, nil
 }
 
+const usageLine = "usage: ouroboros-go-tail [-start oldest|newest|now] [-json] [-file] [-no-follow] [-exit-on-close] [-max N] [-utc] [-seq] [-color auto|always|never] NAME"
+
 func usage(stderr io.Writer, fs *flag.FlagSet) {
-	fmt.Fprintln(stderr, "usage: ouroboros-go-tail [-start oldest|newest|now] [-json] [-file] [-no-follow] [-exit-on-close] [-max N] NAME")
+	fmt.Fprintln(stderr, usageLine)
 	fs.PrintDefaults()
 }
 
 func parse(args []string, stderr io.Writer) (options, string, error) {
 	var o options
-	fs := flag.NewFlagSet("ouroboros-go-tail", flag.ContinueOnError)
+	fs := flag.NewFlagSet(program, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	startName := fs.String("start", "oldest", "where to start: oldest, newest or now")
 	fs.BoolVar(&o.json, "json", false, "one JSON object per line: entries, gaps and events")
@@ -86,6 +96,9 @@ func parse(args []string, stderr io.Writer) (options, string, error) {
 	noFollow := fs.Bool("no-follow", false, "print what is there now and exit")
 	fs.BoolVar(&o.exitOnClose, "exit-on-close", false, "stop once the writer closed the segment or died and everything it wrote was read")
 	maxText := fs.String("max", "0", "stop after this many entries (0 = no limit)")
+	fs.BoolVar(&o.utc, "utc", false, "show times in UTC instead of local time")
+	fs.BoolVar(&o.seq, "seq", false, "prefix each entry with its sequence number")
+	fs.StringVar(&o.color, "color", "auto", "colour the text format: auto (on a terminal), always, never")
 	if err := fs.Parse(args); err != nil {
 		fs.SetOutput(stderr)
 		usage(stderr, fs)
@@ -102,6 +115,9 @@ func parse(args []string, stderr io.Writer) (options, string, error) {
 	}
 	if o.max, err = parseCount("max", *maxText); err != nil {
 		return o, "", err
+	}
+	if o.color != "auto" && o.color != "always" && o.color != "never" {
+		return o, "", fmt.Errorf("-color: expected auto, always or never, got %q", o.color)
 	}
 	o.follow = !o.file && !*noFollow
 	return o, fs.Arg(0), nil
@@ -120,10 +136,45 @@ func exitCodeOf(err error) int {
 	return exitFailure
 }
 
+var statusText = map[string]string{
+	"not_a_log":           "not a log buffer",
+	"unsupported_version": "unsupported format version",
+	"corrupt":             "corrupt buffer",
+}
+
+// errorText: the CLI's words for why NAME cannot be read ("segment '/NAME' is not a readable
+// log: not a log buffer (no ring buffer magic)", "segment '/NAME' does not exist (...)").
+func errorText(err error, name string, file bool) string {
+	var attach *ouroboros.AttachError
+	if errors.As(err, &attach) {
+		what := "'" + name + "'"
+		if !file {
+			if canonical, cerr := ouroboros.CanonicalName(name); cerr == nil {
+				name = canonical
+			}
+			what = "segment '" + name + "'"
+		}
+		status := statusText[attach.Status]
+		if status == "" {
+			status = attach.Status
+		}
+		return fmt.Sprintf("%s is not a readable log: %s (%s)", what, status, attach.Detail)
+	}
+	text := err.Error()
+	// The package's errors start with their kind ("invalid segment name: segment name ..."):
+	// the message after it is the CLI's.
+	for _, kind := range []error{ouroboros.ErrInvalidName, ouroboros.ErrSegmentNotFound, ouroboros.ErrPermission} {
+		if errors.Is(err, kind) {
+			text = strings.TrimPrefix(text, kind.Error()+": ")
+		}
+	}
+	return text
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o, name, err := parse(args, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "ouroboros-go-tail: error: %s\n", escapeLine(err.Error()))
+		fmt.Fprintf(stderr, "%s: error: %s\n", program, escapeLine(err.Error()))
 		return exitUsage
 	}
 	var r *ouroboros.Reader
@@ -133,27 +184,46 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		r, err = openFollowing(ctx, name, o)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "ouroboros-go-tail: error: %s\n", escapeLine(err.Error()))
+		fmt.Fprintf(stderr, "%s: error: %s\n", program, escapeLine(errorText(err, name, o.file)))
 		return exitCodeOf(err)
 	}
-	defer r.Close()
 	t := &tailer{o: o, r: r, out: bufio.NewWriterSize(stdout, 1<<16), stderr: stderr,
-		segment: strings.TrimPrefix(name, "/"), reported: ouroboros.Alive, ownerUID: -1}
+		segment: r.Name(), warned: -1}
 	if o.file {
 		t.segment = name
 	}
+	t.text = textFormat{utc: o.utc, seq: o.seq, color: !o.json && colorWanted(o.color, stdout)}
+	t.errColor = !o.json && colorWanted(o.color, stderr)
+	defer func() { t.r.Close() }()
 	defer t.out.Flush()
-	t.warnOwner()
+	t.refresh()
+	t.checkOwner()
 	return t.loop(ctx)
 }
 
-// openFollowing opens the named segment; when following, a segment that does not exist yet is
-// given missingGrace to appear (a writer started a moment ago by the same script).
+// colorWanted: -color auto colours a terminal unless NO_COLOR is set or TERM is dumb (as the CLI).
+func colorWanted(mode string, w io.Writer) bool {
+	if mode != "auto" {
+		return mode == "always"
+	}
+	f, ok := w.(*os.File)
+	if !ok || !isTerminal(f.Fd()) {
+		return false
+	}
+	_, noColor := os.LookupEnv("NO_COLOR")
+	return !noColor && os.Getenv("TERM") != "dumb"
+}
+
+// openFollowing opens the named segment; when following, a segment that does not exist yet (or
+// was created but not formatted yet) is given missingGrace (a writer started a moment ago by
+// the same script).
 func openFollowing(ctx context.Context, name string, o options) (*ouroboros.Reader, error) {
 	giveUp := time.Now().Add(missingGrace)
 	for {
 		r, err := ouroboros.Open(name, o.start)
-		if err == nil || !o.follow || !errors.Is(err, ouroboros.ErrSegmentNotFound) || time.Now().After(giveUp) {
+		transient := errors.Is(err, ouroboros.ErrSegmentNotFound) || errors.Is(err, ouroboros.ErrNotALog) &&
+			!errors.Is(err, ouroboros.ErrNotRegularFile)
+		if err == nil || !o.follow || !transient || time.Now().After(giveUp) {
 			return r, err
 		}
 		select {
@@ -164,100 +234,133 @@ func openFollowing(ctx context.Context, name string, o options) (*ouroboros.Read
 	}
 }
 
+// tailer is the CLI's segment_follower and run_tail: entries, gaps and events of one segment;
+// the writer's end said once per incarnation; a truncated segment re-opened when following.
 type tailer struct {
-	o       options
-	r       *ouroboros.Reader
-	out     *bufio.Writer
-	stderr  io.Writer
-	segment string // as shown: the name without its leading '/', or the dump's path
-	shown   uint64
+	o        options
+	r        *ouroboros.Reader
+	out      *bufio.Writer
+	stderr   io.Writer
+	segment  string // the canonical name (/name), or the dump's path
+	text     textFormat
+	errColor bool
+	shown    uint64
+	buf      []byte
 
-	reported ouroboros.Liveness // what was last said about the writer
-	pid      uint64
-	incarn   uint64
-	ownerUID int64 // the owner last warned about (-1: none yet)
+	reported     ouroboros.Liveness // what was last said about the writer (Alive: nothing)
+	pid          uint64
+	incarn       uint64
+	nextLiveness time.Time
+	warned       int64 // the owner last warned about (-1: none yet)
 
-	corruptCount  int       // corrupt reads not reported yet
-	corruptDetail string    // the last of them
-	corruptAt     time.Time // when the last corrupt event was printed
+	// Sequence number of the last entry delivered or reported lost (this incarnation).
+	lastSeq uint64
+	// After re-opening a truncated segment: the sequence number the next entry or gap should
+	// start at (0: no expectation). Earlier ones were shown already; a later start is a gap.
+	expectNext uint64
+
+	corruptPending uint64 // corrupt reads not reported yet
+	corruptDetail  string // the last of them
+	nextCorrupt    time.Time
 }
 
+// errStop: -max reached, or a signal: end at once (nothing pending is reported, as the CLI).
+var errStop = errors.New("stop")
+
 func (t *tailer) loop(ctx context.Context) int {
-	t.refreshWriter()
+	code, err := t.follow(ctx)
+	if err == errStop {
+		return exitOK
+	}
+	if err != nil {
+		t.out.Flush()
+		fmt.Fprintf(t.stderr, "%s: error: %s\n", program, escapeLine(err.Error()))
+		return exitFailure
+	}
+	return code
+}
+
+func (t *tailer) follow(ctx context.Context) (int, error) {
 	ending := false
-	var endingAt, nextLiveness time.Time
+	var endingAt time.Time
+	since := 0 // reads since ctx was last looked at
 	for {
-		if ctx.Err() != nil {
-			t.finish()
-			return exitOK
+		if since++; since >= 1024 {
+			since = 0
+			if ctx.Err() != nil {
+				return exitOK, errStop
+			}
 		}
 		ev, err := t.r.Next()
 		if err != nil {
-			t.finish()
-			fmt.Fprintf(t.stderr, "ouroboros-go-tail: error: %v\n", err)
-			return exitFailure
+			return exitFailure, err
 		}
 		switch ev.Status {
 		case ouroboros.OK:
-			t.entry(ev.Entry)
-			t.shown++
-			if t.o.max != 0 && t.shown >= t.o.max {
-				t.finish()
-				return exitOK
+			if err := t.entry(ev.Entry); err != nil {
+				return exitOK, err
 			}
 		case ouroboros.Lapped:
-			t.gap(ev.Lost, t.r.Position())
+			t.lapped(ev.Lost)
 		case ouroboros.Corrupt:
-			t.corrupt(ev.Detail)
+			t.corruptPending++
+			t.corruptDetail = ev.Detail
+			t.reportCorrupt(false)
 		case ouroboros.WriterRestarted:
 			ending = false
-			t.refreshWriter()
-			what := "segment re-created"
-			if t.incarn != 0 {
-				what = fmt.Sprintf("new incarnation %016x%s", t.incarn, t.pidNote(", pid "))
-			}
-			t.event("writer_restarted", fmt.Sprintf("writer of segment %s restarted (%s); re-attached at its oldest entry, sequence numbers restart", t.segment, what))
-			t.warnOwner()
-		case ouroboros.SegmentTruncated:
-			var te *ouroboros.TruncatedError
-			what := "was truncated"
-			if errors.As(ev.Err, &te) {
-				what = fmt.Sprintf("was truncated: its file shrank to %d bytes, below the %d bytes mapped", te.Size, te.Mapped)
-				if te.Size < 0 {
-					what = fmt.Sprintf("was truncated below the %d bytes mapped and removed", te.Mapped)
-				}
-			}
-			if !t.o.follow {
-				t.event("segment_truncated", fmt.Sprintf("segment %s %s; stopped reading it after %d entries", t.segment, what, t.r.Delivered()))
-				t.finish()
-				return exitFailure
-			}
-			t.event("segment_truncated", fmt.Sprintf("segment %s %s; stopped reading it after %d entries, waiting for it to be restored or re-created", t.segment, what, t.r.Delivered()))
-		case ouroboros.Reattached:
-			t.event("attached", fmt.Sprintf("re-attached to segment %s: its file is back at its full size", t.segment))
-		case ouroboros.NoData:
+			t.lastSeq, t.expectNext = 0, 0
+			t.refresh()
 			t.out.Flush()
-			now := time.Now()
-			if t.corruptCount > 0 && now.Sub(t.corruptAt) >= time.Second {
-				t.flushCorrupt()
+			t.checkOwner()
+			// The new incarnation's entries before its oldest one were overwritten before the
+			// reader found it: the reader's next result is that gap (1..k).
+			t.event("writer_restarted", "", 0)
+		case ouroboros.SegmentTruncated:
+			t.reportCorrupt(true)
+			detail := ""
+			if t.o.follow {
+				detail = "waiting for it to be restored or re-created"
 			}
+			t.event("segment_truncated", detail, 0)
+			t.out.Flush()
 			if !t.o.follow {
-				if !t.o.file {
-					t.checkWriter()
-				}
-				t.finish()
-				return exitOK
+				// What was read stands, but the rest of the log could not be read.
+				return exitFailure, nil
 			}
-			if ending && !now.Before(endingAt) {
-				t.finish()
-				return exitOK
+			ending = false
+			if code, done := t.reopenAfterTruncation(ctx); done {
+				return code, nil
 			}
-			if !now.Before(nextLiveness) {
-				nextLiveness = now.Add(livenessInterval)
+		case ouroboros.Reattached:
+			// The reader's own re-attach: the tail re-opens the name itself (never reached).
+		case ouroboros.NoData:
+			since = 0
+			t.reportCorrupt(false)
+			t.out.Flush()
+			if !t.o.follow {
+				// Everything there was has been read: say how the writer ended, if it did.
+				t.reportCorrupt(true)
 				t.checkWriter()
-				// One more pass first (entries written just before the end are still to be
-				// read), and time for a restarting writer's new segment to show up.
-				if t.o.exitOnClose && !ending && (t.reported == ouroboros.Gone || t.reported == ouroboros.Closed) {
+				t.out.Flush()
+				return exitOK, nil
+			}
+			if ctx.Err() != nil {
+				return exitOK, errStop
+			}
+			now := time.Now()
+			// The writer ended and everything written before that has been read. A restarting
+			// writer closes its old segment before creating the new one: the grace period lets
+			// the reader notice the new one first (a restart clears `ending`).
+			if ending && !now.Before(endingAt) {
+				t.reportCorrupt(true)
+				t.out.Flush()
+				return exitOK, nil
+			}
+			if !now.Before(t.nextLiveness) {
+				t.checkWriter()
+				t.out.Flush()
+				// One more pass first: entries written just before the close are still to be read.
+				if t.o.exitOnClose && t.reported != ouroboros.Alive && !ending {
 					ending = true
 					endingAt = now.Add(2 * t.r.ReplacedCheckInterval)
 					continue
@@ -271,76 +374,136 @@ func (t *tailer) loop(ctx context.Context) int {
 	}
 }
 
-func (t *tailer) finish() {
-	if t.corruptCount > 0 {
-		t.flushCorrupt()
+// reopenAfterTruncation lets the truncated mapping go and opens the name every 100 ms until it
+// is a readable segment again: the same incarnation restored to at least its old size (reading
+// resumes after the last entry shown; what was written meanwhile is a gap), or a new
+// incarnation (a restart, with a gap from 1). Meanwhile the writer's end is still said once
+// (the header survives a shrink), and ends the tail under -exit-on-close. done is false once
+// attached again.
+func (t *tailer) reopenAfterTruncation(ctx context.Context) (code int, done bool) {
+	oldIncarnation := t.incarn
+	oldSize := t.r.MappedSize()
+	name := t.r.Name()
+	t.r.Close()
+	for {
+		select {
+		case <-ctx.Done():
+			return exitOK, true
+		case <-time.After(reopenInterval):
+		}
+		fresh, err := ouroboros.Open(name, ouroboros.Oldest)
+		if err != nil {
+			continue // missing, half-written, not a log (yet): it may become one again
+		}
+		info, ok := fresh.Extension()
+		incarnation := uint64(0)
+		if ok {
+			incarnation = info.Incarnation
+		}
+		same := incarnation == oldIncarnation
+		if fresh.Truncated() != nil || (same && fresh.MappedSize() < oldSize) {
+			// Still shrunk (the same segment, smaller than it was), or shrinking again.
+			if same && fresh.Truncated() == nil && t.writerEnd(fresh) {
+				t.out.Flush()
+				if t.o.exitOnClose {
+					fresh.Close()
+					return exitOK, true
+				}
+			}
+			fresh.Close()
+			continue
+		}
+		t.r = fresh
+		reported := t.reported
+		t.refresh()
+		t.out.Flush()
+		t.checkOwner()
+		if same {
+			// Restored: what the writer wrote meanwhile into its private pages reached no
+			// reader, and comes out as a gap. Its end, if reported while shrunk, is not news.
+			t.reported = reported
+			t.expectNext = t.lastSeq + 1
+			t.event("attached", "", 0)
+			return 0, false
+		}
+		t.lastSeq = 0
+		t.expectNext = 1 // everything of the new incarnation before its oldest entry is a gap
+		t.event("writer_restarted", "", 0)
+		return 0, false
 	}
-	t.out.Flush()
 }
 
-func (t *tailer) refreshWriter() {
+// refresh: after (re-)attaching, who writes this segment now.
+func (t *tailer) refresh() {
 	info, ok := t.r.Extension()
 	t.pid, t.incarn = 0, 0
 	if ok {
 		t.pid, t.incarn = info.WriterPID, info.Incarnation
 	}
 	t.reported = ouroboros.Alive
+	t.nextLiveness = time.Now()
 }
 
-func (t *tailer) pidNote(prefix string) string {
-	if t.pid == 0 {
-		return ""
-	}
-	return fmt.Sprintf("%s%d", prefix, t.pid)
-}
-
-// checkWriter reports once that the writer died or closed the segment.
 func (t *tailer) checkWriter() {
-	now := t.r.Liveness()
+	t.nextLiveness = time.Now().Add(livenessInterval)
+	if !t.o.file {
+		t.writerEnd(t.r)
+	}
+}
+
+// writerEnd reports the writer gone or closed, once per incarnation (true when it did now).
+func (t *tailer) writerEnd(r *ouroboros.Reader) bool {
+	now := r.Liveness()
 	if now == t.reported || now == ouroboros.Alive || now == ouroboros.LivenessUnknown {
-		return
+		return false
 	}
 	t.reported = now
-	if now == ouroboros.Gone {
-		t.event("writer_gone", fmt.Sprintf("writer of segment %s (pid %d) is gone (process died)", t.segment, t.pid))
-	} else {
-		t.event("writer_closed", fmt.Sprintf("writer of segment %s (pid %d) closed it cleanly", t.segment, t.pid))
+	if now == ouroboros.Closed {
+		t.event("writer_closed", "", 0)
+		return true
 	}
+	detail := ""
+	if info, ok := r.Extension(); ok && info.HeartbeatUnixNs != 0 {
+		wall := uint64(time.Now().UnixNano())
+		if wall > info.HeartbeatUnixNs {
+			detail = fmt.Sprintf("last heartbeat %.1f s ago", float64(wall-info.HeartbeatUnixNs)/1e9)
+		}
+	}
+	t.event("writer_gone", detail, 0)
+	return true
 }
 
-// corrupt reports damaged data skipped by the reader: at once, then at most once a second with
-// the number of corrupt reads the report covers.
-func (t *tailer) corrupt(detail string) {
-	t.corruptCount++
-	t.corruptDetail = detail
-	if time.Since(t.corruptAt) >= time.Second {
-		t.flushCorrupt()
-	}
-}
-
-func (t *tailer) flushCorrupt() {
-	message := fmt.Sprintf("corrupt data skipped in segment %s: %s", t.segment, t.corruptDetail)
-	if t.corruptCount > 1 {
-		message += fmt.Sprintf(" (%d corrupt reads)", t.corruptCount)
-	}
-	t.corruptCount = 0
-	t.corruptAt = time.Now()
-	t.eventWithout("corrupt", message)
-}
-
-func (t *tailer) warnOwner() {
-	uid, ok := t.r.Owner()
-	if !ok || int(uid) == os.Geteuid() || int64(uid) == t.ownerUID {
+// reportCorrupt reports the corrupt reads not reported yet, once a second has passed since the
+// last report (or when force: the reader is about to stop).
+func (t *tailer) reportCorrupt(force bool) {
+	if t.corruptPending == 0 {
 		return
 	}
-	t.ownerUID = int64(uid)
+	now := time.Now()
+	if !force && now.Before(t.nextCorrupt) {
+		return
+	}
+	count := t.corruptPending
+	t.corruptPending = 0
+	t.nextCorrupt = now.Add(corruptInterval)
+	t.event("corrupt", t.corruptDetail, count)
+}
+
+// checkOwner warns once per owner, again only when the owner changed (after a restart).
+func (t *tailer) checkOwner() {
+	uid, ok := t.r.Owner()
+	me := os.Geteuid()
+	if !ok || int(uid) == me || int64(uid) == t.warned {
+		return
+	}
+	t.warned = int64(uid)
 	owner := lookupUser(uid)
 	if owner == "" {
 		owner = strconv.FormatUint(uint64(uid), 10)
 	}
 	t.out.Flush()
-	fmt.Fprintf(t.stderr, "warning: segment %s is owned by user %s (uid %d), not by you (uid %d)\n",
-		escapeLine(t.segment), escapeLine(owner), uid, os.Geteuid())
+	fmt.Fprintf(t.stderr, "%s: warning: segment %s is owned by user %s (uid %d), not by you (uid %d)\n",
+		program, escapeLine(t.segment), escapeLine(owner), uid, me)
 }
 
 // lookupUser finds a uid's name in /etc/passwd ("" when unknown). Read directly so the tail
@@ -360,156 +523,80 @@ func lookupUser(uid uint32) string {
 	return ""
 }
 
-// event: stderr in text mode, a JSON object on stdout in JSON mode (with pid and incarnation
-// when known).
-func (t *tailer) event(kind, message string) { t.emitEvent(kind, message, true) }
-
-// eventWithout: an event that is about the data, not the writer (no pid/incarnation).
-func (t *tailer) eventWithout(kind, message string) { t.emitEvent(kind, message, false) }
-
-func (t *tailer) emitEvent(kind, message string, withWriter bool) {
-	if !t.o.json {
-		t.out.Flush() // keep the order of stdout and stderr on a terminal
-		fmt.Fprintf(t.stderr, "=== %s ===\n", escapeLine(message))
+// event: on stderr as a text line (after the data read before it), or a JSON object in the
+// stream in JSON mode.
+func (t *tailer) event(kind, detail string, count uint64) {
+	e := event{kind: kind, segment: t.segment, pid: t.pid, incarnation: t.incarn, detail: detail, count: count}
+	if t.o.json {
+		t.buf = e.json(t.buf[:0])
+		t.out.Write(t.buf)
 		return
 	}
-	var b []byte
-	b = append(b, `{"type":"event","event":"`...)
-	b = append(b, kind...)
-	b = append(b, `","segment":`...)
-	b = appendJSONString(b, t.segment)
-	if withWriter && t.pid != 0 {
-		b = append(b, `,"pid":`...)
-		b = strconv.AppendUint(b, t.pid, 10)
-	}
-	if withWriter && t.incarn != 0 {
-		b = append(b, fmt.Sprintf(`,"incarnation":"%016x"`, t.incarn)...)
-	}
-	b = append(b, `,"message":`...)
-	b = appendJSONString(b, message)
-	b = append(b, "}\n"...)
-	t.out.Write(b)
+	t.out.Flush() // keep the order of stdout and stderr on a terminal
+	io.WriteString(t.stderr, e.text(t.errColor))
 }
 
-func describeGap(lost, first, last uint64) string {
-	if lost == 1 {
-		return fmt.Sprintf("1 entry overwritten, seq %d", first)
+func (t *tailer) gap(first, last uint64) {
+	t.lastSeq = last
+	lost := uint64(0)
+	if first <= last {
+		lost = last - first + 1
 	}
-	return fmt.Sprintf("%d entries overwritten, seq %d\u2013%d", lost, first, last)
+	t.writeGap(lost, first, last)
 }
 
-// gap: `lost` entries up to and including sequence number `last` were overwritten.
-func (t *tailer) gap(lost, last uint64) {
+func (t *tailer) writeGap(lost, first, last uint64) {
+	if t.o.json {
+		t.buf = jsonGap(t.buf[:0], lost, first, last)
+	} else {
+		t.buf = t.text.gap(t.buf[:0], describeGap(lost, first, last))
+	}
+	t.out.Write(t.buf)
+}
+
+// lapped: `lost` entries up to and including the reader's position were overwritten.
+func (t *tailer) lapped(lost uint64) {
+	last := t.r.Position()
 	first := last
 	if lost != 0 && lost <= last {
 		first = last - lost + 1
 	}
-	if !t.o.json {
-		fmt.Fprintf(t.out, "--- %s ---\n", describeGap(lost, first, last))
-		return
+	if t.expectNext != 0 {
+		expected := t.expectNext
+		t.expectNext = 0
+		if last < expected {
+			t.expectNext = expected
+			return
+		}
+		first = expected
+		lost = last - first + 1
 	}
-	b := []byte(`{"type":"gap","lost":`)
-	b = strconv.AppendUint(b, lost, 10)
-	b = append(b, `,"first_seq":`...)
-	b = strconv.AppendUint(b, first, 10)
-	b = append(b, `,"last_seq":`...)
-	b = strconv.AppendUint(b, last, 10)
-	b = append(b, `,"message":`...)
-	b = appendJSONString(b, describeGap(lost, first, last))
-	b = append(b, "}\n"...)
-	t.out.Write(b)
+	t.lastSeq = last
+	t.writeGap(lost, first, last)
 }
 
-func (t *tailer) entry(e *ouroboros.Entry) {
+func (t *tailer) entry(e *ouroboros.Entry) error {
+	if t.expectNext != 0 {
+		expected := t.expectNext
+		t.expectNext = 0
+		if e.Seq < expected {
+			t.expectNext = expected // shown before the segment was truncated
+			return nil
+		}
+		if e.Seq > expected {
+			t.gap(expected, e.Seq-1)
+		}
+	}
+	t.lastSeq = e.Seq
 	if t.o.json {
-		t.out.Write(jsonEntry(nil, e))
+		t.buf = jsonEntry(t.buf[:0], e)
 	} else {
-		t.out.Write(textEntry(nil, e))
+		t.buf = t.text.entry(t.buf[:0], e)
 	}
-}
-
-// timeText: ISO 8601 UTC with nanoseconds (unsigned: any u64 is a time).
-func timeText(unixNs uint64) string {
-	sec, frac := unixNs/1_000_000_000, unixNs%1_000_000_000
-	return time.Unix(int64(sec), 0).UTC().Format("2006-01-02T15:04:05") + fmt.Sprintf(".%09dZ", frac)
-}
-
-func textEntry(b []byte, e *ouroboros.Entry) []byte {
-	b = strconv.AppendUint(b, e.Seq, 10)
-	b = append(b, ' ')
-	switch e.Kind {
-	case ouroboros.KindRecord:
-		r := e.Record
-		when := "-"
-		if e.HasTime {
-			when = timeText(e.UnixNs)
-		}
-		b = append(b, fmt.Sprintf("%s %-8s [", when, r.Level)...)
-		b = appendEscaped(b, r.Tag, false)
-		b = append(b, fmt.Sprintf("] (thread %d) ", r.Thread)...)
-		b = appendEscaped(b, r.Message, true)
-		if r.Truncated() {
-			b = append(b, " [truncated]"...)
-		}
-		for _, f := range r.Fields {
-			b = append(b, ' ')
-			b = appendEscaped(b, f.Key, false)
-			b = append(b, '=')
-			b = appendFieldValue(b, f.Value)
-		}
-	case ouroboros.Malformed:
-		b = append(b, fmt.Sprintf("malformed record (%v): %s", e.Error, hex.EncodeToString(e.Payload))...)
-	default:
-		b = appendEscaped(b, string(e.Payload), true)
+	t.out.Write(t.buf)
+	t.shown++
+	if t.o.max != 0 && t.shown >= t.o.max {
+		return errStop
 	}
-	return append(b, '\n')
-}
-
-// jsonEntry: the CLI's entry object, keys in its order.
-func jsonEntry(b []byte, e *ouroboros.Entry) []byte {
-	b = append(b, `{"type":"entry","seq":`...)
-	b = strconv.AppendUint(b, e.Seq, 10)
-	r := e.Record
-	if r != nil {
-		if e.HasTime && e.UnixNs != 0 {
-			b = append(b, `,"time":"`...)
-			b = append(b, timeText(e.UnixNs)...)
-			b = append(b, `","time_ns":`...)
-			b = strconv.AppendUint(b, e.UnixNs, 10)
-		}
-		b = append(b, `,"level":"`...)
-		b = append(b, r.Level.String()...)
-		b = append(b, `","tag":`...)
-		b = appendJSONString(b, r.Tag)
-		b = append(b, `,"thread":`...)
-		b = strconv.AppendUint(b, uint64(r.Thread), 10)
-		b = append(b, `,"message":`...)
-		b = appendJSONString(b, r.Message)
-	} else {
-		b = append(b, `,"message":`...)
-		b = appendJSONString(b, string(e.Payload))
-		if !validUTF8(e.Payload) {
-			b = append(b, `,"binary":true`...)
-		}
-	}
-	if e.Kind == ouroboros.Malformed && e.Error != nil {
-		b = append(b, `,"malformed":`...)
-		b = appendJSONString(b, e.Error.Error())
-	}
-	if r != nil && r.Truncated() {
-		b = append(b, `,"truncated":true`...)
-	}
-	if r != nil && len(r.Fields) > 0 {
-		b = append(b, `,"fields":{`...)
-		for i, f := range r.Fields {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, f.Key)
-			b = append(b, ':')
-			b = appendJSONString(b, f.Value)
-		}
-		b = append(b, '}')
-	}
-	return append(b, "}\n"...)
+	return nil
 }

@@ -283,12 +283,12 @@ func TestTailNumericFlags(t *testing.T) {
 			t.Fatalf("-max %q: exit %d, stderr %q; want 2 and %q", bad, code, errOut, want)
 		}
 	}
-	out, errOut, code := runTail(t, "-file", "-max", "18446744073709551615", file)
-	if code != 0 || out != "1 one\n2 two\n" {
+	out, errOut, code := runTail(t, "-file", "-seq", "-max", "18446744073709551615", file)
+	if code != 0 || out != "#1 one\n#2 two\n" {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	out, _, code = runTail(t, "-file", "-max", "1", file)
-	if code != 0 || out != "1 one\n" {
+	out, _, code = runTail(t, "-file", "-seq", "-max", "1", file)
+	if code != 0 || out != "#1 one\n" {
 		t.Fatalf("-max 1: exit %d, stdout %q", code, out)
 	}
 }
@@ -347,13 +347,17 @@ func TestTailCorruptEvents(t *testing.T) {
 		t.Fatalf("exit %d\nstdout %q\nwant   %q\nstderr %q\nwant   %q", code, out, wantOut, errOut, wantErr)
 	}
 	out, errOut, code = runTail(t, "-file", "-json", file)
-	ev := func(count string) string {
-		return fmt.Sprintf(`{"type":"event","event":"corrupt","segment":"%s","message":"corrupt data skipped in segment %s: reserved entry length 2 or 3%s"}`+"\n", file, file, count)
+	ev := func(count int) string {
+		suffix := ""
+		if count > 1 {
+			suffix = fmt.Sprintf(" (%d corrupt reads)", count)
+		}
+		return fmt.Sprintf(`{"type":"event","event":"corrupt","segment":"%s","count":%d,"message":"corrupt data skipped in segment %s: reserved entry length 2 or 3%s"}`+"\n", file, count, file, suffix)
 	}
-	wantOut = ev("") +
+	wantOut = ev(1) +
 		`{"type":"gap","lost":1,"first_seq":1,"last_seq":1,"message":"1 entry overwritten, seq 1"}` + "\n" +
 		`{"type":"gap","lost":1,"first_seq":2,"last_seq":2,"message":"1 entry overwritten, seq 2"}` + "\n" +
-		ev(" (2 corrupt reads)")
+		ev(2)
 	if code != 0 || out != wantOut || errOut != "" {
 		t.Fatalf("exit %d\nstdout %q\nwant   %q\nstderr %q", code, out, wantOut, errOut)
 	}
@@ -365,7 +369,7 @@ func TestTailEscapesControlCharacters(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "plain.bin")
 	writeFile(t, file, plain)
 	out, _, code := runTail(t, "-file", file)
-	if want := "1 a\\x1b[2Jb\\x0dc\\x9bd\\xffe\\x7ff\n    g\th\n"; code != 0 || out != want {
+	if want := "a\\x1b[2Jb\\x0dc\\x9bd\\xffe\\x7ff\n    g\th\n"; code != 0 || out != want {
 		t.Fatalf("exit %d\nstdout %q\nwant   %q", code, out, want)
 	}
 	out, _, _ = runTail(t, "-file", "-json", file)
@@ -376,8 +380,9 @@ func TestTailEscapesControlCharacters(t *testing.T) {
 	recs := crafted(true, 0, record(3, ns, "t\x1bx", "m\x07sg\nnext", "k\x1b", "v\x1b", "q", "two words\x07"))
 	file = filepath.Join(t.TempDir(), "records.bin")
 	writeFile(t, file, recs)
-	out, _, _ = runTail(t, "-file", file)
-	want := "1 2023-11-14T22:13:20.500003000Z warn     [t\\x1bx] (thread 7) m\\x07sg\n    next k\\x1b=v\\x1b q=\"two words\\x07\"\n"
+	out, _, _ = runTail(t, "-file", "-utc", file)
+	// the tag is padded to 8 by its bytes (3), as the CLI does, not by its escaped width
+	want := "2023-11-14 22:13:20.500003 WARN  t\\x1bx      [7] m\\x07sg\n    next k\\x1b=v\\x1b q=\"two words\\x07\"\n"
 	if out != want {
 		t.Fatalf("records\nstdout %q\nwant   %q", out, want)
 	}
@@ -392,8 +397,8 @@ func TestTailEscapesControlCharacters(t *testing.T) {
 	writeFile(t, "/dev/shm/"+name, crafted(false, deadPid, []byte("x")))
 	out, errOut, code := runTail(t, "-no-follow", name)
 	shown := strings.ReplaceAll(strings.ReplaceAll(name, "\x1b", `\x1b`), "\n", `\x0a`)
-	wantErr := fmt.Sprintf("=== writer of segment %s (pid %d) is gone (process died) ===\n", shown, deadPid)
-	if code != 0 || out != "1 x\n" || errOut != wantErr {
+	wantErr := fmt.Sprintf("=== writer gone: process %d of segment /%s no longer exists (it did not close the segment: crashed or killed) ===\n", deadPid, shown)
+	if code != 0 || out != "x\n" || errOut != wantErr {
 		t.Fatalf("exit %d\nstdout %q\nstderr %q\nwant   %q", code, out, errOut, wantErr)
 	}
 }
@@ -415,7 +420,7 @@ func TestTailWarnsAboutOwner(t *testing.T) {
 		owner = u
 	}
 	_, errOut, code := runTail(t, "-no-follow", name)
-	want := fmt.Sprintf("warning: segment %s is owned by user %s (uid 65534), not by you (uid 0)\n", name, owner)
+	want := fmt.Sprintf("ouroboros-go-tail: warning: segment /%s is owned by user %s (uid 65534), not by you (uid 0)\n", name, owner)
 	if code != 0 || errOut != want {
 		t.Fatalf("exit %d, stderr %q, want %q", code, errOut, want)
 	}
@@ -433,30 +438,31 @@ func TestTailWriterGoneKeepsFollowing(t *testing.T) {
 	for _, mode := range []string{"text", "json", "exit-on-close"} {
 		t.Run(mode, func(t *testing.T) {
 			w := startWriter(t, segmentName("gone-"+mode), "--seconds", "30", "--rate", "1000")
-			args := []string{w.name}
+			args := []string{"-seq", w.name}
 			if mode == "json" {
 				args = []string{"-json", w.name}
 			} else if mode == "exit-on-close" {
-				args = []string{"-exit-on-close", w.name}
+				args = []string{"-seq", "-exit-on-close", w.name}
 			}
 			p := startTail(t, args...)
 			w.goWrite()
 			if mode == "json" {
 				p.waitFor(p.out, `{"type":"entry","seq":50,`, 5*time.Second)
 			} else {
-				p.waitFor(p.out, "\n50 ", 5*time.Second)
+				p.waitFor(p.out, "\n#50 ", 5*time.Second)
 			}
 			time.Sleep(50 * time.Millisecond)
 			pid := w.cmd.Process.Pid
 			_ = w.cmd.Process.Signal(syscall.SIGKILL)
 			_ = w.cmd.Wait()
-			text := fmt.Sprintf("writer of segment %s (pid %d) is gone (process died)", w.name, pid)
+			// then "; last heartbeat S.S s ago"
+			text := fmt.Sprintf("writer gone: process %d of segment /%s no longer exists (it did not close the segment: crashed or killed); last heartbeat ", pid, w.name)
 			switch mode {
 			case "text":
-				p.waitFor(p.errOut, "=== "+text+" ===\n", 5*time.Second)
+				p.waitFor(p.errOut, "=== "+text, 5*time.Second)
 			case "json":
-				p.waitFor(p.out, fmt.Sprintf(`{"type":"event","event":"writer_gone","segment":"%s","pid":%d,"incarnation":"`, w.name, pid), 5*time.Second)
-				p.waitFor(p.out, `,"message":"`+text+`"}`+"\n", time.Second)
+				p.waitFor(p.out, fmt.Sprintf(`{"type":"event","event":"writer_gone","segment":"/%s","pid":%d,"incarnation":"`, w.name, pid), 5*time.Second)
+				p.waitFor(p.out, `,"message":"`+text, time.Second)
 				if p.errOut.String() != "" {
 					t.Fatalf("stderr in JSON mode: %q", p.errOut.String())
 				}
@@ -472,7 +478,7 @@ func TestTailWriterGoneKeepsFollowing(t *testing.T) {
 			if p.exited(700 * time.Millisecond) {
 				t.Fatalf("follow mode ended when the writer died (exit %d)", p.cmd.ProcessState.ExitCode())
 			}
-			if strings.Count(p.errOut.String()+p.out.String(), "is gone") != 1 {
+			if strings.Count(p.errOut.String()+p.out.String(), "writer gone:") != 1 {
 				t.Fatalf("gone reported more than once: %q %q", p.errOut.String(), tail(p.out.String()))
 			}
 			if code := p.interrupt(); code != 0 {
@@ -487,7 +493,7 @@ func TestTailClosedWriterNoFollow(t *testing.T) {
 	w.goWrite()
 	w.written()
 	out, errOut, code := runTail(t, "-no-follow", w.name)
-	want := fmt.Sprintf("=== writer of segment %s (pid %d) closed it cleanly ===\n", w.name, w.cmd.Process.Pid)
+	want := fmt.Sprintf("=== writer closed: process %d shut segment /%s down cleanly ===\n", w.cmd.Process.Pid, w.name)
 	entries := strings.Count(out, "\n") - strings.Count(out, "\n    ") // LF in a payload continues its line
 	if code != 0 || entries != 20 || errOut != want {
 		t.Fatalf("exit %d, %d entries, stderr %q, want %q", code, entries, errOut, want)
@@ -553,8 +559,8 @@ func TestTailSegmentTruncated(t *testing.T) {
 	if err := os.Truncate("/dev/shm/"+w.name, 4096); err != nil {
 		t.Fatal(err)
 	}
-	p.waitFor(p.out, fmt.Sprintf(`{"type":"event","event":"segment_truncated","segment":"%s",`, w.name), 5*time.Second)
-	p.waitFor(p.out, "its file shrank to 4096 bytes", time.Second)
+	p.waitFor(p.out, fmt.Sprintf(`{"type":"event","event":"segment_truncated","segment":"/%s",`, w.name), 5*time.Second)
+	p.waitFor(p.out, fmt.Sprintf(`"message":"segment /%s was truncated: another process shrank it under the reader; the entries read so far stand; waiting for it to be restored or re-created"}`, w.name), time.Second)
 	if p.exited(300 * time.Millisecond) {
 		t.Fatalf("tail ended (exit %d): %q", p.cmd.ProcessState.ExitCode(), p.errOut.String())
 	}
