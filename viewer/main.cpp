@@ -59,10 +59,8 @@ int main(int argc, char** argv) {
     const QString file = parser.value(screenshot);
     const bool gap = parser.isSet(select_gap);
     QTimer::singleShot(parser.value(delay).toInt(), &window, [&window, file, gap] {
-      if (auto* tab = window.current_tab(); tab && gap) {
-        tab->set_paused(true);
-        tab->next_gap(false);
-      }
+      // Selecting the gap holds the view on it while rows keep arriving.
+      if (auto* tab = window.current_tab(); tab && gap) tab->next_gap(false);
       if (!window.grab().save(file)) qWarning("cannot save the screenshot to %s", qPrintable(file));
       QApplication::quit();
     });

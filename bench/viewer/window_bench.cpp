@@ -13,7 +13,10 @@
 //
 //   ouroboros-bench-viewer --window [--rate N] [--seconds S] [--warmup S] [--keys]
 //                                   [--paint-census]   (paint events per widget)
+#include <sys/prctl.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <QApplication>
 #include <QDir>
@@ -33,6 +36,7 @@
 #include "bench_support.hpp"
 #include "data/segment_session.hpp"
 #include "ui/filter_bar.hpp"
+#include "ui/log_view.hpp"
 #include "ui/main_window.hpp"
 #include "ui/segment_tab.hpp"
 
@@ -148,6 +152,8 @@ int run_window_bench(int argc, char** argv) {
 
   const QString name = QStringLiteral("ouroboros-bench-window-%1").arg(::getpid());
   QProcess writer;
+  // The writer dies with the benchmark, however the benchmark ends (a timeout's SIGKILL too).
+  writer.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGTERM); });
   writer.setProcessChannelMode(QProcess::ForwardedErrorChannel);
   writer.setStandardOutputFile(QProcess::nullDevice());
   writer.start(QDir(QCoreApplication::applicationDirPath())
@@ -173,6 +179,8 @@ int run_window_bench(int argc, char** argv) {
     if (measuring) frames_ms.push_back(static_cast<double>(busy) / 1e6);
   });
 
+  std::uint64_t paints_start = 0;
+  std::uint64_t rows_start = 0;
   double cpu_start = 0;
   double gui_start = 0;
   double poller_start = 0;
@@ -185,6 +193,8 @@ int run_window_bench(int argc, char** argv) {
     gui_start = task_cpu_seconds(gui_tid);
     poller_start = thread_cpu_seconds("ouro-poller");
     measure_start_ns = app.now_ns();
+    paints_start = tab->view()->paints();
+    rows_start = tab->view()->painted_rows();
   });
 
   QTimer key_timer;
@@ -233,6 +243,10 @@ int run_window_bench(int argc, char** argv) {
               100.0 * cpu / measured_s);
   std::printf("  GUI thread CPU      %12.2f %% of one core\n", 100.0 * gui / measured_s);
   std::printf("  poller thread CPU   %12.2f %% of one core\n", 100.0 * poller / measured_s);
+  std::printf("  table repaints      %12.1f /s, %.1f rows drawn/s (%d rows on screen)\n",
+              static_cast<double>(tab->view()->paints() - paints_start) / measured_s,
+              static_cast<double>(tab->view()->painted_rows() - rows_start) / measured_s,
+              tab->view()->page_rows() + 1);
   std::printf("  GUI busy per tick   p50 %.3f ms  p99 %.3f ms  max %.3f ms  (%zu ticks)\n",
               percentile(frames_ms, 0.5), percentile(frames_ms, 0.99), percentile(frames_ms, 1.0),
               frames_ms.size());

@@ -142,7 +142,7 @@ void log_view::set_log_model(log_model* model) {
   delete header_model_;
   header_model_ = new column_model(model, this);
   header_->setModel(header_model_);
-  const int widths[] = {80, 130, 72, 90, 64};
+  const int widths[] = {96, 130, 72, 90, 64};
   for (int c = 0; c < 5; ++c) header_->resizeSection(c, widths[c]);
 
   connect(model, &QAbstractItemModel::rowsRemoved, this, [this] { on_rows_removed(); });
@@ -846,6 +846,7 @@ void log_view::paintEvent(QPaintEvent* event) {
   QColor pen_in_use;
 
   int y = (first - top_) * row_height_;
+  if (last >= first) painted_rows_ += static_cast<std::uint64_t>(last - first + 1);
   for (int row = first; row <= last; ++row, y += row_height_) {
     const std::uint64_t serial = model_->serial_at(row);
     const entry& e = model_->entry_at(row);

@@ -72,6 +72,8 @@ class log_view : public QAbstractScrollArea {
 
   // Painted frames so far (for tests and the benchmark: "nothing repainted when nothing changed").
   std::uint64_t paints() const noexcept { return paints_; }
+  // Rows drawn so far (what a frame costs is about proportional to it).
+  std::uint64_t painted_rows() const noexcept { return painted_rows_; }
 
   // A widget kept at the bottom right corner of the rows (the hold indicator).
   void set_overlay(QWidget* overlay);
@@ -142,6 +144,7 @@ class log_view : public QAbstractScrollArea {
   int base_point_size_ = 0;
   bool dark_ = false;
   std::uint64_t paints_ = 0;
+  std::uint64_t painted_rows_ = 0;
   // What a screen shows: its first and last row, how many, and whether it starts at row 0
   // (whose time cell carries the date).
   struct screen_state {

@@ -132,6 +132,7 @@ segment_tab::segment_tab(session_options options, QWidget* parent)
   hold_ = new stable_label(tr("Holding \u2014 999,999,999 new below \u00b7 End follows"), view_);
   hold_->setObjectName(QStringLiteral("hold_indicator"));
   hold_->setCursor(Qt::PointingHandCursor);
+  hold_->set_opaque(true);
   hold_->on_click([this] { follow(); });
   view_->set_overlay(hold_);
   detail_ = new QPlainTextEdit(splitter_);

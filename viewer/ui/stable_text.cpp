@@ -41,6 +41,12 @@ QSize stable_label::minimumSizeHint() const {
   return template_.isEmpty() ? QSize(20, sizeHint().height()) : sizeHint();
 }
 
+void stable_label::set_opaque(bool opaque) {
+  opaque_ = opaque;
+  setAttribute(Qt::WA_OpaquePaintEvent, opaque);
+  update();
+}
+
 void stable_label::mousePressEvent(QMouseEvent* event) {
   if (on_click_) {
     on_click_();
@@ -56,10 +62,13 @@ void stable_label::changeEvent(QEvent* event) {
 }
 
 void stable_label::paintEvent(QPaintEvent*) {
-  if (text_.isEmpty()) return;
   QPainter painter(this);
   QRect area = rect();
-  if (badge_.isValid()) {
+  if (opaque_) {
+    painter.fillRect(area, badge_.isValid() ? badge_ : palette().color(QPalette::Base));
+  } else if (text_.isEmpty()) {
+    return;
+  } else if (badge_.isValid()) {
     painter.setRenderHint(QPainter::Antialiasing);
     QPainterPath shape;
     shape.addRoundedRect(QRectF(area).adjusted(0.5, 0.5, -0.5, -0.5), area.height() / 2.0,

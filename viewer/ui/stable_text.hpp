@@ -24,6 +24,9 @@ class stable_label : public QWidget {
   explicit stable_label(const QString& width_template = {}, QWidget* parent = nullptr);
   void set_text(const QString& text, const QColor& color = {});
   void set_badge(const QColor& background);  // rounded background behind the text; invalid: none
+  // Paints every pixel (a square badge) so a widget beneath it, e.g. the table under an overlay,
+  // is not repainted when the text changes.
+  void set_opaque(bool opaque);
   const QString& text() const noexcept { return text_; }
   QSize sizeHint() const override;
   QSize minimumSizeHint() const override;
@@ -41,6 +44,7 @@ class stable_label : public QWidget {
   QString text_;
   QColor color_;
   QColor badge_;
+  bool opaque_ = false;
 };
 
 // A line made of coloured pieces (the status strip: state · rate · lag · lost ...), elided at the
