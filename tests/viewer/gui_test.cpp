@@ -492,7 +492,9 @@ TEST(Gui, ClosingATabReturnsItsMemory) {
     tab->set_paused(true);  // a paused model holds its own view of the history too
   }
   const std::size_t full = resident_bytes();
-  EXPECT_GT(full, before + (80u << 20)) << "the history took memory (else this test says nothing)";
+  // 600 000 rows of 120-byte messages need at least 600 000 * 120 bytes; how much more depends
+  // on the allocator's growth pattern, so the floor is the payload alone.
+  ASSERT_GT(full, before + (60u << 20)) << "the history took memory (else this test says nothing)";
   window->action("close_tab")->trigger();
   ASSERT_EQ(window->tabs()->count(), 0);
   pump(1500);
