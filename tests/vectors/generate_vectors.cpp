@@ -3,7 +3,7 @@
 // incarnation, clock calibration and payloads, so a re-run reproduces the checked-in files byte
 // for byte (the vectors_up_to_date test relies on that).
 //
-// Usage: ouroboros-vector-gen OUTPUT_DIR
+// Usage: ouroboros-vector-gen OUTPUT_DIR (or --help)
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -15,6 +15,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "crafted_rings.hpp"
@@ -661,9 +662,28 @@ void write_file(const std::filesystem::path& path, std::span<const std::byte> by
 
 }  // namespace
 
+constexpr const char* usage =
+    "usage: ouroboros-vector-gen OUTPUT_DIR\n"
+    "Writes the shared test vectors (NAME.bin, NAME.json, index.json) into OUTPUT_DIR.\n"
+    "  -h, --help  print this help and exit\n"
+    "A folder whose name starts with '-' is given as ./-NAME.\n";
+
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
+      std::cout << usage;
+      return 0;
+    }
+  }
+  // An option is never the output folder (`--help` once became ./--help/ full of vectors).
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i][0] == '-') {
+      std::cerr << "ouroboros-vector-gen: unknown option '" << argv[i] << "'\n" << usage;
+      return 2;
+    }
+  }
   if (argc != 2) {
-    std::cerr << "usage: ouroboros-vector-gen OUTPUT_DIR\n";
+    std::cerr << usage;
     return 2;
   }
   try {
