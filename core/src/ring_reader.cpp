@@ -95,6 +95,7 @@ read_result ring_reader::attach(std::span<const std::byte> buffer, start_positio
   delivered_ = lost_ = 0;
   rows_rejected_ = rows_scanned_ = 0;
   snapshot_taken_ = false;
+  snapshots_ = 0;
   set_far(chunk_count_, std::numeric_limits<std::size_t>::max());
 
   std::uint32_t index = 0;
@@ -176,6 +177,7 @@ void ring_reader::schedule_resync(std::uint64_t min_token, bool exclude_current)
 }
 
 void ring_reader::take_snapshot() {
+  ++snapshots_;
   // Two passes: copy the usable rows, then load every row again. If each row read the same
   // both times, each held that value from its first load to its second, and all those intervals
   // overlap (every first load precedes every second load): the copy is the table as it was at
@@ -271,6 +273,7 @@ bool ring_reader::known_implausible(std::uint32_t index, const row_snapshot& row
 }
 
 bool ring_reader::revalidate(const table_entry& entry, row_snapshot& row) const noexcept {
+  ++rows_scanned_;
   row = load_row(entry.index);
   return row.usable && row.offset_word == entry.offset_word && row.token == entry.token;
 }
@@ -413,13 +416,73 @@ read_result ring_reader::read_next() {
   return step(true);
 }
 
+ring_reader::pass_state ring_reader::current_pass_state() const noexcept {
+  return {row_index_,
+          entered_.offset_word,
+          entered_.token,
+          far_index_,
+          far_offset_,
+          position_,
+          sequence_,
+          resync_pending_,
+          resync_reports_loss_,
+          resync_exclude_current_,
+          resync_min_token_,
+          snapshots_};
+}
+
+void ring_reader::loop_watch::start(const pass_state& now) noexcept {
+  saved = now;
+  power = 1;
+  steps = 0;
+}
+
+std::uint64_t ring_reader::loop_watch::observe(const pass_state& now) noexcept {
+  // Brent's algorithm: compare with a saved state, saved again after 1, 2, 4, ... passes. Once
+  // the saved state lies in the loop and the power has reached its length, the next round
+  // finds it.
+  ++steps;
+  if (now == saved) return steps;
+  if (steps == power) {
+    saved = now;
+    power *= 2;
+    steps = 0;
+  }
+  return 0;
+}
+
+namespace {
+
+// Passes after which a call starts watching for a loop. A read needs one to three passes; only
+// a hostile table or a writer that moves rows under the reader takes more.
+constexpr std::uint64_t loop_watch_from = 8;
+
+}  // namespace
+
 read_result ring_reader::step(bool copy_payload) {
   read_result result;
   // Each pass either returns or moves the reader (into the next chunk, to chunk 0, or to a
   // resync point). A well-formed buffer needs a handful of moves per entry; a hostile one could
-  // chain moves forever, so the passes are bounded.
-  const std::uint64_t max_passes = 2 * static_cast<std::uint64_t>(chunk_count_) + 16;
-  for (std::uint64_t pass = 0; pass < max_passes; ++pass) {
+  // chain moves forever, so the passes are bounded (2N + 16), and a loop is cut short: a pass
+  // depends only on the pass state and the buffer, so once a state repeats in an unchanged
+  // buffer, the passes go round that loop to the bound without returning. The call then runs
+  // only the passes that take it to where the bound would have stopped (fewer than one more
+  // round), so it ends with the bound's verdict in the bound's state.
+  std::uint64_t max_passes = 2 * static_cast<std::uint64_t>(chunk_count_) + 16;
+  // Folded into the loop's own end test, so a read that returns early pays nothing for it.
+  std::uint64_t check_at = std::min(max_passes, loop_watch_from);
+  for (std::uint64_t pass = 0;; ++pass) {
+    if (pass == check_at) [[unlikely]] {
+      if (pass == max_passes) break;
+      check_at = pass + 1;
+      if (pass == loop_watch_from) {
+        watch_.start(current_pass_state());
+      } else if (const std::uint64_t loop = watch_.observe(current_pass_state())) {
+        max_passes = pass + (max_passes - pass) % loop;
+        if (pass == max_passes) break;
+        check_at = max_passes;
+      }
+    }
     if (resync_pending_) {
       std::uint32_t index = 0;
       row_snapshot row;

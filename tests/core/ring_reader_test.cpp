@@ -603,9 +603,46 @@ TEST(BoundedWork, FullPassOverRowsPointingAtCorruptEntriesIsNotQuadratic) {
         EXPECT_EQ(corrupt, rows);
         break;
     }
-    EXPECT_LE(reader.table_rows_scanned(), 16ULL * rows)
+    EXPECT_LE(reader.choice_rows_loaded(), 16ULL * rows)
         << "rows loaded by table scans over one pass: quadratic work";
   }
+}
+
+// Plausible rows that loop within one read (tests/support/crafted_rings.hpp): each loop is a
+// call that ends in "no progress". Running every such call to the 2N + 16-pass bound, each pass
+// with a resync or a stall check that re-loads a row, made a full pass O(N^2) (3.85 s for
+// N = 8 192). The reader must see the loop and stop, with the bound's verdict.
+TEST(BoundedWork, FullPassOverPlausibleRowsThatLoopWithinAReadIsNotQuadratic) {
+  constexpr std::uint32_t rows = 3 * 2048;
+  constexpr std::uint32_t groups = rows / 3;
+  crafted_ring ring = make_plausible_loops(rows);
+  ring_reader reader;
+  ASSERT_EQ(reader.attach(ring.bytes()).status, read_status::ok);
+  EXPECT_EQ(reader.position_sequence(), 3ULL * rows + 8);
+  std::vector<read_result> results;
+  for (;;) {
+    ASSERT_LT(results.size(), 8ULL * rows) << "the pass does not end";
+    const read_result r = reader.read_next();
+    if (r.status == read_status::no_data) break;
+    results.push_back(r);
+  }
+  EXPECT_EQ(reader.rows_rejected(), 0u) << "every row is plausible";
+  // Group after group: the loop, then the resync past it loses 1 entry.
+  ASSERT_EQ(results.size(), 2ULL * groups);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    SCOPED_TRACE(i);
+    if (i % 2 == 0) {
+      ASSERT_EQ(results[i].status, read_status::corrupt);
+      EXPECT_EQ(results[i].detail, "no progress: the chunk table forms a loop");
+    } else {
+      ASSERT_EQ(results[i].status, read_status::lapped);
+      EXPECT_EQ(results[i].lost, 1u);
+    }
+  }
+  EXPECT_EQ(reader.entries_lost(), groups);
+  EXPECT_EQ(reader.position_sequence(), 3ULL * rows + 8 + groups);
+  EXPECT_LE(reader.choice_rows_loaded(), 16ULL * rows)
+      << "rows loaded to choose where to go, over one pass: quadratic work";
 }
 
 TEST(ReadStatus, EveryStatusHasAName) {

@@ -546,6 +546,18 @@ std::vector<test_vector> build() {
     crafted(v, 64, test::crafted_entry::empty);
   }
   {
+    auto& v = add("forged_plausible_loops",
+                  "48 rows at empty slots in groups of three, tokens B+g, B+g+1, B+g (B = 152): "
+                  "every row is plausible, yet within one read the stall check (rule 5) sends the "
+                  "reader back and forth between the two rows of a group with the same token. "
+                  "Each such loop is one corrupt report (no progress), then a gap of 1 (a reader "
+                  "may see the loop before the 2N + 16-pass bound, with the same result); the "
+                  "full-size case is tests/support/crafted_rings.hpp.");
+    const test::crafted_ring ring = test::make_plausible_loops(48);
+    v.buffer = aligned_buffer(ring.size);
+    std::memcpy(v.buffer.bytes().data(), ring.bytes().data(), ring.size);
+  }
+  {
     auto& v = add("forged_token_jump",
                   "One lap in 8 chunks; row 3's token has bit 40 set. Row 3 is implausible (its "
                   "token jumps further than its chunks could hold and lies outside its "

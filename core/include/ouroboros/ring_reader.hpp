@@ -77,9 +77,10 @@ class ring_reader {
   // Committed rows this reader refused to enter because they were implausible (docs/format.md
   // "Implausible rows"); always 0 on a buffer written by a correct writer.
   std::uint64_t rows_rejected() const noexcept { return rows_rejected_; }
-  // Rows loaded by whole-table passes (attach, resync, rule 5) since attach: the work that must
-  // stay O(N log N) over a full pass, whatever the table holds. For tests.
-  std::uint64_t table_rows_scanned() const noexcept { return rows_scanned_; }
+  // Rows loaded to choose where to go on (attach, resync, rule 5) since attach: whole-table
+  // passes and the re-load of each row picked from the snapshot. The work that must stay
+  // O(N log N) over a full pass, whatever the table holds. For tests.
+  std::uint64_t choice_rows_loaded() const noexcept { return rows_scanned_; }
   std::uint32_t chunk_count() const noexcept { return chunk_count_; }
   std::span<const std::byte> buffer() const noexcept { return {base_, size_}; }
 
@@ -138,6 +139,35 @@ class ring_reader {
   meeting meet_row(std::uint32_t index, const row_snapshot& row) noexcept;
   void schedule_resync(std::uint64_t min_token, bool exclude_current = false) noexcept;
   read_result fail_corrupt(std::string_view why) noexcept;
+  // Everything a pass of step() depends on besides the buffer's bytes (the snapshot stands in
+  // by its number): in a buffer that does not change, a state seen twice in one call repeats
+  // forever. See docs/format.md "Bounded work".
+  struct pass_state {
+    std::uint32_t row_index;
+    std::uint64_t entered_offset_word;
+    std::uint64_t entered_token;
+    std::uint32_t far_index;
+    std::size_t far_offset;
+    std::size_t position;
+    std::uint64_t sequence;
+    bool resync_pending;
+    bool resync_reports_loss;
+    bool resync_exclude_current;
+    std::uint64_t resync_min_token;
+    std::uint64_t snapshots;
+    bool operator==(const pass_state&) const = default;
+  };
+  pass_state current_pass_state() const noexcept;
+  // Brent's cycle detection over the pass states of one call: O(1) memory; a loop of L passes
+  // entered by pass P is found by pass P + 2L or so. A member, so a call that never needs it
+  // pays nothing to set it up.
+  struct loop_watch {
+    pass_state saved{};
+    std::uint64_t power = 1;
+    std::uint64_t steps = 0;
+    void start(const pass_state& now) noexcept;
+    std::uint64_t observe(const pass_state& now) noexcept;  // the loop's length, or 0
+  };
   read_result step(bool copy_payload);
   void skip_to_end();
 
@@ -167,6 +197,8 @@ class ring_reader {
   std::vector<table_entry> table_;
   std::vector<std::uint32_t> candidates_;  // positions in table_
   bool snapshot_taken_ = false;
+  std::uint64_t snapshots_ = 0;  // snapshots taken since attach: names the one in use
+  loop_watch watch_;
   std::vector<std::byte> scratch_;
 };
 
