@@ -645,6 +645,83 @@ TEST(BoundedWork, FullPassOverPlausibleRowsThatLoopWithinAReadIsNotQuadratic) {
       << "rows loaded to choose where to go, over one pass: quadratic work";
 }
 
+// list and the viewer take "entries written" and the lag from newest_chunk_token(): one forged
+// token must not claim 2^60 entries. It judges rows as a resync does (docs/format.md 7.7).
+TEST(NewestChunkToken, IgnoresImplausibleRows) {
+  alignas(8) std::byte buffer[4096];
+  writer_config config;
+  config.chunk_count = 8;
+  config.chunk_target_size = 96;
+  ring_writer writer(buffer, config);
+  const std::string text(20, 'n');
+  const auto payload = std::as_bytes(std::span(text.data(), text.size()));
+  while (writer.entries_written() < 60) ASSERT_EQ(writer.write(payload), write_status::ok);
+  ring_reader reader;
+  ASSERT_EQ(reader.attach(buffer, start_position::newest).status, read_status::ok);
+  const std::uint64_t newest = reader.newest_chunk_token();
+  EXPECT_EQ(newest, reader.position_sequence()) << "the newest chunk's token, as the start";
+  ASSERT_GT(newest, 0u);
+  // Row 3 is not the newest: its token with bit 60 set jumps further than its chunk could hold.
+  std::uint32_t forged = 3;
+  std::uint64_t token = 0;
+  std::memcpy(&token, buffer + layout::row_position(forged) + layout::row_token_word, 8);
+  ASSERT_NE(token, newest);
+  token |= std::uint64_t{1} << 60;
+  std::memcpy(buffer + layout::row_position(forged) + layout::row_token_word, &token, 8);
+  EXPECT_EQ(reader.newest_chunk_token(), newest);
+  // A fresh reader (as `ouroboros-cli list` uses) says the same, and so does its start.
+  ring_reader probe;
+  ASSERT_EQ(probe.attach(buffer, start_position::newest).status, read_status::ok);
+  EXPECT_EQ(probe.newest_chunk_token(), newest);
+  EXPECT_EQ(probe.position_sequence(), newest);
+  EXPECT_EQ(probe.rows_rejected(), 1u);
+  // newest_chunk_token() did not change where the first reader reads on.
+  const read_result r = reader.read_next();
+  ASSERT_EQ(r.status, read_status::ok);
+  EXPECT_EQ(r.sequence, newest + 1);
+}
+
+// On any table that does not change, newest_chunk_token() is the largest token of a row that is
+// not implausible: the start of a reader attached at `newest` (or 0 when no row is plausible).
+TEST(NewestChunkToken, AgreesWithTheNewestStartOnForgedTables) {
+  std::uint64_t state = 777;
+  const auto random = [&](std::uint64_t bound) { return mix64(state++) % bound; };
+  int rejecting = 0;
+  for (int round = 0; round < 20000; ++round) {
+    const auto chunks = static_cast<std::uint32_t>(1 + random(24));
+    hand_buffer b(chunks, layout::align_up(layout::table_end(chunks), 8) + 8 + 4 * random(200));
+    const std::size_t size = b.bytes.span().size();
+    // Mostly one plausible lap, with forged rows mixed in.
+    std::uint64_t offset = b.first;
+    std::uint64_t token = 5 * random(4);
+    for (std::uint32_t i = 0; i < chunks; ++i) {
+      offset += 4 * (1 + random(6));
+      token += 1 + random(3);
+      std::uint64_t o = offset;
+      std::uint64_t t = token;
+      switch (random(10)) {
+        case 0: continue;  // not committed
+        case 1: t |= std::uint64_t{1} << (20 + random(40)); break;
+        case 2: t = random(chunks + 5); break;
+        case 3: o = b.first + 4 * random((size - b.first) / 4); break;
+        case 4:
+          o = b.first + 4 * random((size - b.first) / 4);
+          t = random(3ULL * chunks);
+          break;
+        default: break;
+      }
+      put_row(b.span(), i, std::min<std::uint64_t>(o, size - 4), t);
+    }
+    SCOPED_TRACE(round);
+    ring_reader reader;
+    ASSERT_EQ(reader.attach(b.bytes, start_position::newest).status, read_status::ok);
+    rejecting += reader.rows_rejected() > 0;
+    EXPECT_EQ(reader.newest_chunk_token(),
+              reader.start_deferred() ? 0 : reader.position_sequence());
+  }
+  EXPECT_GT(rejecting, 10000) << "the tables must hold implausible rows";
+}
+
 TEST(ReadStatus, EveryStatusHasAName) {
   for (const auto s :
        {read_status::ok, read_status::no_data, read_status::lapped, read_status::not_a_log,

@@ -85,7 +85,9 @@ class ring_reader {
   std::span<const std::byte> buffer() const noexcept { return {base_, size_}; }
 
   // The number of entries the writer has committed as far as the chunk table tells (the largest
-  // committed token; exact at chunk granularity, a lower bound otherwise). For "how far behind".
+  // token of a row that is not implausible, docs/format.md "Implausible rows"; exact at chunk
+  // granularity, a lower bound otherwise). For "how far behind". Costs one pass over the table
+  // (two on a hostile one, never a sort); it does not touch the reader's position or snapshot.
   std::uint64_t newest_chunk_token() const noexcept;
 
  private:
@@ -115,7 +117,13 @@ class ring_reader {
   };
   enum class pick { found, none, stale };
   void take_snapshot();
-  void classify_snapshot() noexcept;
+  // Copies the usable rows into `rows` (index order), loading every row twice; true if every
+  // row read the same both times (the copy is the table at one instant). Tries twice.
+  bool copy_table(std::vector<table_entry>& rows, std::uint64_t& loaded) const;
+  // Whether c is plausible between its usable neighbours p and q (either may be null) in one
+  // consistent copy (docs/format.md "Implausible rows"); and all rows of a copy marked so.
+  static bool plausible(const table_entry* p, const table_entry& c, const table_entry* q) noexcept;
+  static void classify_rows(std::vector<table_entry>& rows) noexcept;
   pick pick_from_snapshot(std::uint64_t min_token, std::uint32_t exclude, std::uint32_t& index,
                           row_snapshot& row) noexcept;
   bool revalidate(const table_entry& entry, row_snapshot& row) const noexcept;
@@ -199,6 +207,7 @@ class ring_reader {
   bool snapshot_taken_ = false;
   std::uint64_t snapshots_ = 0;  // snapshots taken since attach: names the one in use
   loop_watch watch_;
+  mutable std::vector<table_entry> newest_rows_;  // newest_chunk_token's copy of the table
   std::vector<std::byte> scratch_;
 };
 
