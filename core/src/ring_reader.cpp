@@ -528,8 +528,30 @@ namespace {
 // Passes after which a call starts watching for a loop. A read needs one to three passes; only
 // a hostile table or a writer that moves rows under the reader takes more.
 constexpr std::uint64_t loop_watch_from = 8;
+static_assert(loop_watch_from < 16, "the watch starts before the smallest pass bound");
 
 }  // namespace
+
+// Out of line and cold: the hot path of step() only compares the pass with loop_watch_from.
+__attribute__((noinline, cold)) bool ring_reader::another_pass(std::uint64_t pass) noexcept {
+  if (pass == loop_watch_from) {
+    watch_.bound = 2 * static_cast<std::uint64_t>(chunk_count_) + 16;
+    watch_.watching = true;
+    watch_.start(current_pass_state());
+    return true;
+  }
+  if (pass == watch_.bound) return false;
+  if (watch_.watching) {
+    if (const std::uint64_t loop = watch_.observe(current_pass_state())) {
+      // The passes from here repeat the last `loop` ones without returning: run only those that
+      // take the call to where the bound stops.
+      watch_.bound = pass + (watch_.bound - pass) % loop;
+      watch_.watching = false;
+      return pass != watch_.bound;
+    }
+  }
+  return true;
+}
 
 read_result ring_reader::step(bool copy_payload) {
   read_result result;
@@ -539,21 +561,12 @@ read_result ring_reader::step(bool copy_payload) {
   // depends only on the pass state and the buffer, so once a state repeats in an unchanged
   // buffer, the passes go round that loop to the bound without returning. The call then runs
   // only the passes that take it to where the bound would have stopped (fewer than one more
-  // round), so it ends with the bound's verdict in the bound's state.
-  std::uint64_t max_passes = 2 * static_cast<std::uint64_t>(chunk_count_) + 16;
-  // Folded into the loop's own end test, so a read that returns early pays nothing for it.
-  std::uint64_t check_at = std::min(max_passes, loop_watch_from);
+  // round), so it ends with the bound's verdict in the bound's state (another_pass()).
   for (std::uint64_t pass = 0;; ++pass) {
-    if (pass == check_at) [[unlikely]] {
-      if (pass == max_passes) break;
-      check_at = pass + 1;
-      if (pass == loop_watch_from) {
-        watch_.start(current_pass_state());
-      } else if (const std::uint64_t loop = watch_.observe(current_pass_state())) {
-        max_passes = pass + (max_passes - pass) % loop;
-        if (pass == max_passes) break;
-        check_at = max_passes;
-      }
+    // One comparison with a constant per pass: a read that returns within a few passes pays
+    // nothing for the bound or the watch.
+    if (pass >= loop_watch_from) [[unlikely]] {
+      if (!another_pass(pass)) break;
     }
     if (resync_pending_) {
       std::uint32_t index = 0;

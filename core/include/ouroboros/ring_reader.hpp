@@ -166,16 +166,20 @@ class ring_reader {
     bool operator==(const pass_state&) const = default;
   };
   pass_state current_pass_state() const noexcept;
-  // Brent's cycle detection over the pass states of one call: O(1) memory; a loop of L passes
-  // entered by pass P is found by pass P + 2L or so. A member, so a call that never needs it
-  // pays nothing to set it up.
+  // The pass bound of one call and Brent's cycle detection over its pass states: O(1) memory;
+  // a loop of L passes entered by pass P is found by pass P + 2L or so. A member, so a call
+  // that never needs it pays nothing to set it up.
   struct loop_watch {
+    std::uint64_t bound = 0;  // the passes this call may still make end here
+    bool watching = false;
     pass_state saved{};
     std::uint64_t power = 1;
     std::uint64_t steps = 0;
     void start(const pass_state& now) noexcept;
     std::uint64_t observe(const pass_state& now) noexcept;  // the loop's length, or 0
   };
+  // Whether pass number `pass` (from the first one that is watched on) may run.
+  bool another_pass(std::uint64_t pass) noexcept;
   read_result step(bool copy_payload);
   void skip_to_end();
 
