@@ -1,8 +1,9 @@
 // Writes the fuzzer's seed corpus: small valid ring buffers in interesting states (fresh, a few
 // entries, wrapped many times, large entries, one and many chunks, with an extension block,
-// records and a dictionary), and hostile tables: rows each pointing at a corrupt or empty entry
-// (issue 10 item 3; the full-size case is in tests/support/crafted_rings.hpp) and forged tokens
-// and offsets (item 8). Run: ouroboros-fuzz-make-corpus fuzz/corpus/ring-reader
+// records and a dictionary), and hostile tables: rows each pointing at a corrupt or empty entry,
+// plausible rows that loop within one read (issue 10 item 3; the full-size cases are in
+// tests/support/crafted_rings.hpp) and forged tokens and offsets (item 8). Run:
+// ouroboros-fuzz-make-corpus fuzz/corpus/ring-reader
 //
 // Thread-safety: a single-threaded program.
 #include <cstdio>
@@ -119,6 +120,14 @@ int main(int argc, char** argv) {
         std::tuple{test::crafted_entry::one_then_corrupt, "rows-one-entry-then-corrupt", 96u}}) {
     const test::crafted_ring ring = test::make_crafted_ring(rows, kind);
     std::ofstream file(dir + "/" + name, std::ios::binary);
+    file.write(reinterpret_cast<const char*>(ring.bytes().data()),
+               static_cast<std::streamsize>(ring.size));
+  }
+  {
+    // Plausible rows whose groups loop within one read (docs/format.md 7.8, "Loops within one
+    // call"): 63 rows, 2 032 bytes, under the fuzzer's -max_len.
+    const test::crafted_ring ring = test::make_plausible_loops(63);
+    std::ofstream file(dir + "/plausible-rows-in-loops", std::ios::binary);
     file.write(reinterpret_cast<const char*>(ring.bytes().data()),
                static_cast<std::streamsize>(ring.size));
   }

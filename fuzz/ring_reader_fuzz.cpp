@@ -2,7 +2,8 @@
 // number of calls, in every start mode, re-attaching the same reader), and every payload,
 // the extension block and its dictionary are decoded. Besides crashes and sanitizer reports,
 // it traps when the reader breaks its own guarantees: sequence numbers that do not go up by
-// exactly one plus the reported loss, accounting that drifts, or payloads outside the buffer.
+// exactly one plus the reported loss, accounting that drifts, payloads outside the buffer, or a
+// newest token other than the newest start.
 //
 // Thread-safety: libFuzzer calls it from one thread.
 #include <cstddef>
@@ -71,7 +72,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check(reader.read_next().status != read_status::ok);
       continue;
     }
-    (void)reader.newest_chunk_token();
+    // The bytes do not change: the newest token is the newest start (docs/format.md 7.7).
+    if (mode == start_position::newest) {
+      check(reader.newest_chunk_token() ==
+            (reader.start_deferred() ? 0 : reader.position_sequence()));
+    } else {
+      (void)reader.newest_chunk_token();
+    }
     const std::uint64_t start = reader.position_sequence();
     for (int call = 0; call < 4096; ++call) {
       const std::uint64_t before = reader.position_sequence();

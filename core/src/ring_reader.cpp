@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <limits>
+#include <new>
 
 #include "ouroboros/detail/shared_words.hpp"
 #include "ouroboros/layout.hpp"
@@ -95,6 +96,7 @@ read_result ring_reader::attach(std::span<const std::byte> buffer, start_positio
   delivered_ = lost_ = 0;
   rows_rejected_ = rows_scanned_ = 0;
   snapshot_taken_ = false;
+  snapshots_ = 0;
   set_far(chunk_count_, std::numeric_limits<std::size_t>::max());
 
   std::uint32_t index = 0;
@@ -127,6 +129,7 @@ void ring_reader::detach() noexcept {
   snapshot_taken_ = false;
   table_.clear();
   candidates_.clear();
+  newest_rows_.clear();
 }
 
 void ring_reader::enter(std::uint32_t index, const row_snapshot& row) noexcept {
@@ -175,7 +178,7 @@ void ring_reader::schedule_resync(std::uint64_t min_token, bool exclude_current)
   resync_exclude_current_ = exclude_current;
 }
 
-void ring_reader::take_snapshot() {
+bool ring_reader::copy_table(std::vector<table_entry>& rows, std::uint64_t& loaded) const {
   // Two passes: copy the usable rows, then load every row again. If each row read the same
   // both times, each held that value from its first load to its second, and all those intervals
   // overlap (every first load precedes every second load): the copy is the table as it was at
@@ -183,26 +186,31 @@ void ring_reader::take_snapshot() {
   // writer that moved on meanwhile rejects nothing.
   bool consistent = false;
   for (int attempt = 0; attempt < 2 && !consistent; ++attempt) {
-    table_.clear();
+    rows.clear();
     for (std::uint32_t i = 0; i < chunk_count_; ++i) {
       const row_snapshot row = load_row(i);
-      if (row.usable) table_.push_back({row.offset_word, row.token, i, true});
+      if (row.usable) rows.push_back({row.offset_word, row.token, i, true});
     }
     consistent = true;
     std::size_t k = 0;
     for (std::uint32_t i = 0; i < chunk_count_ && consistent; ++i) {
       const row_snapshot row = load_row(i);
-      if (k < table_.size() && table_[k].index == i) {
+      if (k < rows.size() && rows[k].index == i) {
         consistent =
-            row.usable && row.offset_word == table_[k].offset_word && row.token == table_[k].token;
+            row.usable && row.offset_word == rows[k].offset_word && row.token == rows[k].token;
         ++k;
       } else {
         consistent = !row.usable;
       }
     }
-    rows_scanned_ += 2 * static_cast<std::uint64_t>(chunk_count_);
+    loaded += 2 * static_cast<std::uint64_t>(chunk_count_);
   }
-  if (consistent) classify_snapshot();
+  return consistent;
+}
+
+void ring_reader::take_snapshot() {
+  ++snapshots_;
+  if (copy_table(table_, rows_scanned_)) classify_rows(table_);
   candidates_.clear();
   for (std::uint32_t k = 0; k < table_.size(); ++k) {
     if (table_[k].plausible) {
@@ -218,47 +226,50 @@ void ring_reader::take_snapshot() {
   snapshot_taken_ = true;
 }
 
-void ring_reader::classify_snapshot() noexcept {
-  // docs/format.md, "Implausible rows". table_ holds the usable rows of one consistent copy of
-  // the table, in index order. Each row is judged against its neighbours in that order: p, the
-  // usable row before it, and q, the usable row after it. What a correct writer leaves at any
+bool ring_reader::plausible(const table_entry* p, const table_entry& c,
+                            const table_entry* q) noexcept {
+  // docs/format.md, "Implausible rows": c is a usable row of one consistent copy of the table,
+  // judged against its neighbours in index order: p, the usable row before it, and q, the
+  // usable row after it (either may be missing). What a correct writer leaves at any
   // instant: a chunk holds at least one entry of at least 4 bytes; offsets increase with the
   // row index (a lap fills rows 0, 1, 2, ... left to right, and what survives of an older lap
   // lies beyond the newer lap's end); tokens increase with the index within a lap, and every
   // row of an older lap (higher index) has a smaller token than every row of a newer one.
   const auto offset_of = [](const table_entry& e) { return e.offset_word & lay::row_offset_mask; };
-  const std::size_t m = table_.size();
+  const std::uint64_t oc = offset_of(c);
+  // (1) rows 0 .. i-1 of its lap each hold an entry before row i starts
+  bool plausible = c.token >= c.index;
+  if (p != nullptr) {
+    const std::uint64_t op = offset_of(*p);
+    // (2) a row of the same lap as p: later, and no more entries than the bytes between them
+    // can hold; an equal token would mean an empty chunk
+    if (c.token == p->token) plausible = false;
+    if (c.token > p->token && (oc <= op || c.token - p->token > (oc - op) / 4)) plausible = false;
+  }
+  if (p != nullptr && q != nullptr) {
+    // (3) between two rows that agree with each other, in offset and, if they are of one lap,
+    // in token
+    const std::uint64_t op = offset_of(*p);
+    const std::uint64_t oq = offset_of(*q);
+    if (op < oq && !(op < oc && oc < oq)) plausible = false;
+    if (p->token < q->token && !(p->token < c.token && c.token < q->token)) plausible = false;
+  } else if (p != nullptr) {
+    if (oc <= offset_of(*p)) plausible = false;  // (4) the last row lies after the one before
+  } else if (q != nullptr) {
+    // (4) the first row lies before the next. (An exact copy of it there is judged by (2) as
+    // the later row; the first of the two is kept.)
+    if (oc > offset_of(*q)) plausible = false;
+  }
+  return plausible;
+}
+
+void ring_reader::classify_rows(std::vector<table_entry>& rows) noexcept {
+  // A row is judged against its neighbours as they are (their verdicts are not read), so the
+  // verdicts can be written in place.
+  const std::size_t m = rows.size();
   for (std::size_t k = 0; k < m; ++k) {
-    table_entry& c = table_[k];
-    const table_entry* p = k > 0 ? &table_[k - 1] : nullptr;
-    const table_entry* q = k + 1 < m ? &table_[k + 1] : nullptr;
-    const std::uint64_t oc = offset_of(c);
-    // (1) rows 0 .. i-1 of its lap each hold an entry before row i starts
-    bool plausible = c.token >= c.index;
-    if (p != nullptr) {
-      const std::uint64_t op = offset_of(*p);
-      // (2) a row of the same lap as p: later, and no more entries than the bytes between
-      // them can hold; an equal token would mean an empty chunk
-      if (c.token == p->token) plausible = false;
-      if (c.token > p->token && (oc <= op || c.token - p->token > (oc - op) / 4)) {
-        plausible = false;
-      }
-    }
-    if (p != nullptr && q != nullptr) {
-      // (3) between two rows that agree with each other, in offset and, if they are of one
-      // lap, in token
-      const std::uint64_t op = offset_of(*p);
-      const std::uint64_t oq = offset_of(*q);
-      if (op < oq && !(op < oc && oc < oq)) plausible = false;
-      if (p->token < q->token && !(p->token < c.token && c.token < q->token)) plausible = false;
-    } else if (p != nullptr) {
-      if (oc <= offset_of(*p)) plausible = false;  // (4) the last row lies after the one before
-    } else if (q != nullptr) {
-      // (4) the first row lies before the next. (An exact copy of it there is judged by (2) as
-      // the later row; the first of the two is kept.)
-      if (oc > offset_of(*q)) plausible = false;
-    }
-    c.plausible = plausible;
+    rows[k].plausible =
+        plausible(k > 0 ? &rows[k - 1] : nullptr, rows[k], k + 1 < m ? &rows[k + 1] : nullptr);
   }
 }
 
@@ -271,6 +282,7 @@ bool ring_reader::known_implausible(std::uint32_t index, const row_snapshot& row
 }
 
 bool ring_reader::revalidate(const table_entry& entry, row_snapshot& row) const noexcept {
+  ++rows_scanned_;
   row = load_row(entry.index);
   return row.usable && row.offset_word == entry.offset_word && row.token == entry.token;
 }
@@ -384,12 +396,75 @@ bool ring_reader::newest_row(std::uint32_t& index, row_snapshot& row) {
 }
 
 std::uint64_t ring_reader::newest_chunk_token() const noexcept {
-  std::uint64_t newest = 0;
-  for (std::uint32_t i = 0; base_ != nullptr && i < chunk_count_; ++i) {
-    const row_snapshot candidate = load_row(i);
-    if (candidate.usable && candidate.token > newest) newest = candidate.token;
+  // The judgement of a resync (docs/format.md "Implausible rows"), so that a single forged row
+  // cannot claim 2^60 entries, on rows of its own: the reader's snapshot, which decides where it
+  // reads on, stays as it is. One pass finds the row with the largest token (the lowest index
+  // among equal ones) and its usable neighbours; if these and the rows between them load the
+  // same again, they held those values together at one instant, and if the row is plausible
+  // against them it is the answer, as it is of a consistent copy of the whole table: the
+  // largest token, plausible. Only when it is not (a hostile table) or the rows around it are
+  // moving, the whole table is copied and judged.
+  if (base_ == nullptr) return 0;
+  constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
+  table_entry top;
+  table_entry before;  // the usable row before top
+  table_entry after;   // the usable row after top
+  table_entry last;    // the usable row seen last
+  top.index = before.index = after.index = last.index = none;
+  for (std::uint32_t i = 0; i < chunk_count_; ++i) {
+    const row_snapshot row = load_row(i);
+    if (!row.usable) continue;
+    const table_entry entry{row.offset_word, row.token, i, true};
+    if (top.index != none && after.index == none) after = entry;
+    if (top.index == none || entry.token > top.token) {
+      top = entry;
+      before = last;
+      after.index = none;
+    }
+    last = entry;
   }
-  return newest;
+  if (top.index == none) return 0;
+  const auto same = [&](const table_entry& entry) {
+    const row_snapshot row = load_row(entry.index);
+    return row.usable && row.offset_word == entry.offset_word && row.token == entry.token;
+  };
+  bool settled = true;
+  const std::uint32_t from = before.index != none ? before.index : top.index;
+  const std::uint32_t to = after.index != none ? after.index : top.index;
+  for (std::uint32_t i = from; i <= to && settled; ++i) {
+    if (i == before.index) {
+      settled = same(before);
+    } else if (i == top.index) {
+      settled = same(top);
+    } else if (i == after.index) {
+      settled = same(after);
+    } else {
+      settled = !load_row(i).usable;
+    }
+  }
+  if (settled && plausible(before.index != none ? &before : nullptr, top,
+                           after.index != none ? &after : nullptr)) {
+    return top.token;
+  }
+  try {
+    std::uint64_t loaded = 0;
+    const bool consistent = copy_table(newest_rows_, loaded);
+    std::uint64_t newest = 0;
+    const std::size_t m = newest_rows_.size();
+    for (std::size_t k = 0; k < m; ++k) {
+      const table_entry& c = newest_rows_[k];
+      // A torn copy rejects nothing (as in take_snapshot); only a row with a larger token than
+      // the best so far can change the answer.
+      if (c.token > newest &&
+          (!consistent || plausible(k > 0 ? &newest_rows_[k - 1] : nullptr, c,
+                                    k + 1 < m ? &newest_rows_[k + 1] : nullptr))) {
+        newest = c.token;
+      }
+    }
+    return newest;
+  } catch (const std::bad_alloc&) {
+    return top.token;  // no memory for the copy: as a torn copy, nothing rejected
+  }
 }
 
 read_result ring_reader::fail_corrupt(std::string_view why) noexcept {
@@ -413,13 +488,86 @@ read_result ring_reader::read_next() {
   return step(true);
 }
 
+ring_reader::pass_state ring_reader::current_pass_state() const noexcept {
+  return {row_index_,
+          entered_.offset_word,
+          entered_.token,
+          far_index_,
+          far_offset_,
+          position_,
+          sequence_,
+          resync_pending_,
+          resync_reports_loss_,
+          resync_exclude_current_,
+          resync_min_token_,
+          snapshots_};
+}
+
+void ring_reader::loop_watch::start(const pass_state& now) noexcept {
+  saved = now;
+  power = 1;
+  steps = 0;
+}
+
+std::uint64_t ring_reader::loop_watch::observe(const pass_state& now) noexcept {
+  // Brent's algorithm: compare with a saved state, saved again after 1, 2, 4, ... passes. Once
+  // the saved state lies in the loop and the power has reached its length, the next round
+  // finds it.
+  ++steps;
+  if (now == saved) return steps;
+  if (steps == power) {
+    saved = now;
+    power *= 2;
+    steps = 0;
+  }
+  return 0;
+}
+
+namespace {
+
+// Passes after which a call starts watching for a loop. A read needs one to three passes; only
+// a hostile table or a writer that moves rows under the reader takes more.
+constexpr std::uint64_t loop_watch_from = 8;
+static_assert(loop_watch_from < 16, "the watch starts before the smallest pass bound");
+
+}  // namespace
+
+// Out of line and cold: the hot path of step() only compares the pass with loop_watch_from.
+__attribute__((noinline, cold)) bool ring_reader::another_pass(std::uint64_t pass) noexcept {
+  if (pass == loop_watch_from) {
+    watch_.bound = 2 * static_cast<std::uint64_t>(chunk_count_) + 16;
+    watch_.watching = true;
+    watch_.start(current_pass_state());
+    return true;
+  }
+  if (pass == watch_.bound) return false;
+  if (watch_.watching) {
+    if (const std::uint64_t loop = watch_.observe(current_pass_state())) {
+      // The passes from here repeat the last `loop` ones without returning: run only those that
+      // take the call to where the bound stops.
+      watch_.bound = pass + (watch_.bound - pass) % loop;
+      watch_.watching = false;
+      return pass != watch_.bound;
+    }
+  }
+  return true;
+}
+
 read_result ring_reader::step(bool copy_payload) {
   read_result result;
   // Each pass either returns or moves the reader (into the next chunk, to chunk 0, or to a
   // resync point). A well-formed buffer needs a handful of moves per entry; a hostile one could
-  // chain moves forever, so the passes are bounded.
-  const std::uint64_t max_passes = 2 * static_cast<std::uint64_t>(chunk_count_) + 16;
-  for (std::uint64_t pass = 0; pass < max_passes; ++pass) {
+  // chain moves forever, so the passes are bounded (2N + 16), and a loop is cut short: a pass
+  // depends only on the pass state and the buffer, so once a state repeats in an unchanged
+  // buffer, the passes go round that loop to the bound without returning. The call then runs
+  // only the passes that take it to where the bound would have stopped (fewer than one more
+  // round), so it ends with the bound's verdict in the bound's state (another_pass()).
+  for (std::uint64_t pass = 0;; ++pass) {
+    // One comparison with a constant per pass: a read that returns within a few passes pays
+    // nothing for the bound or the watch.
+    if (pass >= loop_watch_from) [[unlikely]] {
+      if (!another_pass(pass)) break;
+    }
     if (resync_pending_) {
       std::uint32_t index = 0;
       row_snapshot row;

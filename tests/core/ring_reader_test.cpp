@@ -603,9 +603,123 @@ TEST(BoundedWork, FullPassOverRowsPointingAtCorruptEntriesIsNotQuadratic) {
         EXPECT_EQ(corrupt, rows);
         break;
     }
-    EXPECT_LE(reader.table_rows_scanned(), 16ULL * rows)
+    EXPECT_LE(reader.choice_rows_loaded(), 16ULL * rows)
         << "rows loaded by table scans over one pass: quadratic work";
   }
+}
+
+// Plausible rows that loop within one read (tests/support/crafted_rings.hpp): each loop is a
+// call that ends in "no progress". Running every such call to the 2N + 16-pass bound, each pass
+// with a resync or a stall check that re-loads a row, made a full pass O(N^2) (3.85 s for
+// N = 8 192). The reader must see the loop and stop, with the bound's verdict.
+TEST(BoundedWork, FullPassOverPlausibleRowsThatLoopWithinAReadIsNotQuadratic) {
+  constexpr std::uint32_t rows = 3 * 2048;
+  constexpr std::uint32_t groups = rows / 3;
+  crafted_ring ring = make_plausible_loops(rows);
+  ring_reader reader;
+  ASSERT_EQ(reader.attach(ring.bytes()).status, read_status::ok);
+  EXPECT_EQ(reader.position_sequence(), 3ULL * rows + 8);
+  std::vector<read_result> results;
+  for (;;) {
+    ASSERT_LT(results.size(), 8ULL * rows) << "the pass does not end";
+    const read_result r = reader.read_next();
+    if (r.status == read_status::no_data) break;
+    results.push_back(r);
+  }
+  EXPECT_EQ(reader.rows_rejected(), 0u) << "every row is plausible";
+  // Group after group: the loop, then the resync past it loses 1 entry.
+  ASSERT_EQ(results.size(), 2ULL * groups);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    SCOPED_TRACE(i);
+    if (i % 2 == 0) {
+      ASSERT_EQ(results[i].status, read_status::corrupt);
+      EXPECT_EQ(results[i].detail, "no progress: the chunk table forms a loop");
+    } else {
+      ASSERT_EQ(results[i].status, read_status::lapped);
+      EXPECT_EQ(results[i].lost, 1u);
+    }
+  }
+  EXPECT_EQ(reader.entries_lost(), groups);
+  EXPECT_EQ(reader.position_sequence(), 3ULL * rows + 8 + groups);
+  EXPECT_LE(reader.choice_rows_loaded(), 16ULL * rows)
+      << "rows loaded to choose where to go, over one pass: quadratic work";
+}
+
+// list and the viewer take "entries written" and the lag from newest_chunk_token(): one forged
+// token must not claim 2^60 entries. It judges rows as a resync does (docs/format.md 7.7).
+TEST(NewestChunkToken, IgnoresImplausibleRows) {
+  alignas(8) std::byte buffer[4096];
+  writer_config config;
+  config.chunk_count = 8;
+  config.chunk_target_size = 96;
+  ring_writer writer(buffer, config);
+  const std::string text(20, 'n');
+  const auto payload = std::as_bytes(std::span(text.data(), text.size()));
+  while (writer.entries_written() < 60) ASSERT_EQ(writer.write(payload), write_status::ok);
+  ring_reader reader;
+  ASSERT_EQ(reader.attach(buffer, start_position::newest).status, read_status::ok);
+  const std::uint64_t newest = reader.newest_chunk_token();
+  EXPECT_EQ(newest, reader.position_sequence()) << "the newest chunk's token, as the start";
+  ASSERT_GT(newest, 0u);
+  // Row 3 is not the newest: its token with bit 60 set jumps further than its chunk could hold.
+  std::uint32_t forged = 3;
+  std::uint64_t token = 0;
+  std::memcpy(&token, buffer + layout::row_position(forged) + layout::row_token_word, 8);
+  ASSERT_NE(token, newest);
+  token |= std::uint64_t{1} << 60;
+  std::memcpy(buffer + layout::row_position(forged) + layout::row_token_word, &token, 8);
+  EXPECT_EQ(reader.newest_chunk_token(), newest);
+  // A fresh reader (as `ouroboros-cli list` uses) says the same, and so does its start.
+  ring_reader probe;
+  ASSERT_EQ(probe.attach(buffer, start_position::newest).status, read_status::ok);
+  EXPECT_EQ(probe.newest_chunk_token(), newest);
+  EXPECT_EQ(probe.position_sequence(), newest);
+  EXPECT_EQ(probe.rows_rejected(), 1u);
+  // newest_chunk_token() did not change where the first reader reads on.
+  const read_result r = reader.read_next();
+  ASSERT_EQ(r.status, read_status::ok);
+  EXPECT_EQ(r.sequence, newest + 1);
+}
+
+// On any table that does not change, newest_chunk_token() is the largest token of a row that is
+// not implausible: the start of a reader attached at `newest` (or 0 when no row is plausible).
+TEST(NewestChunkToken, AgreesWithTheNewestStartOnForgedTables) {
+  std::uint64_t state = 777;
+  const auto random = [&](std::uint64_t bound) { return mix64(state++) % bound; };
+  int rejecting = 0;
+  for (int round = 0; round < 20000; ++round) {
+    const auto chunks = static_cast<std::uint32_t>(1 + random(24));
+    hand_buffer b(chunks, layout::align_up(layout::table_end(chunks), 8) + 8 + 4 * random(200));
+    const std::size_t size = b.bytes.span().size();
+    // Mostly one plausible lap, with forged rows mixed in.
+    std::uint64_t offset = b.first;
+    std::uint64_t token = 5 * random(4);
+    for (std::uint32_t i = 0; i < chunks; ++i) {
+      offset += 4 * (1 + random(6));
+      token += 1 + random(3);
+      std::uint64_t o = offset;
+      std::uint64_t t = token;
+      switch (random(10)) {
+        case 0: continue;  // not committed
+        case 1: t |= std::uint64_t{1} << (20 + random(40)); break;
+        case 2: t = random(chunks + 5); break;
+        case 3: o = b.first + 4 * random((size - b.first) / 4); break;
+        case 4:
+          o = b.first + 4 * random((size - b.first) / 4);
+          t = random(3ULL * chunks);
+          break;
+        default: break;
+      }
+      put_row(b.span(), i, std::min<std::uint64_t>(o, size - 4), t);
+    }
+    SCOPED_TRACE(round);
+    ring_reader reader;
+    ASSERT_EQ(reader.attach(b.bytes, start_position::newest).status, read_status::ok);
+    rejecting += reader.rows_rejected() > 0;
+    EXPECT_EQ(reader.newest_chunk_token(),
+              reader.start_deferred() ? 0 : reader.position_sequence());
+  }
+  EXPECT_GT(rejecting, 10000) << "the tables must hold implausible rows";
 }
 
 TEST(ReadStatus, EveryStatusHasAName) {

@@ -1,8 +1,8 @@
 // Hand-crafted hostile rings (issue 10 item 3): N committed rows, each starting a chunk whose
 // first entry is corrupt (reserved length 2) or empty (header 0), tokens 0, 1, 2, ... A reader
 // that scanned the whole table for every corrupt entry spent O(N^2) on such a buffer: 42 s for
-// N = 65 536 (1.3 MB). Used by the O(S log S) test, the shared vectors, the fuzz corpus and the
-// benchmark.
+// N = 65 536 (1.3 MB). And plausible rows that loop within one read (make_plausible_loops). Used
+// by the O(S log S) tests, the shared vectors, the fuzz corpus and the benchmark.
 //
 // Thread-safety: plain functions over caller-owned memory.
 #pragma once
@@ -65,6 +65,38 @@ inline crafted_ring make_crafted_ring(std::uint32_t rows, crafted_entry kind) {
         put32(offset + 8, 3 | layout::entry_committed_bit);
         break;
     }
+  }
+  return ring;
+}
+
+// Plausible rows that loop within one read (the same table as go/craft_test.go
+// craftPlausibleLoops): `rows` rows at empty slots 16 bytes apart, in groups of three with tokens
+// B + g, B + g + 1, B + g (g = the group, B = 3 rows + 8). Every row passes the plausibility
+// rules, yet the two rows of a group with the same token make the stall check (rule 5) send the
+// reader back and forth between them: a loop within one read_next call, which ends in "no
+// progress" (then the resync past it loses 1 entry), group after group. Running each such call
+// to the 2N + 16-pass bound made a full pass O(N^2): 3.85 s for N = 8 192.
+inline crafted_ring make_plausible_loops(std::uint32_t rows) {
+  const std::size_t first = layout::table_end(rows);
+  crafted_ring ring;
+  ring.size = first + 16 * static_cast<std::size_t>(rows);
+  ring.words.assign(ring.size / 8, 0);
+  std::byte* b = reinterpret_cast<std::byte*>(ring.words.data());
+  const auto put32 = [&](std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) b[at + i] = static_cast<std::byte>((v >> (8 * i)) & 0xFF);
+  };
+  const auto put64 = [&](std::size_t at, std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) b[at + i] = static_cast<std::byte>((v >> (8 * i)) & 0xFF);
+  };
+  put64(layout::magic_offset, layout::buffer_magic);
+  put32(layout::version_offset, layout::format_version);
+  put32(layout::chunk_count_offset, rows);
+  const std::uint64_t base = 3ULL * rows + 8;
+  for (std::uint32_t i = 0; i < rows; ++i) {
+    const std::uint64_t token = base + i / 3 + (i % 3 == 1 ? 1 : 0);
+    put64(layout::row_position(i) + layout::row_offset_word,
+          (first + 16 * static_cast<std::uint64_t>(i)) | layout::row_committed_bit);
+    put64(layout::row_position(i) + layout::row_token_word, token);
   }
   return ring;
 }

@@ -3,7 +3,7 @@
 // incarnation, clock calibration and payloads, so a re-run reproduces the checked-in files byte
 // for byte (the vectors_up_to_date test relies on that).
 //
-// Usage: ouroboros-vector-gen OUTPUT_DIR
+// Usage: ouroboros-vector-gen OUTPUT_DIR (or --help)
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -15,6 +15,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "crafted_rings.hpp"
@@ -545,6 +546,18 @@ std::vector<test_vector> build() {
     crafted(v, 64, test::crafted_entry::empty);
   }
   {
+    auto& v = add("forged_plausible_loops",
+                  "48 rows at empty slots in groups of three, tokens B+g, B+g+1, B+g (B = 152): "
+                  "every row is plausible, yet within one read the stall check (rule 5) sends the "
+                  "reader back and forth between the two rows of a group with the same token. "
+                  "Each such loop is one corrupt report (no progress), then a gap of 1 (a reader "
+                  "may see the loop before the 2N + 16-pass bound, with the same result); the "
+                  "full-size case is tests/support/crafted_rings.hpp.");
+    const test::crafted_ring ring = test::make_plausible_loops(48);
+    v.buffer = aligned_buffer(ring.size);
+    std::memcpy(v.buffer.bytes().data(), ring.bytes().data(), ring.size);
+  }
+  {
     auto& v = add("forged_token_jump",
                   "One lap in 8 chunks; row 3's token has bit 40 set. Row 3 is implausible (its "
                   "token jumps further than its chunks could hold and lies outside its "
@@ -661,9 +674,28 @@ void write_file(const std::filesystem::path& path, std::span<const std::byte> by
 
 }  // namespace
 
+constexpr const char* usage =
+    "usage: ouroboros-vector-gen OUTPUT_DIR\n"
+    "Writes the shared test vectors (NAME.bin, NAME.json, index.json) into OUTPUT_DIR.\n"
+    "  -h, --help  print this help and exit\n"
+    "A folder whose name starts with '-' is given as ./-NAME.\n";
+
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
+      std::cout << usage;
+      return 0;
+    }
+  }
+  // An option is never the output folder (`--help` once became ./--help/ full of vectors).
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i][0] == '-') {
+      std::cerr << "ouroboros-vector-gen: unknown option '" << argv[i] << "'\n" << usage;
+      return 2;
+    }
+  }
   if (argc != 2) {
-    std::cerr << "usage: ouroboros-vector-gen OUTPUT_DIR\n";
+    std::cerr << usage;
     return 2;
   }
   try {

@@ -77,14 +77,17 @@ class ring_reader {
   // Committed rows this reader refused to enter because they were implausible (docs/format.md
   // "Implausible rows"); always 0 on a buffer written by a correct writer.
   std::uint64_t rows_rejected() const noexcept { return rows_rejected_; }
-  // Rows loaded by whole-table passes (attach, resync, rule 5) since attach: the work that must
-  // stay O(N log N) over a full pass, whatever the table holds. For tests.
-  std::uint64_t table_rows_scanned() const noexcept { return rows_scanned_; }
+  // Rows loaded to choose where to go on (attach, resync, rule 5) since attach: whole-table
+  // passes and the re-load of each row picked from the snapshot. The work that must stay
+  // O(N log N) over a full pass, whatever the table holds. For tests.
+  std::uint64_t choice_rows_loaded() const noexcept { return rows_scanned_; }
   std::uint32_t chunk_count() const noexcept { return chunk_count_; }
   std::span<const std::byte> buffer() const noexcept { return {base_, size_}; }
 
   // The number of entries the writer has committed as far as the chunk table tells (the largest
-  // committed token; exact at chunk granularity, a lower bound otherwise). For "how far behind".
+  // token of a row that is not implausible, docs/format.md "Implausible rows"; exact at chunk
+  // granularity, a lower bound otherwise). For "how far behind". Costs one pass over the table
+  // (two on a hostile one, never a sort); it does not touch the reader's position or snapshot.
   std::uint64_t newest_chunk_token() const noexcept;
 
  private:
@@ -114,7 +117,13 @@ class ring_reader {
   };
   enum class pick { found, none, stale };
   void take_snapshot();
-  void classify_snapshot() noexcept;
+  // Copies the usable rows into `rows` (index order), loading every row twice; true if every
+  // row read the same both times (the copy is the table at one instant). Tries twice.
+  bool copy_table(std::vector<table_entry>& rows, std::uint64_t& loaded) const;
+  // Whether c is plausible between its usable neighbours p and q (either may be null) in one
+  // consistent copy (docs/format.md "Implausible rows"); and all rows of a copy marked so.
+  static bool plausible(const table_entry* p, const table_entry& c, const table_entry* q) noexcept;
+  static void classify_rows(std::vector<table_entry>& rows) noexcept;
   pick pick_from_snapshot(std::uint64_t min_token, std::uint32_t exclude, std::uint32_t& index,
                           row_snapshot& row) noexcept;
   bool revalidate(const table_entry& entry, row_snapshot& row) const noexcept;
@@ -138,6 +147,39 @@ class ring_reader {
   meeting meet_row(std::uint32_t index, const row_snapshot& row) noexcept;
   void schedule_resync(std::uint64_t min_token, bool exclude_current = false) noexcept;
   read_result fail_corrupt(std::string_view why) noexcept;
+  // Everything a pass of step() depends on besides the buffer's bytes (the snapshot stands in
+  // by its number): in a buffer that does not change, a state seen twice in one call repeats
+  // forever. See docs/format.md "Bounded work".
+  struct pass_state {
+    std::uint32_t row_index;
+    std::uint64_t entered_offset_word;
+    std::uint64_t entered_token;
+    std::uint32_t far_index;
+    std::size_t far_offset;
+    std::size_t position;
+    std::uint64_t sequence;
+    bool resync_pending;
+    bool resync_reports_loss;
+    bool resync_exclude_current;
+    std::uint64_t resync_min_token;
+    std::uint64_t snapshots;
+    bool operator==(const pass_state&) const = default;
+  };
+  pass_state current_pass_state() const noexcept;
+  // The pass bound of one call and Brent's cycle detection over its pass states: O(1) memory;
+  // a loop of L passes entered by pass P is found by pass P + 2L or so. A member, so a call
+  // that never needs it pays nothing to set it up.
+  struct loop_watch {
+    std::uint64_t bound = 0;  // the passes this call may still make end here
+    bool watching = false;
+    pass_state saved{};
+    std::uint64_t power = 1;
+    std::uint64_t steps = 0;
+    void start(const pass_state& now) noexcept;
+    std::uint64_t observe(const pass_state& now) noexcept;  // the loop's length, or 0
+  };
+  // Whether pass number `pass` (from the first one that is watched on) may run.
+  bool another_pass(std::uint64_t pass) noexcept;
   read_result step(bool copy_payload);
   void skip_to_end();
 
@@ -167,6 +209,9 @@ class ring_reader {
   std::vector<table_entry> table_;
   std::vector<std::uint32_t> candidates_;  // positions in table_
   bool snapshot_taken_ = false;
+  std::uint64_t snapshots_ = 0;  // snapshots taken since attach: names the one in use
+  loop_watch watch_;
+  mutable std::vector<table_entry> newest_rows_;  // newest_chunk_token's copy of the table
   std::vector<std::byte> scratch_;
 };
 
