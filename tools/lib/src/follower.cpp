@@ -78,6 +78,7 @@ void segment_follower::refresh_context() {
   incarnation_ = ext ? ext->incarnation : 0;
   reported_ = writer_liveness::alive;
   next_liveness_ = clock::now();
+  handed_over_ = 0;
 }
 
 segment_event segment_follower::make_event(event_kind kind) const {
@@ -237,6 +238,7 @@ follow_end segment_follower::run(const entry_filter& filter,
     switch (result.status) {
       case read_status::ok: {
         since_check += 1 + result.payload.size() / 1024;
+        ++handed_over_;
         if (expect_next_ != 0) {
           const std::uint64_t expected = std::exchange(expect_next_, 0);
           if (result.sequence < expected) {
@@ -259,7 +261,14 @@ follow_end segment_follower::run(const entry_filter& filter,
       }
       case read_status::lapped: {
         ++since_check;
-        gap_marker gap = gap_from_lapped(result.lost, reader_->ring().position_sequence());
+        // The lost entries end right before the next one. That is the reader's position, unless
+        // shm_reader has read that entry already and holds it back behind this report (the
+        // first entry of a new incarnation found before its first chunk was committed): then
+        // the position is that entry's own sequence number.
+        const ring_reader& ring = reader_->ring();
+        std::uint64_t end = ring.position_sequence();
+        if (ring.entries_delivered() > handed_over_ && end > 0) --end;
+        gap_marker gap = gap_from_lapped(result.lost, end);
         if (expect_next_ != 0) {
           const std::uint64_t expected = std::exchange(expect_next_, 0);
           if (gap.last < expected) {

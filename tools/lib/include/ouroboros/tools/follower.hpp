@@ -122,6 +122,9 @@ class segment_follower {
   // After re-opening a truncated segment: the sequence number the next entry or gap should
   // start at (0: no expectation). Earlier ones were shown already; a later start is a gap.
   std::uint64_t expect_next_ = 0;
+  // Entries shm_reader has handed over since it (re-)attached its ring: fewer than the ring
+  // delivered means one is held back behind a loss report (see the lapped case in run()).
+  std::uint64_t handed_over_ = 0;
   // Corrupt reads not yet reported, and when the next corrupt event may be given.
   std::uint64_t corrupt_pending_ = 0;
   std::string corrupt_detail_;
