@@ -1,6 +1,7 @@
 // End-to-end tests of `ouroboros-cli tail` (and `forward --to -`, which shares its reader) against
 // the tail contract of docs/tools.md, where the cross-tail parity test found the CLI departing
-// from it: the gap before a new incarnation that had no committed chunk when it was found. Real
+// from it: the gap before a new incarnation that had no committed chunk when it was found, and
+// the writer's end told while the tail waits for a truncated segment to come back. Real
 // binaries, real segments in /dev/shm; every wait has a timeout.
 #include <fcntl.h>
 #include <signal.h>
@@ -146,6 +147,101 @@ TEST(TailContract, RestartFoundBeforeItsFirstChunkGapsFromOneToK) {
   EXPECT_NE(out.find("#2 two\n--- 5 entries overwritten, seq 1\u20135 ---\n#6 six\n"),
             std::string::npos)
       << out;
+}
+
+// --- the writer's end while the tail waits for a truncated segment ---------------------------
+
+// A demo writer's segment followed by a JSON tail, a text tail and `forward --to -`; truncated
+// to its first page under them, then the writer is killed while they wait for the segment to
+// come back (the header, with the writer's pid and heartbeat, survives the shrink).
+class WriterGoneWhileTruncated : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    writer_ = std::make_unique<process>(
+        std::vector<std::string>{writer_bin, "-s", name_, "--rate", "2000", "-q"});
+    json_ = start({"--json"});
+    text_ = start({});
+    forward_ = std::make_unique<process>(std::vector<std::string>{
+        cli_bin, "forward", name_, "--wait", "-f", "--from", "oldest", "--to", "-"});
+    ASSERT_TRUE(json_->wait_for_output("\"type\":\"entry\"", 10s)) << json_->err();
+    ASSERT_TRUE(forward_->wait_for_output("\"type\":\"entry\"", 10s)) << forward_->err();
+    ASSERT_TRUE(eventually([&] { return !text_->out().empty(); }, 10s)) << text_->err();
+    std::this_thread::sleep_for(300ms);  // every reader well past the first page
+    ASSERT_EQ(::truncate(shm_path(name_).c_str(), 4096), 0);
+    for (process* p : tails()) {
+      ASSERT_TRUE(
+          eventually([&] { return events(*p).find(" was truncated: ") != std::string::npos; }, 10s))
+          << what(*p) << ": " << p->out().substr(0, 300) << p->err();
+    }
+    writer_->signal(SIGKILL);
+    ASSERT_EQ(writer_->wait(), 128 + SIGKILL);
+  }
+
+  std::unique_ptr<process> start(std::vector<std::string> extra) {
+    std::vector<std::string> args{cli_bin, "tail", name_, "--wait", "-f", "--from", "oldest"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return std::make_unique<process>(args);
+  }
+  std::array<process*, 3> tails() { return {json_.get(), text_.get(), forward_.get()}; }
+  // Where a tail writes its events: stderr in text mode, the JSON stream otherwise.
+  std::string events(const process& p) const { return &p == text_.get() ? p.err() : p.out(); }
+  std::string what(const process& p) const {
+    return &p == text_.get() ? "text tail" : &p == json_.get() ? "JSON tail" : "forward --to -";
+  }
+  std::string gone() const {
+    return "writer gone: process " + std::to_string(writer_->pid()) + " of segment /" + name_ +
+           " no longer exists (it did not close the segment: crashed or killed)";
+  }
+  // Stops the tails; each ran on (no --exit-on-close) and told the writer's end once.
+  void stop_tails() {
+    for (process* p : tails()) {
+      p->signal(SIGINT);
+      EXPECT_EQ(p->wait(5s), 0) << what(*p) << ": " << p->err();
+      EXPECT_EQ(count_of(events(*p), "writer gone: "), 1u) << what(*p) << ": reported once";
+    }
+  }
+
+  const std::string name_ = unique_segment("gone-truncated");
+  const segment_cleanup cleanup_{name_};
+  std::unique_ptr<process> writer_;
+  std::unique_ptr<process> json_;
+  std::unique_ptr<process> text_;
+  std::unique_ptr<process> forward_;
+};
+
+TEST_F(WriterGoneWhileTruncated, TheEventCarriesTheLastHeartbeat) {
+  // docs/tools.md: writer_gone ends in "; last heartbeat S.S s ago" when the heartbeat is known;
+  // it is, the header survived the shrink. (Read after the tails stopped: when they write the
+  // event is the other test's matter.)
+  EXPECT_TRUE(eventually([&] { return events(*text_).find(gone()) != std::string::npos; }, 3s));
+  std::this_thread::sleep_for(500ms);  // the others re-open the name every 100 ms as well
+  stop_tails();
+  const std::string with_heartbeat = gone() + "; last heartbeat ";
+  for (process* p : tails()) {
+    EXPECT_NE(events(*p).find(with_heartbeat), std::string::npos)
+        << what(*p) << ": "
+        << events(*p).substr(events(*p).size() > 600 ? events(*p).size() - 600 : 0);
+  }
+  EXPECT_NE(text_->err().find("=== " + with_heartbeat), std::string::npos) << text_->err();
+  const auto lines = parse_json_lines(json_->out());
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back()["event"].str(), "writer_gone");
+  EXPECT_EQ(lines.back()["pid"].u64(), static_cast<std::uint64_t>(writer_->pid()));
+  EXPECT_NE(lines.back()["message"].str().find("; last heartbeat "), std::string::npos);
+}
+
+TEST_F(WriterGoneWhileTruncated, TheEventIsWrittenWhenItHappens) {
+  // docs/tools.md: in JSON mode events are objects in the stream, written as they happen like
+  // text events on stderr; a tail that waits for a truncated segment must not keep the writer's
+  // end in its output buffer until it attaches again or exits.
+  for (process* p : tails()) {
+    // The tails re-open the name every 100 ms and look at the writer each time.
+    EXPECT_TRUE(eventually([&] { return events(*p).find(gone()) != std::string::npos; }, 3s))
+        << what(*p) << ", while it waits: "
+        << events(*p).substr(events(*p).size() > 600 ? events(*p).size() - 600 : 0);
+    EXPECT_TRUE(p->running()) << what(*p) << ": without --exit-on-close the tail waits on";
+  }
+  stop_tails();
 }
 
 }  // namespace

@@ -97,13 +97,18 @@ class segment_follower {
   void refresh_context();
   std::optional<segment_event> check_writer();
   segment_event make_event(event_kind kind) const;
+  // writer_gone (with the age of the last heartbeat, when the block has one) or writer_closed.
+  segment_event writer_end_event(writer_liveness liveness,
+                                 const std::optional<extension_snapshot>& ext) const;
   // After segment_truncated in follow mode: waits until the name is a readable segment again
   // (the same incarnation restored to at least its old size, or a new one) and attaches,
   // reporting that (attached or writer_restarted) through `emit`. Meanwhile the writer's end is
   // reported once as well (its header is still readable), and ends the wait under
-  // exit_on_close. Returns nullopt once attached again, else how the run ends.
+  // exit_on_close; `on_idle` is called before each wait, so that report is written at once.
+  // Returns nullopt once attached again, else how the run ends.
   std::optional<follow_end> reopen_after_truncation(
-      const std::atomic<bool>& stop, const std::function<bool(const segment_event&)>& emit);
+      const std::atomic<bool>& stop, const std::function<bool(const segment_event&)>& emit,
+      const std::function<void()>& on_idle);
 
   std::string name_;
   follow_options options_;
