@@ -78,6 +78,23 @@ void segment_follower::refresh_context() {
   incarnation_ = ext ? ext->incarnation : 0;
   reported_ = writer_liveness::alive;
   next_liveness_ = clock::now();
+  handed_over_ = 0;
+}
+
+segment_event segment_follower::writer_end_event(
+    writer_liveness liveness, const std::optional<extension_snapshot>& ext) const {
+  segment_event event = make_event(liveness == writer_liveness::gone ? event_kind::writer_gone
+                                                                     : event_kind::writer_closed);
+  if (ext && liveness == writer_liveness::gone) {
+    const auto wall = std::chrono::system_clock::now().time_since_epoch();
+    const auto now_ns = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(wall).count());
+    if (ext->heartbeat_unix_ns != 0 && now_ns > ext->heartbeat_unix_ns) {
+      event.detail = fmt::format("last heartbeat {:.1f} s ago",
+                                 static_cast<double>(now_ns - ext->heartbeat_unix_ns) / 1e9);
+    }
+  }
+  return event;
 }
 
 segment_event segment_follower::make_event(event_kind kind) const {
@@ -95,11 +112,14 @@ std::optional<std::uint32_t> segment_follower::owner_uid() const noexcept {
 }
 
 std::optional<follow_end> segment_follower::reopen_after_truncation(
-    const std::atomic<bool>& stop, const std::function<bool(const segment_event&)>& emit) {
+    const std::atomic<bool>& stop, const std::function<bool(const segment_event&)>& emit,
+    const std::function<void()>& on_idle) {
   const std::uint64_t old_incarnation = incarnation_;
   const std::size_t old_size = reader_->bytes().size();
   reader_.reset();  // the mapping is unreadable past the new end: let it go
   while (true) {
+    // What was given so far (the writer's end, told below) goes out before each wait.
+    if (on_idle) on_idle();
     for (int i = 0; i < 10; ++i) {
       if (stop.load(std::memory_order_relaxed)) return follow_end::stopped;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -120,9 +140,7 @@ std::optional<follow_end> segment_follower::reopen_after_truncation(
       const writer_liveness now = ext ? liveness_of(*ext) : writer_liveness::unknown;
       if ((now == writer_liveness::gone || now == writer_liveness::closed) && now != reported_) {
         reported_ = now;
-        segment_event event = make_event(now == writer_liveness::gone ? event_kind::writer_gone
-                                                                      : event_kind::writer_closed);
-        if (!emit(event)) return follow_end::stopped;
+        if (!emit(writer_end_event(now, ext))) return follow_end::stopped;
         if (options_.exit_on_close) return follow_end::writer_ended;
       }
       continue;
@@ -153,18 +171,7 @@ std::optional<segment_event> segment_follower::check_writer() {
     return std::nullopt;
   }
   reported_ = now;
-  segment_event event = make_event(now == writer_liveness::gone ? event_kind::writer_gone
-                                                                : event_kind::writer_closed);
-  if (const auto ext = reader_->extension(); ext && now == writer_liveness::gone) {
-    const auto wall = std::chrono::system_clock::now().time_since_epoch();
-    const auto now_ns = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(wall).count());
-    if (ext->heartbeat_unix_ns != 0 && now_ns > ext->heartbeat_unix_ns) {
-      event.detail = fmt::format("last heartbeat {:.1f} s ago",
-                                 static_cast<double>(now_ns - ext->heartbeat_unix_ns) / 1e9);
-    }
-  }
-  return event;
+  return writer_end_event(now, reader_->extension());
 }
 
 follow_end segment_follower::run(const entry_filter& filter,
@@ -237,6 +244,7 @@ follow_end segment_follower::run(const entry_filter& filter,
     switch (result.status) {
       case read_status::ok: {
         since_check += 1 + result.payload.size() / 1024;
+        ++handed_over_;
         if (expect_next_ != 0) {
           const std::uint64_t expected = std::exchange(expect_next_, 0);
           if (result.sequence < expected) {
@@ -259,7 +267,14 @@ follow_end segment_follower::run(const entry_filter& filter,
       }
       case read_status::lapped: {
         ++since_check;
-        gap_marker gap = gap_from_lapped(result.lost, reader_->ring().position_sequence());
+        // The lost entries end right before the next one. That is the reader's position, unless
+        // shm_reader has read that entry already and holds it back behind this report (the
+        // first entry of a new incarnation found before its first chunk was committed): then
+        // the position is that entry's own sequence number.
+        const ring_reader& ring = reader_->ring();
+        std::uint64_t end = ring.position_sequence();
+        if (ring.entries_delivered() > handed_over_ && end > 0) --end;
+        gap_marker gap = gap_from_lapped(result.lost, end);
         if (expect_next_ != 0) {
           const std::uint64_t expected = std::exchange(expect_next_, 0);
           if (gap.last < expected) {
@@ -304,7 +319,7 @@ follow_end segment_follower::run(const entry_filter& filter,
         if (on_idle) on_idle();
         if (!options_.follow) return follow_end::truncated;
         ending = false;
-        if (const auto end = reopen_after_truncation(stop, emit_event)) return *end;
+        if (const auto end = reopen_after_truncation(stop, emit_event, on_idle)) return *end;
         break;
       }
       case read_status::not_a_log:
@@ -334,9 +349,11 @@ follow_end segment_follower::run(const entry_filter& filter,
           return follow_end::writer_ended;
         }
         if (now >= next_liveness_) {
-          // Reported once per incarnation, when the reader has caught up with the writer.
+          // Reported once per incarnation, when the reader has caught up with the writer, and
+          // written before the wait below like everything else given so far.
           if (auto event = check_writer(); event) {
             if (!emit_event(*event)) return follow_end::stopped;
+            if (on_idle) on_idle();
           }
           // One more pass first: entries written just before the close are still to be read.
           if (options_.exit_on_close && reported_ != writer_liveness::alive && !ending) {

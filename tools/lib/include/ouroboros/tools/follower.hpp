@@ -97,13 +97,18 @@ class segment_follower {
   void refresh_context();
   std::optional<segment_event> check_writer();
   segment_event make_event(event_kind kind) const;
+  // writer_gone (with the age of the last heartbeat, when the block has one) or writer_closed.
+  segment_event writer_end_event(writer_liveness liveness,
+                                 const std::optional<extension_snapshot>& ext) const;
   // After segment_truncated in follow mode: waits until the name is a readable segment again
   // (the same incarnation restored to at least its old size, or a new one) and attaches,
   // reporting that (attached or writer_restarted) through `emit`. Meanwhile the writer's end is
   // reported once as well (its header is still readable), and ends the wait under
-  // exit_on_close. Returns nullopt once attached again, else how the run ends.
+  // exit_on_close; `on_idle` is called before each wait, so that report is written at once.
+  // Returns nullopt once attached again, else how the run ends.
   std::optional<follow_end> reopen_after_truncation(
-      const std::atomic<bool>& stop, const std::function<bool(const segment_event&)>& emit);
+      const std::atomic<bool>& stop, const std::function<bool(const segment_event&)>& emit,
+      const std::function<void()>& on_idle);
 
   std::string name_;
   follow_options options_;
@@ -122,6 +127,9 @@ class segment_follower {
   // After re-opening a truncated segment: the sequence number the next entry or gap should
   // start at (0: no expectation). Earlier ones were shown already; a later start is a gap.
   std::uint64_t expect_next_ = 0;
+  // Entries shm_reader has handed over since it (re-)attached its ring: fewer than the ring
+  // delivered means one is held back behind a loss report (see the lapped case in run()).
+  std::uint64_t handed_over_ = 0;
   // Corrupt reads not yet reported, and when the next corrupt event may be given.
   std::uint64_t corrupt_pending_ = 0;
   std::string corrupt_detail_;
