@@ -11,14 +11,14 @@ namespace {
 
 constexpr const char* usage_text =
     "usage:\n"
-    "  %1$s [--seconds S] [--view] [--no-filter] [--max-entries N]\n"
+    "  %s [--seconds S] [--view] [--no-filter] [--max-entries N]\n"
     "      sustained ingest of the data layer (optionally with a bare table view)\n"
-    "  %1$s --window [--rate N (0 = max)] [--seconds S] [--warmup S] [--keys] [--paint-census]\n"
+    "  %s --window [--rate N (0 = max)] [--seconds S] [--warmup S] [--keys] [--paint-census]\n"
     "      the whole window under a real demo writer: process and GUI-thread CPU, GUI busy time\n"
     "      per tick, repaints; --keys adds key-to-paint latency\n"
-    "  %1$s --paint [--frames N] [--width W] [--height H]\n"
+    "  %s --paint [--frames N] [--width W] [--height H]\n"
     "      the cost of painting one full screen of the log view\n"
-    "  %1$s --help\n";
+    "  %s --help\n";
 
 bool wants_help(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
@@ -30,7 +30,7 @@ bool wants_help(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (wants_help(argc, argv)) {
-    std::printf(usage_text, argv[0]);
+    std::printf(usage_text, argv[0], argv[0], argv[0], argv[0]);
     return 0;
   }
   try {

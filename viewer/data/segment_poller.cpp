@@ -289,14 +289,19 @@ void segment_poller::pump() {
         // is what says whether the old writer closed or died.
         last_extension_ = reader_->extension();
         housekeeping(true);
-        // Short naps while a lot flows (the ring must not overflow meanwhile), longer ones when
-        // batches are small, and 20 ms once nothing came for a while: a 10/s writer needs no
-        // 1000 wake-ups a second.
+        // Naps sized to the flow: long enough that about 128 entries wait at the rate of the
+        // last nap, a few kilobytes that any ring holds, and between 1 and 50 ms. Each wake-up
+        // costs tens of microseconds on a VM, and a 10/s writer needs no 1000 of them a second.
         const auto quiet = std::chrono::steady_clock::now() - last_data_;
         const bool busy = i >= 256 && quiet < std::chrono::milliseconds(200);
-        sleep_for(busy                                    ? std::chrono::microseconds(1000)
-                  : quiet < std::chrono::milliseconds(20) ? std::chrono::microseconds(5000)
-                                                          : std::chrono::microseconds(20000));
+        using std::chrono::microseconds;
+        microseconds nap = microseconds(50000);
+        if (busy)
+          nap = microseconds(1000);
+        else if (i > 0)
+          nap = std::clamp(microseconds(last_nap_.count() * 128 / i), microseconds(1000), nap);
+        last_nap_ = nap;
+        sleep_for(nap);
         return;
       }
       case read_status::segment_truncated: {

@@ -184,6 +184,7 @@ class segment_poller {
   std::size_t block_used_ = 0;
   std::string scratch_;
   int busy_retries_ = 0;
+  std::chrono::microseconds last_nap_{1000};  // what the last "no data" nap lasted
   // After re-opening the same segment (its size restored), entries up to this sequence number
   // were read already; 0 = none to skip.
   std::uint64_t skip_through_ = 0;

@@ -2,6 +2,7 @@
 
 #include <QAbstractButton>
 #include <QCheckBox>
+#include <QEvent>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
@@ -47,10 +48,16 @@ class level_toggle : public QAbstractButton {
     update();
   }
   QSize sizeHint() const override {
-    QStyleOptionToolButton option = style_option();
-    option.text = name_ + QStringLiteral(" 99999/99999");
-    const QSize text = fontMetrics().size(Qt::TextSingleLine, option.text);
-    return style()->sizeFromContents(QStyle::CT_ToolButton, &option, text, this);
+    // Measured once per font and style: measuring shapes the text, which cost more than
+    // painting the button.
+    if (!hint_.isValid()) {
+      QStyleOptionToolButton option = style_option();
+      option.text = name_ + QStringLiteral(" 99999/99999");
+      const QSize text = fontMetrics().size(Qt::TextSingleLine, option.text);
+      hint_ = style()->sizeFromContents(QStyle::CT_ToolButton, &option, text, this);
+      widest_text_ = fontMetrics().horizontalAdvance(option.text);
+    }
+    return hint_;
   }
   QSize minimumSizeHint() const override {
     QStyleOptionToolButton option = style_option();
@@ -64,10 +71,18 @@ class level_toggle : public QAbstractButton {
     QStylePainter painter(this);
     QStyleOptionToolButton option = style_option();
     option.text = counts_.isEmpty() ? name_ : name_ + QLatin1Char(' ') + counts_;
-    const int room = width() - (sizeHint().width() - fontMetrics().horizontalAdvance(
-                                                         name_ + QStringLiteral(" 99999/99999")));
-    option.text = fontMetrics().elidedText(option.text, Qt::ElideRight, std::max(0, room));
+    // Narrower than its hint (a narrow window), the counts elide; at its hint any count fits.
+    const int hint_width = sizeHint().width();
+    if (width() < hint_width) {
+      const int room = width() - (hint_width - widest_text_);
+      option.text = fontMetrics().elidedText(option.text, Qt::ElideRight, std::max(0, room));
+    }
     painter.drawComplexControl(QStyle::CC_ToolButton, option);
+  }
+  void changeEvent(QEvent* event) override {
+    if (event->type() == QEvent::FontChange || event->type() == QEvent::StyleChange)
+      hint_ = QSize();
+    QAbstractButton::changeEvent(event);
   }
 
  private:
@@ -86,6 +101,8 @@ class level_toggle : public QAbstractButton {
   }
   QString name_;
   QString counts_;
+  mutable QSize hint_;
+  mutable int widest_text_ = 0;
 };
 }  // namespace
 

@@ -197,6 +197,10 @@ void log_view::update_scrollbars(bool exact) {
   // exactly before the user touches it (eventFilter, wheelEvent).
   if (!exact && !bar->isSliderDown() && bar->pageStep() == page && scrollbar_clock_.isValid() &&
       scrollbar_clock_.elapsed() < 1000) {
+    // Following, the handle sits at the bottom and only its length tells how much history
+    // there is: once a second is enough (a Fusion scroll bar costs more to paint than the rows
+    // that scrolled in).
+    if (anchor_.following() && bar->value() == bar->maximum()) return;
     const int groove = std::max(1, bar->height() - 2 * bar->width());
     auto handle = [&](int max, int value) {
       if (max <= 0) return std::pair<int, int>{groove, 0};

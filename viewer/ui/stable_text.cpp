@@ -1,5 +1,7 @@
 #include "ui/stable_text.hpp"
 
+#include <cmath>
+
 #include <QEvent>
 #include <QMouseEvent>
 #include <QPainter>
@@ -113,19 +115,36 @@ void status_strip::paintEvent(QPaintEvent*) {
   bold.setBold(true);
   const int right = width() - 4;
   int x = 4;
-  for (const piece& p : pieces_) {
+  layouts_.resize(pieces_.size());
+  for (std::size_t i = 0; i < pieces_.size(); ++i) {
+    const piece& p = pieces_[i];
+    laid_out& cached = layouts_[i];
+    if (cached.text != p.text || cached.bold != p.bold || cached.layout.text().isEmpty()) {
+      cached.text = p.text;
+      cached.bold = p.bold;
+      cached.layout = QStaticText(p.text);
+      cached.layout.setTextFormat(Qt::PlainText);
+      cached.layout.prepare(QTransform(), p.bold ? bold : normal);
+    }
     painter.setFont(p.bold ? bold : normal);
-    const QFontMetrics metrics = painter.fontMetrics();
-    QString text = p.text;
-    const int advance = metrics.horizontalAdvance(text);
-    const bool fits = x + advance <= right;
-    if (!fits) text = metrics.elidedText(text, Qt::ElideRight, std::max(0, right - x));
     painter.setPen(p.color.isValid() ? p.color : palette().color(QPalette::WindowText));
-    painter.drawText(QRect(x, 0, right - x, height()),
-                     Qt::AlignVCenter | Qt::AlignLeft | Qt::TextSingleLine, text);
-    if (!fits) break;
+    const QSizeF size = cached.layout.size();
+    const int advance = static_cast<int>(std::ceil(size.width()));
+    if (x + advance > right) {
+      const QString elided =
+          painter.fontMetrics().elidedText(p.text, Qt::ElideRight, std::max(0, right - x));
+      painter.drawText(QRect(x, 0, right - x, height()),
+                       Qt::AlignVCenter | Qt::AlignLeft | Qt::TextSingleLine, elided);
+      break;
+    }
+    painter.drawStaticText(QPointF(x, (height() - size.height()) / 2.0), cached.layout);
     x += advance;
   }
+}
+
+void status_strip::changeEvent(QEvent* event) {
+  if (event->type() == QEvent::FontChange || event->type() == QEvent::StyleChange) layouts_.clear();
+  QWidget::changeEvent(event);
 }
 
 }  // namespace ouroboros::viewer

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <QColor>
+#include <QStaticText>
 #include <QString>
 #include <QWidget>
 #include <functional>
@@ -66,9 +67,18 @@ class status_strip : public QWidget {
 
  protected:
   void paintEvent(QPaintEvent* event) override;
+  void changeEvent(QEvent* event) override;
 
  private:
   std::vector<piece> pieces_;
+  // One laid-out text per piece, kept while the piece's text and weight stay: most pieces keep
+  // their text from one update to the next, and laying text out costs more than drawing it.
+  struct laid_out {
+    QString text;
+    bool bold = false;
+    QStaticText layout;
+  };
+  std::vector<laid_out> layouts_;
 };
 
 }  // namespace ouroboros::viewer
