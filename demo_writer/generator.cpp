@@ -15,9 +15,16 @@ constexpr std::array<std::string_view, 8> paths = {
 constexpr std::array<std::string_view, 5> methods = {"GET", "GET", "GET", "POST", "PUT"};
 constexpr std::array<std::string_view, 6> peers = {"10.0.3.17", "10.0.3.42", "db-primary",
                                                    "cache-01",  "10.0.7.5",  "auth.internal"};
-constexpr std::array<std::string_view, 5> errors = {
-    "connection reset by peer", "timed out after 3000 ms", "no space left on device",
-    "permission denied", "broken pipe"};
+// An error's text and the errno a real system call reports with it.
+struct os_error {
+  std::string_view text;
+  int number;
+};
+constexpr std::array<os_error, 5> errors = {{{"connection reset by peer", 104},
+                                             {"timed out after 3000 ms", 110},
+                                             {"no space left on device", 28},
+                                             {"permission denied", 13},
+                                             {"broken pipe", 32}}};
 constexpr std::array<std::string_view, 6> tables = {"users",    "orders",    "sessions",
                                                     "payments", "inventory", "audit_log"};
 constexpr std::string_view filler =
@@ -29,8 +36,8 @@ void put(std::string& out, fmt::format_string<Args...> format, Args&&... args) {
   fmt::format_to(std::back_inserter(out), format, std::forward<Args>(args)...);
 }
 
-template <std::size_t N>
-std::string_view pick(const std::array<std::string_view, N>& items, random& rng) {
+template <class T, std::size_t N>
+const T& pick(const std::array<T, N>& items, random& rng) {
   return items[rng.below(N)];
 }
 
@@ -124,9 +131,10 @@ void message_generator::next_record(generated_record& out, std::size_t target_pa
         field("request_id", fmt::format("{:016x}", rng_.next()));
       } else if (roll < 800) {
         out.tag = "net";
-        put(m, "connected to {}:{} (session {:08x})", pick(peers, rng_), 1024 + rng_.below(60000),
+        const auto peer = pick(peers, rng_);
+        put(m, "connected to {}:{} (session {:08x})", peer, 1024 + rng_.below(60000),
             static_cast<std::uint32_t>(rng_.next()));
-        field("peer", pick(peers, rng_));
+        field("peer", peer);
       } else if (roll < 990) {
         out.tag = "jobs";
         put(m, "worker {} picked job {:08x}-{:04x} (queue depth {})", producer_,
@@ -146,9 +154,10 @@ void message_generator::next_record(generated_record& out, std::size_t target_pa
     case level::warn:
       if (roll < 500) {
         out.tag = "http";
+        const std::uint64_t attempt = 1 + rng_.below(4);
         put(m, "retrying request {:016x} in {} ms (attempt {}/5)", rng_.next(),
-            100 << rng_.below(5), 1 + rng_.below(4));
-        field("attempt", 1 + rng_.below(4));
+            100 << rng_.below(5), attempt);
+        field("attempt", attempt);
       } else {
         out.tag = "disk";
         put(m, "disk usage at {}% on /var/lib/app", 80 + rng_.below(20));
@@ -158,14 +167,16 @@ void message_generator::next_record(generated_record& out, std::size_t target_pa
     case level::error:
       if (roll < 700) {
         out.tag = "db";
-        put(m, "failed to write block {} to {}: {}", rng_.below(1 << 20), pick(tables, rng_),
-            pick(errors, rng_));
-        field("errno", 1 + rng_.below(120));
+        const auto table = pick(tables, rng_);
+        const os_error& error = pick(errors, rng_);
+        put(m, "failed to write block {} to {}: {}", rng_.below(1 << 20), table, error.text);
+        field("table", table);
+        field("errno", error.number);
       } else {
         // Multi-line text: an exception with a stack trace.
         out.tag = "http";
         put(m, "unhandled exception in handler for {}: std::runtime_error: {}", pick(paths, rng_),
-            pick(errors, rng_));
+            pick(errors, rng_).text);
         const std::uint64_t frames = 3 + rng_.below(6);
         for (std::uint64_t f = 0; f < frames; ++f) {
           put(m, "\n  #{} 0x{:012x} in app::handler_{}() at src/handlers.cpp:{}", f,
@@ -177,6 +188,7 @@ void message_generator::next_record(generated_record& out, std::size_t target_pa
       out.tag = "core";
       put(m, "out of memory allocating {} bytes; shutting down worker {}", 1 + rng_.below(1 << 30),
           producer_);
+      field("worker", producer_);
       field("rss_mb", 1000 + rng_.below(15000));
       break;
   }

@@ -541,6 +541,7 @@ int main(int argc, char** argv) {
       "ouroboros-demo-writer"};
   app.get_formatter()->column_width(34);
   tools::cli::set_failure_message(app, "ouroboros-demo-writer");
+  tools::cli::add_version_flag(app, "ouroboros-demo-writer");
   // Bounds of the numeric options: anything beyond is a typo, not a plan.
   constexpr std::uint64_t max_size = std::uint64_t{1} << 40;  // 1 TiB
   constexpr double max_rate = 1e9;                            // entries/s

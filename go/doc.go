@@ -29,3 +29,8 @@
 //
 // A Reader is not safe for concurrent use; use one per goroutine.
 package ouroboros
+
+// Version is the Ouroboros release this module belongs to: the project version of the
+// repository's CMakeLists.txt, which every program prints with --version. The module reads ring
+// format version 1 and record encoding version 1 (docs/format.md).
+const Version = "0.1.0"

@@ -13,6 +13,10 @@ packages=(
   clang-14 libclang-rt-14-dev clang-format-14
   xvfb xauth imagemagick rsyslog
   python3 python3-pytest python3-venv
+  # packaging (scripts/package.sh, scripts/package-check.sh): CPack's DEB generator runs
+  # dpkg-shlibdeps, man pages come from help2man, the wheel from Debian's python3-build
+  dpkg-dev fakeroot file help2man lintian desktop-file-utils appstream
+  python3-build python3-setuptools python3-wheel
 )
 
 missing=()
@@ -30,7 +34,8 @@ else
   echo "deps: all Debian packages present"
 fi
 
-# Go 1.21 or newer for the Go reader (the machine image may already have one in /usr/local/go).
+# Go for the Go reader: go/go.mod asks for 1.19, Debian 12's golang-go (the machine image may
+# have a newer one in /usr/local/go, which is used then).
 if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then export PATH="$PATH:/usr/local/go/bin"; fi
 if ! command -v go >/dev/null 2>&1; then
   echo "deps: installing Go from Debian"

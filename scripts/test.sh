@@ -39,11 +39,31 @@ if [ -d python ] && [ -f python/pyproject.toml ]; then
   python3 -m pytest -q python/tests
 fi
 if [ -d go ] && [ -f go/go.mod ]; then
-  step "go reader"
+  step "go reader ($(go version | awk '{print $3}'))"
   (cd go && go test ./...)
+  # go.mod promises Debian 12's Go 1.19: prove it when a newer go is the default.
+  case "$(go env GOVERSION)" in
+    go1.19*) ;;  # the default go is Debian's already
+    *)
+      if [ -x /usr/lib/go-1.19/bin/go ]; then
+        step "go reader ($(/usr/lib/go-1.19/bin/go version | awk '{print $3}'), Debian's)"
+        (cd go && /usr/lib/go-1.19/bin/go test ./...)
+      fi
+      ;;
+  esac
   step "go fuzz (bounded)"
   for target in FuzzDecodeRecord FuzzReader; do
     (cd go && go test -run=NONE -fuzz="^${target}\$" -fuzztime="${GO_FUZZ_SECONDS:-20}s" .)
   done
+fi
+if [ -x scripts/package.sh ]; then
+  # Release build of what is installed (no tests, no benchmarks), the .deb files and the wheel;
+  # then lintian, install, run, build the example against them, and purge them again.
+  step "packages: build"
+  phase_started=$(date +%s)
+  scripts/package.sh
+  step "packages: check, install, run, purge"
+  scripts/package-check.sh
+  echo "packages phase: $(( $(date +%s) - phase_started )) s"
 fi
 step "all tests passed"

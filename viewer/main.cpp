@@ -5,6 +5,7 @@
 #include <QTimer>
 
 #include "data/memory.hpp"
+#include "ouroboros/version.hpp"
 #include "ui/filter_bar.hpp"
 #include "ui/main_window.hpp"
 #include "ui/segment_tab.hpp"
@@ -15,7 +16,9 @@ int main(int argc, char** argv) {
   QApplication::setApplicationName(QStringLiteral("ouroboros-viewer"));
   QApplication::setApplicationDisplayName(QStringLiteral("Ouroboros"));
   QApplication::setOrganizationName(QStringLiteral("ouroboros"));
-  QApplication::setApplicationVersion(QStringLiteral("0.1.0"));
+  QApplication::setApplicationVersion(
+      QString::fromUtf8(ouroboros::project_version.data(),
+                        static_cast<qsizetype>(ouroboros::project_version.size())));
   QApplication::setDesktopFileName(QStringLiteral("ouroboros-viewer"));
   QApplication::setWindowIcon(QIcon(QStringLiteral(":/ouroboros/ouroboros-viewer.png")));
 

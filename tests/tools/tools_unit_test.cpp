@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <regex>
 
 #include "generator.hpp"
@@ -790,6 +791,102 @@ TEST(Generator, NaturalTrafficIsVaried) {
   EXPECT_GT(multi_line, 20);
   EXPECT_GT(long_lines, 20);
   EXPECT_GT(with_fields, 10000);
+}
+
+// Issue 15: a message saying "attempt 4/5" carried the field attempt=2 (the template drew a
+// second random number for the field). Every number or name a message states must be the one its
+// fields carry; each template's fields are checked on the decoded record, natural size and padded.
+std::string_view text_between(std::string_view text, std::string_view before,
+                              std::string_view after) {
+  const auto start = text.find(before);
+  if (start == std::string_view::npos) return {};
+  text.remove_prefix(start + before.size());
+  return text.substr(0, text.find(after));
+}
+
+std::string_view errno_of(std::string_view error) {
+  if (error.starts_with("connection reset by peer")) return "104";
+  if (error.starts_with("timed out")) return "110";
+  if (error.starts_with("no space left on device")) return "28";
+  if (error.starts_with("permission denied")) return "13";
+  if (error.starts_with("broken pipe")) return "32";
+  return "?";
+}
+
+TEST(Generator, MessagesAgreeWithTheirFields) {
+  std::map<std::string, int> checked;
+  std::vector<std::byte> out(1 << 16);
+  for (std::uint32_t producer = 0; producer < 3; ++producer) {
+    demo::message_generator generator(7, producer);
+    demo::generated_record generated;
+    for (int i = 0; i < 20000; ++i) {
+      const std::size_t target = i % 4 == 3 ? 4000 : 0;  // padding appends after the template
+      generator.next_record(generated, target);
+      record_header header;
+      header.severity = generated.severity;
+      header.tag = generated.tag;
+      const auto array = generated.fields();
+      const std::size_t size = encode_record(out, header, generated.message,
+                                             std::span(array.data(), generated.field_count));
+      ASSERT_GT(size, 0u);
+      const decode_result decoded = decode_record(std::span(out.data(), size));
+      ASSERT_EQ(decoded.status, decode_status::ok);
+      const record_view& r = decoded.record;
+      std::map<std::string, std::string, std::less<>> fields;
+      for (std::size_t f = 0; f < r.field_count; ++f) {
+        fields[std::string(r.field(f).key)] = std::string(r.field(f).value);
+      }
+      const auto field = [&](std::string_view key) -> std::string {
+        const auto it = fields.find(key);
+        return it == fields.end() ? "<no field " + std::string(key) + ">" : it->second;
+      };
+      // Padding appends filler text straight after the template's text.
+      const std::string_view m = r.message.substr(0, r.message.find("lorem ipsum"));
+      SCOPED_TRACE(std::string(m.substr(0, 200)));
+      std::string rule;
+      if (m.starts_with("retrying request ")) {
+        rule = "retry";
+        EXPECT_EQ(field("attempt"), text_between(m, "(attempt ", "/"));
+      } else if (m.starts_with("connected to ")) {
+        rule = "connect";
+        const std::string_view address = text_between(m, "connected to ", " (session");
+        EXPECT_EQ(field("peer"), address.substr(0, address.rfind(':')));
+      } else if (r.tag == "http" && m.find(" -> ") != std::string_view::npos) {
+        rule = "request";
+        EXPECT_EQ(field("method"), m.substr(0, m.find(' ')));
+        EXPECT_EQ(field("status"), text_between(m, " -> ", " "));
+        EXPECT_EQ(field("duration_ms"), text_between(text_between(m, " -> ", "\n"), " in ", " ms"));
+      } else if (m.starts_with("query on ")) {
+        rule = "query";
+        EXPECT_EQ(field("table"), text_between(m, "query on ", " "));
+        EXPECT_EQ(field("table"), text_between(m, "FROM ", " "));
+      } else if (m.starts_with("worker ") && m.find(" picked job ") != std::string_view::npos) {
+        rule = "job";
+        EXPECT_EQ(field("worker"), text_between(m, "worker ", " "));
+      } else if (m.starts_with("disk usage at ")) {
+        rule = "disk";
+        EXPECT_EQ(field("mount"), text_between(m, "% on ", " "));
+      } else if (m.starts_with("failed to write block ")) {
+        rule = "write";
+        EXPECT_EQ(field("table"), text_between(text_between(m, "block ", ":"), " to ", ":"));
+        EXPECT_EQ(field("errno"), errno_of(text_between(m, ": ", "\n")));
+      } else if (m.starts_with("out of memory allocating ")) {
+        rule = "oom";
+        EXPECT_EQ(field("worker"), text_between(m, "shutting down worker ", " "));
+      } else if (m.starts_with("cache ")) {
+        rule = "cache";  // the shard is not in the message
+        EXPECT_EQ(r.field_count, 1u);
+      } else {
+        // Every template with fields has a rule above.
+        EXPECT_EQ(r.field_count, 0u);
+      }
+      if (!rule.empty()) ++checked[rule];
+    }
+  }
+  for (const char* rule :
+       {"retry", "connect", "request", "query", "job", "disk", "write", "oom", "cache"}) {
+    EXPECT_GT(checked[rule], 10) << rule;
+  }
 }
 
 }  // namespace

@@ -28,6 +28,7 @@
 
 #include "data/memory.hpp"
 #include "data/segment_catalog.hpp"
+#include "ouroboros/version.hpp"
 #include "ui/filter_bar.hpp"
 #include "ui/log_view.hpp"
 #include "ui/main_window.hpp"
@@ -395,6 +396,29 @@ TEST(Gui, BadSegmentNameShowsItsErrorNextToTheField) {
   QTest::keyClick(field, Qt::Key_Backspace);
   pump(50);
   EXPECT_FALSE(window->attach_error()->isVisibleTo(window.get())) << "editing clears the error";
+}
+
+TEST(Gui, AboutBoxShowsTheProjectVersion) {
+  app();
+  auto window = open_window();
+  const QString version = QString::fromUtf8(
+      ouroboros::project_version.data(), static_cast<qsizetype>(ouroboros::project_version.size()));
+  const QString text = main_window::about_text();
+  EXPECT_TRUE(text.contains(QStringLiteral("ouroboros-viewer ") + version)) << text.toStdString();
+  EXPECT_TRUE(text.contains(QStringLiteral("ring format version 1"))) << text.toStdString();
+  EXPECT_TRUE(text.contains(QStringLiteral("record encoding version 1"))) << text.toStdString();
+  QAction* about = window->action(QStringLiteral("about"));
+  ASSERT_NE(about, nullptr);
+  // The box is modal: close it from a timer, as a user would with OK.
+  bool shown = false;
+  QTimer::singleShot(50, [&shown] {
+    if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+      shown = box->text().contains(QStringLiteral("ouroboros-viewer"));
+      box->accept();
+    }
+  });
+  about->trigger();
+  EXPECT_TRUE(shown);
 }
 
 TEST(Gui, KeyboardFirst) {

@@ -3,6 +3,7 @@
 
 #include "common.hpp"
 #include "ouroboros/tools/segment_stats.hpp"
+#include "ouroboros/version.hpp"
 
 namespace ouroboros::cli {
 
@@ -94,6 +95,21 @@ int run_inspect(const std::string& segment, bool json, int rows_shown) {
     } else {
       put(",\"extension\":null");
     }
+    // The versions of the byte layouts this segment uses (the extension block's and the record
+    // encoding's only when the segment has them) and of the tool that read it.
+    put(",\"versions\":{{\"format\":{},\"extension_block\":", layout::format_version);
+    if (ext) {
+      put("{}", layout::extension_layout::version);
+    } else {
+      put("null");
+    }
+    put(",\"record_encoding\":");
+    if (ext && ext->payload_encoding == layout::extension_layout::encoding_record) {
+      put("{}", static_cast<unsigned>(record_layout::version));
+    } else {
+      put("null");
+    }
+    put(",\"tool\":\"{}\"}}", project_version);
     put(",\"writer\":\"{}\",\"first_seq\":{},\"last_seq\":{},\"fill\":{:.4f},\"rate\":{:.1f},"
         "\"chunks\":[",
         to_string(info.liveness), range.first, range.last, fill, rate);
@@ -107,7 +123,8 @@ int run_inspect(const std::string& segment, bool json, int rows_shown) {
   } else {
     put("segment      {}\n", tools::terminal_safe(info.name));
     put("owner        {} (uid {})\n", owner_text(owner), owner);
-    put("header       magic 0x{:016X}, version {}, {} chunks, {} ({} bytes), first entry at offset "
+    put("header       magic 0x{:016X}, format version {}, {} chunks, {} ({} bytes), first entry at "
+        "offset "
         "{}\n",
         layout::buffer_magic, layout::format_version, info.chunk_count, human_size(info.size),
         info.size, first_entry);
@@ -134,6 +151,12 @@ int run_inspect(const std::string& segment, bool json, int rows_shown) {
     } else {
       put("extension    none (written by another v1 writer): writer state unknown\n");
     }
+    put("versions     ring format {}, extension block {}, record encoding {} (ouroboros-cli {})\n",
+        layout::format_version, ext ? fmt::to_string(layout::extension_layout::version) : "-",
+        ext && ext->payload_encoding == layout::extension_layout::encoding_record
+            ? fmt::to_string(static_cast<unsigned>(record_layout::version))
+            : "-",
+        project_version);
     if (range.first == 0) {
       put("readable     nothing yet ({} entries written)\n", range.last);
     } else {

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
       "ouroboros-cli"};
   app.require_subcommand(1);
   ouroboros::tools::cli::set_failure_message(app, "ouroboros-cli");
+  ouroboros::tools::cli::add_version_flag(app, "ouroboros-cli");
   app.footer(
       "Exit codes: 0 ok, 1 runtime failure, 2 bad command line, 3 segment missing, "
       "4 not a readable log segment.\nRun 'ouroboros-cli COMMAND --help' for a command's options.");

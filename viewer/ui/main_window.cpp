@@ -35,7 +35,10 @@
 #include "data/bulk_job.hpp"
 #include "data/memory.hpp"
 #include "data/segment_catalog.hpp"
+#include "ouroboros/layout.hpp"
+#include "ouroboros/record.hpp"
 #include "ouroboros/segment.hpp"
+#include "ouroboros/version.hpp"
 #include "ui/filter_bar.hpp"
 #include "ui/log_view.hpp"
 #include "ui/segment_tab.hpp"
@@ -98,6 +101,18 @@ main_window::main_window(QWidget* parent) : QMainWindow(parent) {
 
 main_window::~main_window() {
   if (job_) job_->cancel();
+}
+
+QString main_window::about_text() {
+  return tr("<p><b>ouroboros-viewer %1</b></p>"
+            "<p>Live viewer for Ouroboros shared-memory log segments.</p>"
+            "<p>Reads ring format version %2, extension block version %3 and record encoding "
+            "version %4.</p><p>Licence: MIT.</p>")
+      .arg(
+          QString::fromUtf8(project_version.data(), static_cast<qsizetype>(project_version.size())))
+      .arg(layout::format_version)
+      .arg(layout::extension_layout::version)
+      .arg(static_cast<unsigned>(record_layout::version));
 }
 
 QAction* main_window::action(const QString& name) const {
@@ -281,6 +296,12 @@ void main_window::build_ui() {
 
   auto* settings_menu = menuBar()->addMenu(tr("&Settings"));
   settings_menu->addAction(tr("&History limits\u2026"), this, &main_window::edit_history_limits);
+
+  auto* help = menuBar()->addMenu(tr("&Help"));
+  auto* about = help->addAction(tr("&About Ouroboros"), this, [this] {
+    QMessageBox::about(this, tr("About Ouroboros"), about_text());
+  });
+  about->setObjectName(QStringLiteral("about"));
 
   auto* bar = addToolBar(tr("Main"));
   bar->setObjectName(QStringLiteral("main_toolbar"));

@@ -60,6 +60,9 @@ class main_window : public QMainWindow {
   // Finds an action by its objectName ("pause", "follow", "copy", ...) for tests and menus.
   QAction* action(const QString& name) const;
 
+  // The Help > About text: the project version and the byte-layout versions this viewer reads.
+  static QString about_text();
+
   // Shows a notice in the status bar for a few seconds (errors stay longer).
   void notify(const QString& text, bool error = false);
 

@@ -26,7 +26,10 @@ from ._errors import (
     OuroborosError,
     SegmentNotFoundError,
 )
+from . import __version__
+from ._ring import FORMAT_VERSION
 from .reader import Entry, Kind, Liveness, Reader, Start, Status
+from .records import VERSION as RECORD_VERSION
 
 PROG = "python -m ouroboros_reader"
 PROGRAM = "ouroboros_reader"  # the prefix of warnings and errors ("ouroboros-cli: ..." in the CLI)
@@ -665,6 +668,12 @@ def main(argv: Optional[List[str]] = None, out: TextIO = sys.stdout) -> int:
         "as JSON objects with --json.",
         epilog="Exit codes: 0 ok, 1 runtime failure, 2 bad command line, 3 segment missing, "
         "4 not a readable log segment.",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"{PROGRAM} {__version__} (ring format version {FORMAT_VERSION}, "
+        f"record encoding version {RECORD_VERSION})",
     )
     parser.add_argument("name", help="segment name (/dev/shm/NAME), or a file with --file")
     parser.add_argument("--file", action="store_true", help="NAME is a dumped buffer file")

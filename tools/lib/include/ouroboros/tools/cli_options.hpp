@@ -12,8 +12,11 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "ouroboros/layout.hpp"
+#include "ouroboros/record.hpp"
 #include "ouroboros/tools/entry_format.hpp"
 #include "ouroboros/tools/numeric_options.hpp"
+#include "ouroboros/version.hpp"
 
 namespace ouroboros::tools::cli {
 
@@ -76,6 +79,20 @@ inline void set_failure_message(CLI::App& app, const std::string& tool) {
     return fmt::format("{}: error: {}\nRun with --help for more information.\n", tool,
                        terminal_safe(e.what()));
   });
+}
+
+// What --version prints: "TOOL VERSION" first (help2man and scripts read that line), then the
+// byte-layout versions the tool reads and writes.
+inline std::string version_text(std::string_view tool) {
+  return fmt::format(
+      "{} {}\nring format version {}, extension block version {}, record encoding version {}", tool,
+      project_version, layout::format_version, layout::extension_layout::version,
+      static_cast<unsigned>(record_layout::version));
+}
+
+// Adds --version (prints version_text and exits 0).
+inline void add_version_flag(CLI::App& app, const std::string& tool) {
+  app.set_version_flag("--version", version_text(tool), "Print the version and exit");
 }
 
 }  // namespace ouroboros::tools::cli
