@@ -1,6 +1,6 @@
 // One open segment: its poller, bounded store and table model, advanced by a GUI-thread timer.
 //
-// Each tick (40 Hz while rows flow, 10 Hz while the segment is quiet) takes what the poller
+// Each tick (40 Hz while rows flow, 5 Hz while the segment is quiet) takes what the poller
 // published, appends it to the store, evicts to the limits and brings the model up to date (one
 // remove, one insert). The work a tick does on the GUI thread is timed; the last few hundred
 // durations give the p50/p99 the status bar and the benchmark report. Rates (ingest, loss) are
@@ -26,7 +26,7 @@ struct session_options {
   poller_options poller;
   history_limits limits;
   int tick_ms = 25;        // 40 Hz while rows flow
-  int idle_tick_ms = 100;  // 10 Hz while the segment is quiet
+  int idle_tick_ms = 200;  // 5 Hz while the segment is quiet
 };
 
 struct session_stats {

@@ -202,7 +202,7 @@ void segment_tab::on_tick() {
   ++ticks_;
   log_model& model = *session_->model();
   if (model.refiltering()) progress_->setValue(static_cast<int>(model.refilter_progress() * 1000));
-  // Counters and rates are read, not watched: four updates a second, and widgets repaint only
+  // Counters and rates are read, not watched: two updates a second, and widgets repaint only
   // when their text changed.
   if (!text_clock_.isValid() || text_clock_.elapsed() >= text_interval_ms) {
     text_clock_.start();

@@ -97,7 +97,7 @@ class segment_tab : public QWidget {
   int ticks_ = 0;
   QElapsedTimer text_clock_;
   bool shown_evicted_ = false;
-  static constexpr qint64 text_interval_ms = 250;
+  static constexpr qint64 text_interval_ms = 500;
   QString last_banner_;
   std::uint64_t dismissed_deaths_ = 0;  // restarts after a dead writer the user has dismissed
 };
