@@ -32,37 +32,44 @@ struct crafted_ring {
   std::span<const std::byte> bytes() const {
     return {reinterpret_cast<const std::byte*>(words.data()), size};
   }
+  // Little-endian stores at a byte offset, as the format lays words out.
+  void put32(std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) bytes()[at + i] = static_cast<std::byte>((v >> (8 * i)) & 0xFF);
+  }
+  void put64(std::size_t at, std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) bytes()[at + i] = static_cast<std::byte>((v >> (8 * i)) & 0xFF);
+  }
 };
+
+// A zeroed ring of `size` bytes (a multiple of 8) whose header says `rows` rows.
+inline crafted_ring blank_ring(std::size_t size, std::uint32_t rows) {
+  crafted_ring ring;
+  ring.size = size;
+  ring.words.assign(size / 8, 0);
+  ring.put64(layout::magic_offset, layout::buffer_magic);
+  ring.put32(layout::version_offset, layout::format_version);
+  ring.put32(layout::chunk_count_offset, rows);
+  return ring;
+}
 
 inline crafted_ring make_crafted_ring(std::uint32_t rows, crafted_entry kind) {
   const std::size_t stride = kind == crafted_entry::one_then_corrupt ? 12 : 8;
   const std::size_t first = layout::table_end(rows);
-  crafted_ring ring;
-  ring.size = layout::align_up(first + stride * rows + 8, 8);
-  ring.words.assign(ring.size / 8, 0);
-  std::byte* b = reinterpret_cast<std::byte*>(ring.words.data());
-  const auto put32 = [&](std::size_t at, std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) b[at + i] = static_cast<std::byte>((v >> (8 * i)) & 0xFF);
-  };
-  const auto put64 = [&](std::size_t at, std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) b[at + i] = static_cast<std::byte>((v >> (8 * i)) & 0xFF);
-  };
-  put64(layout::magic_offset, layout::buffer_magic);
-  put32(layout::version_offset, layout::format_version);
-  put32(layout::chunk_count_offset, rows);
+  crafted_ring ring = blank_ring(layout::align_up(first + stride * rows + 8, 8), rows);
   for (std::uint32_t i = 0; i < rows; ++i) {
     const std::size_t offset = first + stride * i;
-    put64(layout::row_position(i) + layout::row_offset_word, offset | layout::row_committed_bit);
+    ring.put64(layout::row_position(i) + layout::row_offset_word,
+               offset | layout::row_committed_bit);
     // Token i: consecutive chunks one entry apart, which the chunk sizes allow (plausible).
     const std::uint64_t token = kind == crafted_entry::one_then_corrupt ? 2ULL * i : i;
-    put64(layout::row_position(i) + layout::row_token_word, token);
+    ring.put64(layout::row_position(i) + layout::row_token_word, token);
     switch (kind) {
-      case crafted_entry::corrupt: put32(offset, 2 | layout::entry_committed_bit); break;
-      case crafted_entry::empty: put32(offset, 0); break;
+      case crafted_entry::corrupt: ring.put32(offset, 2 | layout::entry_committed_bit); break;
+      case crafted_entry::empty: ring.put32(offset, 0); break;
       case crafted_entry::one_then_corrupt:
-        put32(offset, 8 | layout::entry_committed_bit);
-        put32(offset + 4, i);
-        put32(offset + 8, 3 | layout::entry_committed_bit);
+        ring.put32(offset, 8 | layout::entry_committed_bit);
+        ring.put32(offset + 4, i);
+        ring.put32(offset + 8, 3 | layout::entry_committed_bit);
         break;
     }
   }
@@ -78,25 +85,13 @@ inline crafted_ring make_crafted_ring(std::uint32_t rows, crafted_entry kind) {
 // to the 2N + 16-pass bound made a full pass O(N^2): 3.85 s for N = 8 192.
 inline crafted_ring make_plausible_loops(std::uint32_t rows) {
   const std::size_t first = layout::table_end(rows);
-  crafted_ring ring;
-  ring.size = first + 16 * static_cast<std::size_t>(rows);
-  ring.words.assign(ring.size / 8, 0);
-  std::byte* b = reinterpret_cast<std::byte*>(ring.words.data());
-  const auto put32 = [&](std::size_t at, std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) b[at + i] = static_cast<std::byte>((v >> (8 * i)) & 0xFF);
-  };
-  const auto put64 = [&](std::size_t at, std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) b[at + i] = static_cast<std::byte>((v >> (8 * i)) & 0xFF);
-  };
-  put64(layout::magic_offset, layout::buffer_magic);
-  put32(layout::version_offset, layout::format_version);
-  put32(layout::chunk_count_offset, rows);
+  crafted_ring ring = blank_ring(first + 16 * static_cast<std::size_t>(rows), rows);
   const std::uint64_t base = 3ULL * rows + 8;
   for (std::uint32_t i = 0; i < rows; ++i) {
     const std::uint64_t token = base + i / 3 + (i % 3 == 1 ? 1 : 0);
-    put64(layout::row_position(i) + layout::row_offset_word,
-          (first + 16 * static_cast<std::uint64_t>(i)) | layout::row_committed_bit);
-    put64(layout::row_position(i) + layout::row_token_word, token);
+    ring.put64(layout::row_position(i) + layout::row_offset_word,
+               (first + 16 * static_cast<std::uint64_t>(i)) | layout::row_committed_bit);
+    ring.put64(layout::row_position(i) + layout::row_token_word, token);
   }
   return ring;
 }

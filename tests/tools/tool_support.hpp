@@ -35,6 +35,15 @@ inline std::string bin(const std::string& name) {
   return std::string(dir != nullptr ? dir : ".") + "/" + name;
 }
 
+// The programs under test, from the build's bin directory.
+inline const std::string writer_bin = bin("ouroboros-demo-writer");
+inline const std::string cli_bin = bin("ouroboros-cli");
+
+// Where a segment's file is (the tests shrink, restore and inspect it directly).
+inline std::string shm_path(const std::string& name) {
+  return "/dev/shm/" + name;
+}
+
 // A segment name unique to this process and call, so parallel test runs never collide.
 inline std::string unique_segment(const std::string& what) {
   static std::atomic<int> counter{0};
@@ -330,5 +339,15 @@ inline std::vector<json> parse_json_lines(const std::string& text) {
 inline void remove_segment(const std::string& name) {
   ::unlink(("/dev/shm/" + (name.front() == '/' ? name.substr(1) : name)).c_str());
 }
+
+// Removes the segment when the test ends, failed assertions included.
+class segment_cleanup {
+ public:
+  explicit segment_cleanup(std::string name) : name_(std::move(name)) {}
+  ~segment_cleanup() { remove_segment(name_); }
+
+ private:
+  std::string name_;
+};
 
 }  // namespace ouroboros::test_tools

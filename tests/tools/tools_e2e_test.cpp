@@ -12,9 +12,6 @@ namespace {
 using namespace ouroboros::test_tools;
 using namespace std::chrono_literals;
 
-const std::string writer_bin = bin("ouroboros-demo-writer");
-const std::string cli_bin = bin("ouroboros-cli");
-
 // Checks a stream of tail/forward JSON lines: sequence numbers rise, gaps start right after the
 // last entry and end right before the next; returns {entries, lost}. Restarts reset the count.
 struct stream_check {

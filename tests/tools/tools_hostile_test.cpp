@@ -24,9 +24,6 @@ using namespace ouroboros;
 using namespace ouroboros::test_tools;
 using namespace std::chrono_literals;
 
-const std::string writer_bin = bin("ouroboros-demo-writer");
-const std::string cli_bin = bin("ouroboros-cli");
-
 // A record segment written directly, so the test controls every byte of tags and messages (the
 // logger would sanitise them; a hostile writer does not).
 class record_segment {
@@ -75,16 +72,6 @@ class udp_sink {
  private:
   int fd_ = -1;
   unsigned port_ = 0;
-};
-
-// Removes the segment when the test ends, failed assertions included.
-class segment_cleanup {
- public:
-  explicit segment_cleanup(std::string name) : name_(std::move(name)) {}
-  ~segment_cleanup() { remove_segment(name_); }
-
- private:
-  std::string name_;
 };
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -493,10 +480,6 @@ TEST(TailContract, GoneIsReportedOnceAndFollowingContinuesForTheNextWriter) {
 }  // namespace
 
 namespace {
-
-std::string shm_path(const std::string& name) {
-  return "/dev/shm/" + name;
-}
 
 std::size_t count_entries(const std::vector<json>& lines) {
   std::size_t n = 0;

@@ -23,23 +23,6 @@ using namespace ouroboros;
 using namespace ouroboros::test_tools;
 using namespace std::chrono_literals;
 
-const std::string writer_bin = bin("ouroboros-demo-writer");
-const std::string cli_bin = bin("ouroboros-cli");
-
-std::string shm_path(const std::string& name) {
-  return "/dev/shm/" + name;
-}
-
-// Removes the segment when the test ends, failed assertions included.
-class segment_cleanup {
- public:
-  explicit segment_cleanup(std::string name) : name_(std::move(name)) {}
-  ~segment_cleanup() { remove_segment(name_); }
-
- private:
-  std::string name_;
-};
-
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
   const auto end = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < end) {

@@ -24,6 +24,7 @@
 #include <QTimer>
 #include <QToolButton>
 #include <atomic>
+#include <functional>
 #include <thread>
 
 #include "data/memory.hpp"
@@ -58,24 +59,23 @@ QApplication& app() {
   return *instance;
 }
 
-// A writer thread producing records at a modest pace until stopped.
-class live_writer {
+// A thread that writes `batch` records, naps, and again, until destroyed; `row` writes the
+// i-th record.
+class writer_thread {
  public:
-  explicit live_writer(const std::string& name) : writer_(name, 16, 16 * 1024) {
-    thread_ = std::thread([this] {
+  using row_writer = std::function<void(record_writer&, std::uint64_t)>;
+  writer_thread(const std::string& name, std::uint32_t chunks, std::uint32_t chunk_size, int batch,
+                std::chrono::milliseconds nap, row_writer row)
+      : writer_(name, chunks, chunk_size) {
+    thread_ = std::thread([this, batch, nap, row = std::move(row)] {
       std::uint64_t i = 0;
       while (!stop_.load()) {
-        for (int k = 0; k < 20; ++k, ++i) {
-          const char* tags[] = {"net", "db", "ui"};
-          writer_.write(static_cast<level>(i % 6), tags[i % 3],
-                        1000 + static_cast<std::uint32_t>(i % 4),
-                        "live message " + std::to_string(i));
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        for (int k = 0; k < batch; ++k, ++i) row(writer_, i);
+        std::this_thread::sleep_for(nap);
       }
     });
   }
-  ~live_writer() {
+  ~writer_thread() {
     stop_.store(true);
     thread_.join();
   }
@@ -86,32 +86,29 @@ class live_writer {
   std::thread thread_;
 };
 
-// Writes records as fast as it can (with a short nap per batch so the test machine stays usable).
-class fast_writer {
+// Records at a modest pace.
+class live_writer : public writer_thread {
+ public:
+  explicit live_writer(const std::string& name)
+      : writer_thread(name, 16, 16 * 1024, 20, std::chrono::milliseconds(2),
+                      [](record_writer& w, std::uint64_t i) {
+                        const char* tags[] = {"net", "db", "ui"};
+                        w.write(static_cast<level>(i % 6), tags[i % 3],
+                                1000 + static_cast<std::uint32_t>(i % 4),
+                                "live message " + std::to_string(i));
+                      }) {}
+};
+
+// Records as fast as it can (with a short nap per batch so the test machine stays usable).
+class fast_writer : public writer_thread {
  public:
   explicit fast_writer(const std::string& name, int message_bytes = 0)
-      : writer_(name, 64, 64 * 1024) {
-    thread_ = std::thread([this, message_bytes] {
-      const std::string padding(static_cast<std::size_t>(message_bytes), 'p');
-      std::uint64_t i = 0;
-      while (!stop_.load()) {
-        for (int k = 0; k < 500; ++k, ++i) {
-          writer_.write(static_cast<level>(i % 6), i % 2 ? "fast" : "slow", 1,
-                        "fast message " + std::to_string(i) + padding);
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
-    });
-  }
-  ~fast_writer() {
-    stop_.store(true);
-    thread_.join();
-  }
-
- private:
-  record_writer writer_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+      : writer_thread(name, 64, 64 * 1024, 500, std::chrono::milliseconds(1),
+                      [padding = std::string(static_cast<std::size_t>(message_bytes), 'p')](
+                          record_writer& w, std::uint64_t i) {
+                        w.write(static_cast<level>(i % 6), i % 2 ? "fast" : "slow", 1,
+                                "fast message " + std::to_string(i) + padding);
+                      }) {}
 };
 
 void pump(int ms) {

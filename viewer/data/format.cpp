@@ -23,26 +23,27 @@ QString format_time(std::int64_t unix_ns, bool utc) {
   return when.toString(QStringLiteral("yyyy-MM-dd HH:mm:ss")) + QLatin1String(digits);
 }
 
-QString format_delta(std::int64_t delta_ns) {
-  const bool negative = delta_ns < 0;
+namespace {
+// "+S.fraction" / "-S.fraction" with `digits` (6 or 9) decimals, exact for any int64.
+QString signed_seconds(std::int64_t ns, int digits) {
+  const bool negative = ns < 0;
   const std::uint64_t magnitude =
-      negative ? 0 - static_cast<std::uint64_t>(delta_ns) : static_cast<std::uint64_t>(delta_ns);
+      negative ? 0 - static_cast<std::uint64_t>(ns) : static_cast<std::uint64_t>(ns);
+  const std::uint64_t unit = digits == 6 ? 1000 : 1;
   char text[48];
-  std::snprintf(text, sizeof text, "%c%llu.%09llu", negative ? '-' : '+',
-                static_cast<unsigned long long>(magnitude / 1'000'000'000),
-                static_cast<unsigned long long>(magnitude % 1'000'000'000));
+  std::snprintf(text, sizeof text, "%c%llu.%0*llu", negative ? '-' : '+',
+                static_cast<unsigned long long>(magnitude / 1'000'000'000), digits,
+                static_cast<unsigned long long>(magnitude % 1'000'000'000 / unit));
   return QString::fromLatin1(text);
+}
+}  // namespace
+
+QString format_delta(std::int64_t delta_ns) {
+  return signed_seconds(delta_ns, 9);
 }
 
 QString format_offset(std::int64_t offset_ns) {
-  const bool negative = offset_ns < 0;
-  const std::uint64_t magnitude =
-      negative ? 0 - static_cast<std::uint64_t>(offset_ns) : static_cast<std::uint64_t>(offset_ns);
-  char text[48];
-  std::snprintf(text, sizeof text, "%c%llu.%06llu", negative ? '-' : '+',
-                static_cast<unsigned long long>(magnitude / 1'000'000'000),
-                static_cast<unsigned long long>(magnitude % 1'000'000'000 / 1000));
-  return QString::fromLatin1(text);
+  return signed_seconds(offset_ns, 6);
 }
 
 void time_of_day_cache::convert(std::int64_t seconds, bool utc) {
