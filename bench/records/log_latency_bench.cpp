@@ -4,6 +4,8 @@
 // is printed and subtracted from every percentile. The TSC of this VM advances in steps of about
 // 10 ns, so percentiles come in 10 ns steps; "mean" is an unbracketed loop of the same calls
 // (total time / calls), which is not quantised. Cases:
+//   clock read        record_clock::now() alone (the time stamp every call takes): the unit the
+//                     goals are expressed in
 //   constant          log.info("bench", "constant message without arguments")
 //   int+string        log.info("net", "sent {} bytes to {}", n, peer)         (peer: std::string)
 //   int+string 1prod  the same with producers::single (no producer lock)
@@ -115,6 +117,14 @@ int main(int argc, char** argv) {
   std::printf("%-26s %9s %9s %9s %9s %11s\n", "case (ns per call)", "mean", "p50", "p99", "p99.9",
               "max");
 
+  {
+    ouroboros::logger log(segment_name("clock"), bench_options());
+    std::uint64_t sink = 0;
+    report("clock read", measure(calls, [&](std::size_t) {
+             sink += log.clock().now();
+             asm volatile("" : : "r"(sink) : "memory");
+           }));
+  }
   {
     ouroboros::logger log(segment_name("constant"), bench_options());
     report("ouroboros constant", measure(calls, [&](std::size_t) {
