@@ -3,6 +3,7 @@
 #include "ouroboros/format.hpp"
 
 #include <cstdint>
+#include <cstring>
 #include <system_error>
 
 namespace ouroboros::format_detail {
@@ -96,7 +97,64 @@ void write_integer(format_sink& out, const spec& s, std::uint64_t magnitude,
   pad(out, s, prefix_size + count, '>', {prefix, prefix_size}, {digits, count});
 }
 
-void write_floating(format_sink& out, const spec& s, double value) noexcept {
+namespace {
+// The shortest digits that round-trip (as a float when `single`), laid out as fmt does:
+// scientific when the decimal exponent is below -4 or at least 16 ("1e+16", "1e-05", at least
+// two exponent digits), fixed otherwise without a trailing ".0" ("100", "0.0001").
+std::size_t write_shortest(char* first, char* last, double value, bool single) noexcept {
+  char sci[40];
+  const std::to_chars_result r =
+      single ? std::to_chars(sci, sci + sizeof sci, static_cast<float>(value),
+                             std::chars_format::scientific)
+             : std::to_chars(sci, sci + sizeof sci, value, std::chars_format::scientific);
+  const auto n = static_cast<std::size_t>(r.ptr - sci);
+  const std::string_view text(sci, n);
+  const std::size_t e_at = text.find('e');
+  if (e_at == std::string_view::npos) {  // inf, nan
+    std::memcpy(first, sci, n);
+    return n;
+  }
+  int exponent = 0;
+  std::from_chars(sci + e_at + (sci[e_at + 1] == '+' ? 2 : 1), sci + n, exponent);
+  char* at = first;
+  std::size_t d = 0;
+  if (sci[0] == '-') {
+    *at++ = '-';
+    d = 1;
+  }
+  if (exponent < -4 || exponent >= 16) {
+    std::memcpy(at, sci + d, n - d);
+    return static_cast<std::size_t>(at - first) + (n - d);
+  }
+  char digits[24];
+  std::size_t count = 0;
+  for (std::size_t i = d; i < e_at; ++i) {
+    if (sci[i] != '.') digits[count++] = sci[i];
+  }
+  if (exponent < 0) {
+    *at++ = '0';
+    *at++ = '.';
+    for (int z = -1; z > exponent; --z) *at++ = '0';
+    std::memcpy(at, digits, count);
+    at += count;
+  } else if (static_cast<std::size_t>(exponent) + 1 >= count) {
+    std::memcpy(at, digits, count);
+    at += count;
+    for (std::size_t z = count; z < static_cast<std::size_t>(exponent) + 1; ++z) *at++ = '0';
+  } else {
+    const auto whole = static_cast<std::size_t>(exponent) + 1;
+    std::memcpy(at, digits, whole);
+    at += whole;
+    *at++ = '.';
+    std::memcpy(at, digits + whole, count - whole);
+    at += count - whole;
+  }
+  (void)last;
+  return static_cast<std::size_t>(at - first);
+}
+}  // namespace
+
+void write_floating(format_sink& out, const spec& s, double value, bool single) noexcept {
   // 'f' of the largest double at precision 150 needs 309 + 1 + 150 digits plus a sign.
   char digits[512];
   std::to_chars_result result{};
@@ -126,9 +184,12 @@ void write_floating(format_sink& out, const spec& s, double value) noexcept {
                              : std::to_chars(first, last, value, std::chars_format::hex, precision);
       break;
     default:
-      result = precision < 0
-                   ? std::to_chars(first, last, value)
-                   : std::to_chars(first, last, value, std::chars_format::general, precision);
+      if (precision < 0) {
+        result.ptr = first + write_shortest(first, last, value, single);
+        result.ec = std::errc{};
+      } else {
+        result = std::to_chars(first, last, value, std::chars_format::general, precision);
+      }
       break;
   }
   if (result.ec != std::errc{}) {

@@ -69,6 +69,16 @@ TEST(Format, FloatingSpecs) {
   EXPECT_LIKE_FMT("{}", 1.0f / 3.0f);
 }
 
+// fmt's layout of the shortest round-trip digits: fixed for decimal exponents -4..15, else
+// scientific with at least two exponent digits; a float's own shortest digits under a spec.
+TEST(Format, ShortestFloatsAsFmt) {
+  EXPECT_LIKE_FMT("{} {} {} {} {} {}", 100.0, 1e15, 1e16, 1e-5, 0.0001, 123456789012345680.0);
+  EXPECT_LIKE_FMT("{} {} {} {}", 0.0, -0.0, 5e-324, 2.2250738585072014e-308);
+  EXPECT_LIKE_FMT("{} {} {}", 1e300, -1.5e-7, 9007199254740993.0);
+  EXPECT_LIKE_FMT("{} {:>12} {:+} {}", 0.1f, 0.1f, 1e15f, 1e-45f);
+  EXPECT_LIKE_FMT("{:<10}|{:^+12}|{:012}", 1e15, 0.00012, -2.5);
+}
+
 TEST(Format, StringAndPointerSpecs) {
   EXPECT_LIKE_FMT("[{:8}] [{:>8}] [{:-^9}] [{:.2}] [{:6.3}]", "abc", "abc", "abc", "abcdef",
                   "abcdef");

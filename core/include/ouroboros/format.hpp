@@ -233,7 +233,7 @@ struct piece {
 // compiler prints the message argument.
 void format_string_error(const char* message);
 
-consteval bool valid_utf8(std::string_view s) {
+constexpr bool valid_utf8(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
     const auto c = static_cast<unsigned char>(s[i]);
@@ -260,46 +260,205 @@ consteval bool valid_utf8(std::string_view s) {
   return true;
 }
 
-consteval void check_spec(const spec& s, arg_kind kind) {
+// Why `s` cannot format an argument of `kind`, or nullptr when it can.
+constexpr const char* spec_error(const spec& s, arg_kind kind) {
   const char t = s.type;
   const bool int_type =
       t == 0 || t == 'd' || t == 'x' || t == 'X' || t == 'b' || t == 'B' || t == 'o' || t == 'c';
   switch (kind) {
     case arg_kind::signed_int:
     case arg_kind::unsigned_int:
-      if (!int_type) format_string_error("invalid presentation type for an integer");
-      if (s.precision >= 0) format_string_error("precision is not allowed for integers");
+      if (!int_type) return "invalid presentation type for an integer";
+      if (s.precision >= 0) return "precision is not allowed for integers";
       break;
     case arg_kind::boolean:
     case arg_kind::character:
-      if (!int_type && t != 's') format_string_error("invalid presentation type for bool/char");
-      if (s.precision >= 0) format_string_error("precision is not allowed for bool/char");
+      if (!int_type && t != 's') return "invalid presentation type for bool/char";
+      if (s.precision >= 0) return "precision is not allowed for bool/char";
       if (t == 0 || t == 's' || (kind == arg_kind::character && t == 'c')) {
         if (s.sign != 0 || s.alternate || s.zero_pad)
-          format_string_error("sign, '#' and '0' need a numeric type");
+          return "sign, '#' and '0' need a numeric type";
       }
       break;
     case arg_kind::floating:
       if (t != 0 && t != 'f' && t != 'F' && t != 'e' && t != 'E' && t != 'g' && t != 'G' &&
           t != 'a' && t != 'A') {
-        format_string_error("invalid presentation type for a floating-point value");
+        return "invalid presentation type for a floating-point value";
       }
-      if (s.precision > 150) format_string_error("precision above 150 is not supported");
+      if (s.precision > 150) return "precision above 150 is not supported";
       break;
     case arg_kind::string:
-      if (t != 0 && t != 's') format_string_error("invalid presentation type for a string");
-      if (s.sign != 0 || s.alternate || s.zero_pad)
-        format_string_error("sign, '#' and '0' need a numeric type");
+      if (t != 0 && t != 's') return "invalid presentation type for a string";
+      if (s.sign != 0 || s.alternate || s.zero_pad) return "sign, '#' and '0' need a numeric type";
       break;
     case arg_kind::pointer:
-      if (t != 0 && t != 'p') format_string_error("invalid presentation type for a pointer");
-      if (s.sign != 0 || s.alternate || s.precision >= 0)
-        format_string_error("invalid spec for a pointer");
+      if (t != 0 && t != 'p') return "invalid presentation type for a pointer";
+      if (s.sign != 0 || s.alternate || s.precision >= 0) return "invalid spec for a pointer";
       break;
     case arg_kind::custom:
-      if (!s.empty()) format_string_error("format specs are not supported for log_formatter types");
+      if (!s.empty()) return "format specs are not supported for log_formatter types";
       break;
   }
+  return nullptr;
+}
+
+// The one parser of format strings: run by the consteval constructor of basic_log_format (an
+// error stops compilation) and at run time by readers of deferred records (an error makes the
+// record malformed), so a reader accepts exactly what a call site could have compiled.
+// `out` receives add_literal(begin, end) -> bool (false: no room for another piece) and
+// set_arg(index, spec) for the piece just added. Returns nullptr or the error.
+// Repeats the message as a literal at the failing call, so that the compiler's diagnostic quotes
+// it (a message passed in a variable would not be shown).
+consteval void report_format_error(const char* error) {
+  auto is = [&](std::string_view message) { return message == error; };
+  if (is("argument index out of range (more fields than arguments?)"))
+    format_string_error("argument index out of range (more fields than arguments?)");
+  if (is("cannot mix automatic and manual argument indexing"))
+    format_string_error("cannot mix automatic and manual argument indexing");
+  if (is("fill must be an ASCII character")) format_string_error("fill must be an ASCII character");
+  if (is("format specs are not supported for log_formatter types"))
+    format_string_error("format specs are not supported for log_formatter types");
+  if (is("format string is not valid UTF-8"))
+    format_string_error("format string is not valid UTF-8");
+  if (is("format string longer than 65535 bytes"))
+    format_string_error("format string longer than 65535 bytes");
+  if (is("invalid format spec or missing '}'"))
+    format_string_error("invalid format spec or missing '}'");
+  if (is("invalid presentation type for a floating-point value"))
+    format_string_error("invalid presentation type for a floating-point value");
+  if (is("invalid presentation type for a pointer"))
+    format_string_error("invalid presentation type for a pointer");
+  if (is("invalid presentation type for a string"))
+    format_string_error("invalid presentation type for a string");
+  if (is("invalid presentation type for an integer"))
+    format_string_error("invalid presentation type for an integer");
+  if (is("invalid presentation type for bool/char"))
+    format_string_error("invalid presentation type for bool/char");
+  if (is("invalid spec for a pointer")) format_string_error("invalid spec for a pointer");
+  if (is("missing precision after '.'")) format_string_error("missing precision after '.'");
+  if (is("number in format spec too large")) format_string_error("number in format spec too large");
+  if (is("precision above 150 is not supported"))
+    format_string_error("precision above 150 is not supported");
+  if (is("precision is not allowed for bool/char"))
+    format_string_error("precision is not allowed for bool/char");
+  if (is("precision is not allowed for integers"))
+    format_string_error("precision is not allowed for integers");
+  if (is("sign, '#' and '0' need a numeric type"))
+    format_string_error("sign, '#' and '0' need a numeric type");
+  if (is("too many replacement fields or escaped braces"))
+    format_string_error("too many replacement fields or escaped braces");
+  if (is("unmatched '}' in format string")) format_string_error("unmatched '}' in format string");
+  if (error != nullptr) format_string_error(error);
+}
+
+template <class Out>
+constexpr const char* parse_format(std::string_view text, const arg_kind* kinds,
+                                   std::size_t arg_count, Out& out) {
+  if (text.size() > 0xFFFF) return "format string longer than 65535 bytes";
+  if (!valid_utf8(text)) return "format string is not valid UTF-8";
+  const char* error = nullptr;
+  auto number = [&](std::size_t& i, std::size_t limit) {
+    std::size_t value = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      value = value * 10 + static_cast<std::size_t>(text[i] - '0');
+      if (value > limit) {
+        error = "number in format spec too large";
+        return std::size_t{0};
+      }
+      ++i;
+    }
+    return value;
+  };
+  constexpr const char* too_many = "too many replacement fields or escaped braces";
+  std::size_t literal_start = 0;
+  std::size_t next_auto = 0;
+  bool manual = false;
+  bool automatic = false;
+  bool any = false;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == '}') {
+      if (i + 1 < text.size() && text[i + 1] == '}') {
+        if (!out.add_literal(literal_start, i + 1)) return too_many;  // keep one '}'
+        any = true;
+        i += 2;
+        literal_start = i;
+        continue;
+      }
+      return "unmatched '}' in format string";
+    }
+    if (c != '{') {
+      ++i;
+      continue;
+    }
+    if (i + 1 < text.size() && text[i + 1] == '{') {
+      if (!out.add_literal(literal_start, i + 1)) return too_many;
+      any = true;
+      i += 2;
+      literal_start = i;
+      continue;
+    }
+    const std::size_t literal_end = i;
+    ++i;
+    std::size_t index = 0;
+    if (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      index = number(i, 255);
+      if (error != nullptr) return error;
+      manual = true;
+    } else {
+      index = next_auto++;
+      automatic = true;
+    }
+    if (manual && automatic) return "cannot mix automatic and manual argument indexing";
+    if (index >= arg_count) return "argument index out of range (more fields than arguments?)";
+    spec s;
+    if (i < text.size() && text[i] == ':') {
+      ++i;
+      auto is_align = [](char a) { return a == '<' || a == '>' || a == '^'; };
+      if (i + 1 < text.size() && is_align(text[i + 1]) && text[i] != '{' && text[i] != '}') {
+        if (static_cast<unsigned char>(text[i]) >= 0x80) return "fill must be an ASCII character";
+        s.fill = text[i];
+        s.align = text[i + 1];
+        i += 2;
+      } else if (i < text.size() && is_align(text[i])) {
+        s.align = text[i++];
+      }
+      if (i < text.size() && (text[i] == '+' || text[i] == '-' || text[i] == ' ')) {
+        s.sign = text[i] == '-' ? 0 : text[i];
+        ++i;
+      }
+      if (i < text.size() && text[i] == '#') {
+        s.alternate = true;
+        ++i;
+      }
+      if (i < text.size() && text[i] == '0') {
+        s.zero_pad = true;
+        ++i;
+      }
+      s.width = static_cast<std::uint16_t>(number(i, 4096));
+      if (error != nullptr) return error;
+      if (i < text.size() && text[i] == '.') {
+        ++i;
+        if (i >= text.size() || text[i] < '0' || text[i] > '9')
+          return "missing precision after '.'";
+        s.precision = static_cast<std::int16_t>(number(i, 4096));
+        if (error != nullptr) return error;
+      }
+      if (i < text.size() && text[i] != '}') s.type = text[i++];
+    }
+    if (i >= text.size() || text[i] != '}') return "invalid format spec or missing '}'";
+    ++i;
+    if (const char* bad = spec_error(s, kinds[index])) return bad;
+    if (!out.add_literal(literal_start, literal_end)) return too_many;
+    any = true;
+    out.set_arg(index, s);
+    literal_start = i;
+  }
+  if (literal_start < text.size() || !any) {
+    if (!out.add_literal(literal_start, text.size())) return too_many;
+  }
+  return nullptr;
 }
 
 }  // namespace format_detail
@@ -332,117 +491,28 @@ class basic_log_format {
       return {format_detail::kind_of<Args>()...};
   }
 
-  consteval void add_piece(std::size_t begin, std::size_t end) {
-    if (count_ == max_pieces)
-      format_detail::format_string_error("too many replacement fields or escaped braces");
-    if (text_.size() > 0xFFFF)
-      format_detail::format_string_error("format string longer than 65535 bytes");
+  consteval void parse() {
+    constexpr auto arg_kinds = kinds();
+    const char* error = format_detail::parse_format(text_, arg_kinds.data(), arg_count, *this);
+    if (error != nullptr) format_detail::report_format_error(error);
+  }
+
+ public:
+  // The parser's output interface (format_detail::parse_format).
+  constexpr bool add_literal(std::size_t begin, std::size_t end) {
+    if (count_ == max_pieces) return false;
     pieces_[count_].literal_begin = static_cast<std::uint16_t>(begin);
     pieces_[count_].literal_size = static_cast<std::uint16_t>(end - begin);
     ++count_;
+    return true;
+  }
+  constexpr void set_arg(std::size_t index, const format_detail::spec& s) {
+    pieces_[count_ - 1].arg = static_cast<std::uint8_t>(index);
+    pieces_[count_ - 1].plain = s.empty();
+    pieces_[count_ - 1].format = s;
   }
 
-  consteval std::size_t number(std::size_t& i, std::size_t limit) {
-    std::size_t value = 0;
-    while (i < text_.size() && text_[i] >= '0' && text_[i] <= '9') {
-      value = value * 10 + static_cast<std::size_t>(text_[i] - '0');
-      if (value > limit) format_detail::format_string_error("number in format spec too large");
-      ++i;
-    }
-    return value;
-  }
-
-  consteval void parse() {
-    using namespace format_detail;
-    if (!valid_utf8(text_)) format_string_error("format string is not valid UTF-8");
-    constexpr auto arg_kinds = kinds();
-    std::size_t literal_start = 0;
-    std::size_t next_auto = 0;
-    bool manual = false;
-    bool automatic = false;
-    std::size_t i = 0;
-    while (i < text_.size()) {
-      const char c = text_[i];
-      if (c == '}') {
-        if (i + 1 < text_.size() && text_[i + 1] == '}') {
-          add_piece(literal_start, i + 1);  // keep one '}', skip the other
-          i += 2;
-          literal_start = i;
-          continue;
-        }
-        format_string_error("unmatched '}' in format string");
-      }
-      if (c != '{') {
-        ++i;
-        continue;
-      }
-      if (i + 1 < text_.size() && text_[i + 1] == '{') {
-        add_piece(literal_start, i + 1);
-        i += 2;
-        literal_start = i;
-        continue;
-      }
-      const std::size_t literal_end = i;
-      ++i;
-      std::size_t index = 0;
-      if (i < text_.size() && text_[i] >= '0' && text_[i] <= '9') {
-        index = number(i, 255);
-        manual = true;
-      } else {
-        index = next_auto++;
-        automatic = true;
-      }
-      if (manual && automatic)
-        format_string_error("cannot mix automatic and manual argument indexing");
-      if (index >= arg_count)
-        format_string_error("argument index out of range (more fields than arguments?)");
-      spec s;
-      if (i < text_.size() && text_[i] == ':') {
-        ++i;
-        auto is_align = [](char a) { return a == '<' || a == '>' || a == '^'; };
-        if (i + 1 < text_.size() && is_align(text_[i + 1]) && text_[i] != '{' && text_[i] != '}') {
-          if (static_cast<unsigned char>(text_[i]) >= 0x80)
-            format_string_error("fill must be an ASCII character");
-          s.fill = text_[i];
-          s.align = text_[i + 1];
-          i += 2;
-        } else if (i < text_.size() && is_align(text_[i])) {
-          s.align = text_[i++];
-        }
-        if (i < text_.size() && (text_[i] == '+' || text_[i] == '-' || text_[i] == ' ')) {
-          s.sign = text_[i] == '-' ? 0 : text_[i];
-          ++i;
-        }
-        if (i < text_.size() && text_[i] == '#') {
-          s.alternate = true;
-          ++i;
-        }
-        if (i < text_.size() && text_[i] == '0') {
-          s.zero_pad = true;
-          ++i;
-        }
-        s.width = static_cast<std::uint16_t>(number(i, 4096));
-        if (i < text_.size() && text_[i] == '.') {
-          ++i;
-          if (i >= text_.size() || text_[i] < '0' || text_[i] > '9')
-            format_string_error("missing precision after '.'");
-          s.precision = static_cast<std::int16_t>(number(i, 4096));
-        }
-        if (i < text_.size() && text_[i] != '}') s.type = text_[i++];
-      }
-      if (i >= text_.size() || text_[i] != '}')
-        format_string_error("invalid format spec or missing '}'");
-      ++i;
-      check_spec(s, arg_kinds[index]);
-      add_piece(literal_start, literal_end);
-      pieces_[count_ - 1].arg = static_cast<std::uint8_t>(index);
-      pieces_[count_ - 1].plain = s.empty();
-      pieces_[count_ - 1].format = s;
-      literal_start = i;
-    }
-    if (literal_start < text_.size() || count_ == 0) add_piece(literal_start, text_.size());
-  }
-
+ private:
   std::string_view text_;
   std::array<format_detail::piece, max_pieces> pieces_{};
   std::size_t count_ = 0;
@@ -459,7 +529,8 @@ void write_padded(format_sink& out, const spec& s, std::string_view text,
                   char default_align) noexcept;
 void write_integer(format_sink& out, const spec& s, std::uint64_t magnitude,
                    bool negative) noexcept;
-void write_floating(format_sink& out, const spec& s, double value) noexcept;
+// `single`: the value came from a float, so the shortest digits are a float's.
+void write_floating(format_sink& out, const spec& s, double value, bool single = false) noexcept;
 void write_string(format_sink& out, const spec& s, std::string_view text) noexcept;
 void write_pointer(format_sink& out, const spec& s, const void* pointer) noexcept;
 
@@ -510,15 +581,8 @@ inline void write_value(format_sink& out, const piece& p, const T& value) noexce
       write_integer(out, p.format, static_cast<unsigned char>(value), false);
     }
   } else if constexpr (kind == arg_kind::floating) {
-    if constexpr (std::is_same_v<T, float>) {
-      if (p.plain) {  // shortest text that round-trips as a float, as fmt prints it
-        char digits[32];
-        const auto result = std::to_chars(digits, digits + sizeof digits, value);
-        out.append(digits, static_cast<std::size_t>(result.ptr - digits));
-        return;
-      }
-    }
-    write_floating(out, p.format, static_cast<double>(value));
+    // Shortest text that round-trips in the argument's own type, laid out as fmt does.
+    write_floating(out, p.format, static_cast<double>(value), std::is_same_v<T, float>);
   } else if constexpr (kind == arg_kind::string) {
     std::string_view text;
     if constexpr (std::is_pointer_v<T>)
