@@ -12,37 +12,8 @@ namespace ouroboros {
 namespace rl = record_layout;
 
 namespace {
-void store_le(std::byte* p, std::uint64_t value, int bytes) noexcept {
-  for (int i = 0; i < bytes; ++i) p[i] = static_cast<std::byte>((value >> (8 * i)) & 0xFFU);
-}
-
-// Replaces every byte that is not part of a valid UTF-8 sequence by '?', in place, so that every
-// record the logger writes decodes. ASCII runs (most log text) are checked 8 bytes at a time.
 void sanitize_utf8(char* text, std::size_t size) noexcept {
-  std::size_t i = 0;
-  while (i < size) {
-    while (i + 8 <= size) {
-      std::uint64_t chunk;
-      std::memcpy(&chunk, text + i, 8);
-      if ((chunk & 0x8080808080808080ULL) != 0) break;
-      i += 8;
-    }
-    if (i >= size) return;
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    const std::size_t length = (c & 0xE0) == 0xC0   ? 2
-                               : (c & 0xF0) == 0xE0 ? 3
-                               : (c & 0xF8) == 0xF0 ? 4
-                                                    : 0;
-    if (length != 0 && i + length <= size && is_valid_utf8({text + i, length})) {
-      i += length;
-    } else {
-      text[i++] = '?';
-    }
-  }
+  replace_invalid_utf8(text, size);
 }
 }  // namespace
 
@@ -146,6 +117,8 @@ logger::logger(std::string_view segment_name, const logger_options& options)
               [&] {
                 shm_writer_options o = options.segment;
                 o.payload_encoding = layout::extension_layout::encoding_record;
+                if (options.deferred_format && o.dictionary_capacity == 0)
+                  o.dictionary_capacity = options.deferred_dictionary_capacity;
                 return o;
               }()),
       clock_(options.clock),
@@ -160,6 +133,7 @@ logger::logger(std::string_view segment_name, const logger_options& options)
                                       std::min<std::size_t>(64, writer_.ring().max_payload_size()));
   stack_capacity_ = std::min(max_record_, stack_record_size);
   if (clock_.ticks()) writer_.extension().publish_clock(clock_.calibration());
+  if (options.deferred_format) interned_ = std::make_unique<detail::intern_table>();
   if (options.maintenance_thread) maintenance_ = std::thread([this] { maintenance_loop(); });
 }
 
@@ -195,6 +169,28 @@ void logger::maintenance_loop() {
     writer_.heartbeat();
     if (clock_.ticks()) writer_.extension().publish_clock(clock_.recalibrate());
   }
+}
+
+std::uint32_t logger::intern(std::string_view text) noexcept {
+  std::lock_guard<std::mutex> guard(intern_mutex_);
+  const std::uint64_t known = interned_->find(text.data());
+  if (known <= detail::intern_table::none) return static_cast<std::uint32_t>(known);
+  std::uint32_t id = detail::intern_table::none;
+  try {
+    if (const auto same = interned_texts_.find(text); same != interned_texts_.end()) {
+      id = same->second;
+    } else if (const auto added =
+                   writer_.extension().append_dictionary(rl::dictionary_kind_format, text)) {
+      id = *added;
+      interned_texts_.emplace(text, id);
+    }
+  } catch (...) {  // out of memory in the map: write this call as text
+    return detail::intern_table::none;
+  }
+  // Remembered even when the dictionary is full, so that the call site does not retry per call.
+  // A full probe window leaves the literal un-remembered: it is looked up here each time.
+  interned_->insert(text.data(), id);
+  return id;
 }
 
 std::size_t logger::fields_too_large(detail::record_builder& builder, level severity,

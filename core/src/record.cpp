@@ -69,6 +69,10 @@ std::string_view to_string(decode_status status) noexcept {
     case decode_status::truncated: return "record truncated";
     case decode_status::bad_level: return "invalid level";
     case decode_status::invalid_utf8: return "invalid UTF-8";
+    case decode_status::unknown_format: return "format id not in the dictionary";
+    case decode_status::bad_format: return "format string does not parse";
+    case decode_status::bad_arguments: return "arguments truncated or of an unknown type";
+    case decode_status::argument_mismatch: return "arguments do not match the format string";
   }
   return "unknown decode status";
 }
@@ -120,6 +124,33 @@ bool is_valid_utf8(std::string_view text) noexcept {
   return true;
 }
 
+void replace_invalid_utf8(char* text, std::size_t size) noexcept {
+  std::size_t i = 0;
+  while (i < size) {
+    while (i + 8 <= size) {
+      std::uint64_t chunk;
+      std::memcpy(&chunk, text + i, 8);
+      if ((chunk & 0x8080808080808080ULL) != 0) break;
+      i += 8;
+    }
+    if (i >= size) return;
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    const std::size_t length = (c & 0xE0) == 0xC0   ? 2
+                               : (c & 0xF0) == 0xE0 ? 3
+                               : (c & 0xF8) == 0xF0 ? 4
+                                                    : 0;
+    if (length != 0 && i + length <= size && is_valid_utf8({text + i, length})) {
+      i += length;
+    } else {
+      text[i++] = '?';
+    }
+  }
+}
+
 std::size_t utf8_prefix(std::string_view text, std::size_t limit) noexcept {
   if (text.size() <= limit) return text.size();
   std::size_t end = limit;
@@ -149,11 +180,14 @@ struct record_decoder {
       result.status = decode_status::truncated;
       return result;
     }
-    if (std::to_integer<std::uint8_t>(payload[1]) != rl::version) {
+    const auto version = std::to_integer<std::uint8_t>(payload[1]);
+    if (version != rl::version && version != rl::deferred_version) {
       result.status = decode_status::bad_version;
       return result;
     }
-    if (payload.size() < rl::fixed_size) {
+    const bool deferred = version == rl::deferred_version;
+    const std::size_t fixed = deferred ? rl::deferred_fixed_size : rl::fixed_size;
+    if (payload.size() < fixed) {
       result.status = decode_status::truncated;
       return result;
     }
@@ -171,7 +205,11 @@ struct record_decoder {
     r.timestamp = load_u64(p + 8);
     const std::size_t tag_size = std::to_integer<std::size_t>(p[16]);
     r.field_count = std::to_integer<std::size_t>(p[17]);
-    std::size_t at = rl::fixed_size;
+    if (deferred) {
+      r.deferred = true;
+      r.format_id = load_u32(p + 18);
+    }
+    std::size_t at = fixed;
     if (n - at < tag_size) {
       result.status = decode_status::truncated;
       return result;
@@ -202,6 +240,15 @@ struct record_decoder {
       at += 3 + key_size + value_size;
     }
     r.fields_bytes_ = payload.subspan(fields_start, at - fields_start);
+    if (deferred) {
+      r.arguments = payload.subspan(at);
+      if (!is_valid_utf8(r.tag)) {
+        result.status = decode_status::invalid_utf8;
+        return result;
+      }
+      result.status = decode_status::ok;
+      return result;
+    }
     r.message = view(p + at, n - at);
     if (!is_valid_utf8(r.tag) || !is_valid_utf8(r.message)) {
       result.status = decode_status::invalid_utf8;

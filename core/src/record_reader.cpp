@@ -27,6 +27,31 @@ void entry_interpreter::attach(std::span<const std::byte> segment) noexcept {
   records_ = ext && ext->payload_encoding == layout::extension_layout::encoding_record;
   clock_seq_ = ~std::uint64_t{0};
   clock_ = clock_calibration{};
+  formats_.clear();
+}
+
+decode_status entry_interpreter::render(const record_view& record) noexcept {
+  const std::uint32_t id = record.format_id;
+  const std::size_t slot = id / 4;
+  // Dictionary entries never change once published, so a parsed format stays valid for the
+  // whole segment; an id not (yet) in the dictionary is looked up again next time.
+  if (slot >= formats_.size() || formats_[slot] == nullptr) {
+    const auto entry = read_dictionary_entry(segment_, id);
+    if (!entry || entry->kind != record_layout::dictionary_kind_format)
+      return decode_status::unknown_format;
+    try {
+      if (slot >= formats_.size()) formats_.resize(slot + 1);
+      formats_[slot] = std::make_unique<deferred_format>(parse_deferred_format(entry->bytes));
+    } catch (...) {
+      return decode_status::unknown_format;  // out of memory: nothing better to report
+    }
+  }
+  rendered_.clear();
+  try {
+    return render_deferred(*formats_[slot], record.arguments, rendered_);
+  } catch (...) {
+    return decode_status::bad_arguments;
+  }
 }
 
 std::uint64_t entry_interpreter::to_unix_ns(std::uint64_t ticks) noexcept {
@@ -60,13 +85,21 @@ entry_view entry_interpreter::interpret(std::span<const std::byte> payload) noex
     return view;
   }
   const record_view& r = decoded.record;
+  if (r.deferred) {
+    const decode_status rendered = render(r);
+    if (rendered != decode_status::ok) {
+      view.status = rendered;
+      view.kind = entry_kind::malformed;
+      return view;
+    }
+  }
   view.kind = entry_kind::record;
   view.record = r;
   view.severity = r.severity;
   view.thread = r.thread;
   view.truncated = r.truncated();
   view.tag = r.tag;
-  view.message = r.message;
+  view.message = r.deferred ? std::string_view(rendered_) : r.message;
   view.unix_ns = r.timestamp_in_ticks() ? to_unix_ns(r.timestamp) : r.timestamp;
   return view;
 }

@@ -24,10 +24,12 @@ std::string unique_name(const char* what) {
 }
 
 bool format_in_ring = true;  // the tests run once per formatting strategy (see main below)
+bool deferred = false;
 
 logger_options small_options() {
   logger_options options;
   options.format_in_ring = format_in_ring;
+  options.deferred_format = deferred;
   options.segment.chunk_count = 8;
   options.segment.chunk_target_size = 16 * 1024;
   options.threshold = level::trace;
@@ -302,5 +304,9 @@ int main(int argc, char** argv) {
   const int in_ring = RUN_ALL_TESTS();
   format_in_ring = false;
   const int staged = RUN_ALL_TESTS();
-  return in_ring != 0 ? in_ring : staged;
+  // Deferred records (formatted by the reader) must read back the same.
+  format_in_ring = true;
+  deferred = true;
+  const int deferred_records = RUN_ALL_TESTS();
+  return in_ring != 0 ? in_ring : staged != 0 ? staged : deferred_records;
 }

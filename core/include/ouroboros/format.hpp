@@ -164,7 +164,8 @@ enum class arg_kind : std::uint8_t {
   floating,
   string,
   pointer,
-  custom
+  custom,
+  any  // run-time parsing of a format whose argument types are not known yet
 };
 
 template <class T>
@@ -298,6 +299,7 @@ constexpr const char* spec_error(const spec& s, arg_kind kind) {
     case arg_kind::custom:
       if (!s.empty()) return "format specs are not supported for log_formatter types";
       break;
+    case arg_kind::any: break;
   }
   return nullptr;
 }

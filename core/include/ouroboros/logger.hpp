@@ -19,6 +19,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <chrono>
@@ -27,11 +28,13 @@
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <string_view>
 #include <thread>
 #include <type_traits>
+#include <unordered_map>
 
 #include "ouroboros/clock.hpp"
 #include "ouroboros/format.hpp"
@@ -56,6 +59,14 @@ struct logger_options {
   // Where records are formatted: straight into the ring under the producer lock (true), or on
   // the stack outside the lock and then copied in (false). See docs/performance.md.
   bool format_in_ring = true;
+  // Deferred formatting (docs/format.md §11.5): a call whose arguments are all built-in types
+  // (integers, floats, bool, char, strings, pointers) and that has no fields stores its format
+  // string once per segment in the extension block's dictionary, and per call only the format's
+  // id and the arguments; readers format. Other calls, and every call once the dictionary is
+  // full, write text records. Needs readers that know record version 2 (C++ entry_interpreter).
+  bool deferred_format = false;
+  // Dictionary bytes reserved when deferred_format is on and segment.dictionary_capacity is 0.
+  std::uint32_t deferred_dictionary_capacity = 64 * 1024;
   // A background thread refreshes the heartbeat and the clock calibration every interval.
   // Without it, call maintain() yourself about once a second.
   bool maintenance_thread = true;
@@ -133,6 +144,127 @@ inline std::uint32_t current_thread_id() noexcept {
     cached_thread_id = id = os_thread_id();
   return id;
 }
+
+// Arguments of deferred records: how many bytes each takes and how it is stored (record.hpp).
+template <class T>
+inline constexpr bool deferrable_v = format_detail::kind_of<T>() != format_detail::arg_kind::custom;
+
+inline void store_le(std::byte* p, std::uint64_t v, std::size_t bytes) noexcept {
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(p, &v, bytes);
+  } else {
+    for (std::size_t i = 0; i < bytes; ++i) p[i] = static_cast<std::byte>((v >> (8 * i)) & 0xFFU);
+  }
+}
+
+template <class T>
+inline std::string_view deferred_text(const T& value) noexcept {
+  if constexpr (std::is_pointer_v<T>)
+    return value != nullptr ? std::string_view(value) : std::string_view("(null)");
+  else
+    return std::string_view(value);
+}
+
+template <class T>
+inline std::size_t deferred_size(const T& value) noexcept {
+  constexpr format_detail::arg_kind kind = format_detail::kind_of<T>();
+  if constexpr (kind == format_detail::arg_kind::string)
+    return 5 + deferred_text(value).size();
+  else if constexpr (kind == format_detail::arg_kind::boolean ||
+                     kind == format_detail::arg_kind::character)
+    return 2;
+  else if constexpr (std::is_same_v<T, float>)
+    return 5;
+  else
+    return 9;
+}
+
+template <class T>
+inline std::byte* put_deferred(std::byte* p, const T& value) noexcept {
+  using format_detail::arg_kind;
+  constexpr arg_kind kind = format_detail::kind_of<T>();
+  if constexpr (std::is_enum_v<T>) {
+    return put_deferred(p, static_cast<std::underlying_type_t<T>>(value));
+  } else if constexpr (kind == arg_kind::signed_int) {
+    p[0] = std::byte{static_cast<std::uint8_t>(arg_type::i64)};
+    store_le(p + 1, static_cast<std::uint64_t>(static_cast<std::int64_t>(value)), 8);
+    return p + 9;
+  } else if constexpr (kind == arg_kind::unsigned_int) {
+    p[0] = std::byte{static_cast<std::uint8_t>(arg_type::u64)};
+    store_le(p + 1, static_cast<std::uint64_t>(value), 8);
+    return p + 9;
+  } else if constexpr (kind == arg_kind::boolean || kind == arg_kind::character) {
+    p[0] = std::byte{static_cast<std::uint8_t>(kind == arg_kind::boolean ? arg_type::boolean
+                                                                         : arg_type::character)};
+    p[1] = static_cast<std::byte>(static_cast<unsigned char>(value));
+    return p + 2;
+  } else if constexpr (std::is_same_v<T, float>) {
+    p[0] = std::byte{static_cast<std::uint8_t>(arg_type::f32)};
+    store_le(p + 1, std::bit_cast<std::uint32_t>(value), 4);
+    return p + 5;
+  } else if constexpr (kind == arg_kind::floating) {
+    p[0] = std::byte{static_cast<std::uint8_t>(arg_type::f64)};
+    store_le(p + 1, std::bit_cast<std::uint64_t>(static_cast<double>(value)), 8);
+    return p + 9;
+  } else if constexpr (kind == arg_kind::string) {
+    const std::string_view text = deferred_text(value);
+    p[0] = std::byte{static_cast<std::uint8_t>(arg_type::string)};
+    store_le(p + 1, text.size(), 4);
+    if (!text.empty()) std::memcpy(p + 5, text.data(), text.size());
+    // Records always decode: bytes that are not UTF-8 become '?', as in text records.
+    if (!is_ascii(text.data(), text.size())) [[unlikely]]
+      replace_invalid_utf8(reinterpret_cast<char*>(p + 5), text.size());
+    return p + 5 + text.size();
+  } else {
+    static_assert(kind == arg_kind::pointer);
+    p[0] = std::byte{static_cast<std::uint8_t>(arg_type::pointer)};
+    store_le(p + 1, reinterpret_cast<std::uintptr_t>(static_cast<const void*>(value)), 8);
+    return p + 9;
+  }
+}
+
+// Format strings already interned in this logger's dictionary, keyed by the literal's address
+// (a log_format is built only from string literals, whose storage lives as long as the
+// program). Readers never lock: a slot's id is stored before its key (release).
+// Thread-safety: find() from any thread; insert() under the caller's mutex.
+class intern_table {
+ public:
+  static constexpr std::uint32_t none = 0xFFFFFFFFU;
+  static constexpr std::size_t size = 4096;
+  static constexpr std::size_t probes = 8;
+  static std::size_t home(const char* key) noexcept {
+    return static_cast<std::size_t>(
+        (reinterpret_cast<std::uintptr_t>(key) * 0x9E3779B97F4A7C15ULL) >> 52);
+  }
+  // The id, none when the key is interned as "not possible", or nullopt-like `missing`.
+  static constexpr std::uint64_t missing = ~std::uint64_t{0};
+  std::uint64_t find(const char* key) const noexcept {
+    for (std::size_t i = 0, at = home(key); i < probes; ++i, at = (at + 1) % size) {
+      const char* k = slots_[at].key.load(std::memory_order_acquire);
+      if (k == key) [[likely]]
+        return slots_[at].id.load(std::memory_order_relaxed);
+      if (k == nullptr) return missing;
+    }
+    return missing;
+  }
+  // Returns false when the key's probe window is full.
+  bool insert(const char* key, std::uint32_t id) noexcept {
+    for (std::size_t i = 0, at = home(key); i < probes; ++i, at = (at + 1) % size) {
+      if (slots_[at].key.load(std::memory_order_relaxed) != nullptr) continue;
+      slots_[at].id.store(id, std::memory_order_relaxed);
+      slots_[at].key.store(key, std::memory_order_release);
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  struct slot {
+    std::atomic<const char*> key{nullptr};
+    std::atomic<std::uint32_t> id{none};
+  };
+  std::array<slot, size> slots_{};
+};
 
 // Builds one record in a caller-provided buffer (the stack, or the claimed ring memory).
 class record_builder {
@@ -301,6 +433,12 @@ class logger {
                    const basic_log_format<Args...>& format, const Args&... args) noexcept {
     const std::uint64_t timestamp = clock_.now();
     const std::uint32_t thread = detail::current_thread_id();
+    if constexpr ((detail::deferrable_v<Args> && ...)) {
+      if (interned_ != nullptr && fields.empty()) [[likely]] {
+        if (emit_deferred(severity, timestamp, thread, tag, format, args...)) [[likely]]
+          return;
+      }
+    }
     auto step = [&](format_sink& out) noexcept { format_to(out, format, args...); };
     if (in_ring_) {
       emit_in_ring(severity, tick_flag_, timestamp, thread, tag, fields, step);
@@ -326,6 +464,49 @@ class logger {
       truncated_.fetch_add(1, std::memory_order_relaxed);
     publish(staging, size);
   }
+
+  // A deferred record (record version 2): the format's id and the arguments, no formatting.
+  // Returns false when the text record must be written instead (dictionary full, a tag longer
+  // than a record allows, arguments larger than the record limit).
+  template <class... Args>
+  bool emit_deferred(level severity, std::uint64_t timestamp, std::uint32_t thread,
+                     std::string_view tag, const basic_log_format<Args...>& format,
+                     const Args&... args) noexcept {
+    namespace rl = record_layout;
+    const std::string_view text = format.text();
+    std::uint64_t id = interned_->find(text.data());
+    if (id > detail::intern_table::none) [[unlikely]]
+      id = intern(text);
+    if (id == detail::intern_table::none || tag.size() > rl::max_tag_size) [[unlikely]]
+      return false;
+    const std::size_t size =
+        rl::deferred_fixed_size + tag.size() + (std::size_t{0} + ... + detail::deferred_size(args));
+    if (size > max_record_) [[unlikely]]
+      return false;
+    if (threading_ == producers::many) lock_.lock();
+    ring_writer& ring = writer_.ring();
+    std::byte* p = ring.claim(size);
+    p[0] = std::byte{rl::marker};
+    p[1] = std::byte{rl::deferred_version};
+    p[2] = static_cast<std::byte>(severity);
+    p[3] = std::byte{tick_flag_};
+    detail::store_le(p + 4, thread, 4);
+    detail::store_le(p + 8, timestamp, 8);
+    p[16] = static_cast<std::byte>(tag.size());
+    p[17] = std::byte{0};
+    detail::store_le(p + 18, id, 4);
+    std::byte* at = p + rl::deferred_fixed_size;
+    if (!tag.empty()) std::memcpy(at, tag.data(), tag.size());
+    if (!is_ascii(tag.data(), tag.size())) [[unlikely]]
+      replace_invalid_utf8(reinterpret_cast<char*>(at), tag.size());
+    at += tag.size();
+    ((at = detail::put_deferred(at, args)), ...);
+    ring.publish();
+    if (threading_ == producers::many) lock_.unlock();
+    return true;
+  }
+  // Interns a format string (once per literal; equal texts share one dictionary entry).
+  std::uint32_t intern(std::string_view text) noexcept;
 
   // Claims the largest record in the ring and formats straight into it under the lock.
   template <class F>
@@ -392,6 +573,9 @@ class logger {
   std::atomic<std::uint8_t> threshold_;
   std::atomic<std::uint64_t> truncated_{0};
   alignas(64) mutable detail::producer_lock lock_;
+  std::unique_ptr<detail::intern_table> interned_;  // null: deferred formatting is off
+  std::mutex intern_mutex_;                         // serialises intern()
+  std::unordered_map<std::string_view, std::uint32_t> interned_texts_;  // under intern_mutex_
 
   std::mutex maintenance_mutex_;  // guards stop_ and serialises maintain()
   std::condition_variable maintenance_wake_;

@@ -13,6 +13,12 @@
 //           K times: u8 key length, key bytes (UTF-8), u16 value length, value bytes (UTF-8)
 //           the message: every remaining byte (UTF-8)
 //
+// Version 2, the deferred record (docs/format.md, "Deferred records"), keeps bytes 0..17 and
+// adds a u32 format id at 18 (a dictionary entry of kind format_string); the tag and fields
+// follow at 22 as above, then the arguments to the end of the payload: per argument a u8 type
+// (arg_type) and its value. Readers format the message from the interned format string; version
+// 1 readers report it as a record of an unknown version.
+//
 // A segment says in its extension block whether its payloads are records; entries of segments
 // without the block (other v1 writers) or with the raw encoding are plain bytes.
 //
@@ -52,7 +58,22 @@ inline constexpr std::size_t max_tag_size = 255;
 inline constexpr std::size_t max_fields = 255;
 inline constexpr std::size_t max_key_size = 255;
 inline constexpr std::size_t max_value_size = 65535;
+inline constexpr std::uint8_t deferred_version = 2;
+inline constexpr std::size_t deferred_fixed_size = 22;
+inline constexpr std::uint8_t dictionary_kind_format = 1;  // dictionary entry: a format string
 }  // namespace record_layout
+
+// Argument types of deferred records; values little-endian.
+enum class arg_type : std::uint8_t {
+  i64 = 1,        // 8 bytes, two's complement
+  u64 = 2,        // 8 bytes
+  f64 = 3,        // 8 bytes, IEEE 754 binary64
+  f32 = 4,        // 4 bytes, IEEE 754 binary32 (shortest form is a float's)
+  boolean = 5,    // 1 byte, 0 or 1
+  character = 6,  // 1 byte
+  string = 7,     // u32 length, then that many bytes of UTF-8
+  pointer = 8,    // 8 bytes, the address
+};
 
 struct record_field {
   std::string_view key;
@@ -69,6 +90,11 @@ class record_view {
   std::string_view tag;
   std::string_view message;
   std::size_t field_count = 0;
+  // Deferred records (version 2): the format's dictionary id and the encoded arguments; the
+  // message is empty until a reader renders it (render_deferred).
+  bool deferred = false;
+  std::uint32_t format_id = 0;
+  std::span<const std::byte> arguments;
 
   bool truncated() const noexcept { return (flags & record_layout::flag_truncated) != 0; }
   bool timestamp_in_ticks() const noexcept { return (flags & record_layout::flag_ticks) != 0; }
@@ -87,6 +113,11 @@ enum class decode_status {
   truncated,     // the payload ends inside the fixed part, the tag or a field
   bad_level,
   invalid_utf8,  // tag, key, value or message is not valid UTF-8
+  // Deferred records, found while rendering:
+  unknown_format,     // the format id names no format string in the dictionary
+  bad_format,         // the format string does not parse
+  bad_arguments,      // an argument is truncated, has an unknown type or an invalid value
+  argument_mismatch,  // too few arguments, or one whose type the field's spec cannot format
 };
 std::string_view to_string(decode_status status) noexcept;
 
@@ -98,6 +129,9 @@ struct decode_result {
 decode_result decode_record(std::span<const std::byte> payload) noexcept;
 
 bool is_valid_utf8(std::string_view text) noexcept;
+// Replaces every byte that is not part of a valid UTF-8 sequence by '?', in place (what the
+// logger does to text of unknown encoding).
+void replace_invalid_utf8(char* text, std::size_t size) noexcept;
 // Longest prefix of `text` of at most `limit` bytes that does not split a UTF-8 sequence.
 std::size_t utf8_prefix(std::string_view text, std::size_t limit) noexcept;
 

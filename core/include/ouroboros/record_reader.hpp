@@ -7,15 +7,19 @@
 //     calibration (re-read automatically when the writer re-calibrates);
 //   - any other segment (raw encoding, or no extension block: another v1 writer): every payload
 //     is plain bytes, shown as a message with no level and no time;
+//   - deferred records (version 2) are formatted here from the segment's dictionary, with the
+//     call site's formatter (deferred.hpp); parsed format strings are cached per id;
 //   - a payload that starts like a record but does not decode is reported as malformed, with
 //     the decoder's reason, and its bytes are still available as the message.
 //
-// Thread-safety: entry_interpreter is not thread-safe (it caches the clock); use one per reader
-// thread. interpret() never allocates; to_owned() and printable() do.
+// Thread-safety: entry_interpreter is not thread-safe (it caches the clock, parsed formats and
+// the last rendered message); use one per reader thread. interpret() allocates only to grow its
+// caches; to_owned() and printable() do.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -23,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "ouroboros/deferred.hpp"
 #include "ouroboros/extension.hpp"
 #include "ouroboros/record.hpp"
 
@@ -43,8 +48,10 @@ struct entry_view {
   std::uint32_t thread = 0;              // records only
   bool truncated = false;                // the writer cut the message (records only)
   std::string_view tag;                  // records only
-  std::string_view message;              // record message, or the whole payload (plain, malformed)
-  record_view record;                    // kind == record: fields via record.field(i)
+  // Record message, or the whole payload (plain, malformed). A deferred record's message lives
+  // in the interpreter until its next interpret() call.
+  std::string_view message;
+  record_view record;                                  // kind == record: fields via record.field(i)
   decode_status status = decode_status::not_a_record;  // malformed: why
   std::string_view error() const noexcept {
     return kind == entry_kind::malformed ? to_string(status) : "";
@@ -83,7 +90,11 @@ class entry_interpreter {
 
  private:
   std::uint64_t to_unix_ns(std::uint64_t ticks) noexcept;
+  decode_status render(const record_view& record) noexcept;
   std::span<const std::byte> segment_;
+  // Parsed format strings by dictionary id / 4 (ids are 4-aligned offsets); null: not yet read.
+  std::vector<std::unique_ptr<deferred_format>> formats_;
+  std::string rendered_;
   bool records_ = false;
   bool has_block_ = false;
   std::uint64_t clock_seq_ = ~std::uint64_t{0};
