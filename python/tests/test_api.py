@@ -101,7 +101,7 @@ def test_malformed_record_keeps_its_bytes() -> None:
         entries = list(reader)
     assert entries[1].kind is Kind.MALFORMED
     assert entries[1].error == "unknown record version"
-    assert entries[1].payload.startswith(b"\x9e\x02")
+    assert entries[1].payload.startswith(b"\x9e\x03")
 
 
 def test_cli_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:

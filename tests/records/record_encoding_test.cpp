@@ -140,7 +140,7 @@ TEST(RecordDecoding, BadLengthsVersionAndLevel) {
   bad[18 + 3 + 1 + 3 + 1] = std::byte{0xFF};
   EXPECT_EQ(decode_record(bad).status, decode_status::truncated);
   bad = payload;
-  bad[1] = std::byte{2};
+  bad[1] = std::byte{3};  // 2 is the deferred record
   EXPECT_EQ(decode_record(bad).status, decode_status::bad_version);
   bad = payload;
   bad[2] = std::byte{6};

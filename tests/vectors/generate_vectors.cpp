@@ -293,7 +293,7 @@ std::vector<test_vector> build() {
       bytes.resize(std::min(size, bytes.size()));
       s.write(bytes);
     };
-    variant([](auto& b) { b[1] = std::byte{2}; }, 1000);         // bad version
+    variant([](auto& b) { b[1] = std::byte{3}; }, 1000);         // unknown version (2: deferred)
     variant([](auto&) {}, 10);                                   // inside fixed part
     variant([](auto&) {}, 1);                                    // marker only
     variant([](auto& b) { b[2] = std::byte{6}; }, 1000);         // bad level
