@@ -9,6 +9,9 @@
 //   constant          log.info("bench", "constant message without arguments")
 //   int+string        log.info("net", "sent {} bytes to {}", n, peer)         (peer: std::string)
 //   int+string 1prod  the same with producers::single (no producer lock)
+//   ... text          the same call writing a text record (formatted at the call site); the
+//                     other ouroboros cases write deferred records
+//                     (logger_options::deferred_format)
 //   int+string x4     the same from 4 threads at once (2 cores: includes preemption)
 //   spdlog sink       spdlog::logger (synchronous) -> ouroboros::spdlog_sink
 //   spdlog async      spdlog's async logger -> null sink (its queue hand-off only)
@@ -81,9 +84,10 @@ std::string segment_name(const char* what) {
   return "ouroboros-bench-" + std::string(what) + "-" + std::to_string(::getpid());
 }
 
-ouroboros::logger_options bench_options(
-    ouroboros::producers threading = ouroboros::producers::many) {
+ouroboros::logger_options bench_options(ouroboros::producers threading = ouroboros::producers::many,
+                                        bool deferred = true) {
   ouroboros::logger_options options;
+  options.deferred_format = deferred;
   options.segment.chunk_count = 64;
   options.segment.chunk_target_size = 64 * 1024;  // 4 MiB ring: wraps many times per case
   options.threading = threading;
@@ -138,13 +142,28 @@ int main(int argc, char** argv) {
            }));
   }
   {
+    ouroboros::logger log(segment_name("text-const"),
+                          bench_options(ouroboros::producers::many, false));
+    report("ouroboros constant text", measure(calls, [&](std::size_t) {
+             log.info("bench", "constant message without arguments");
+           }));
+  }
+  {
+    ouroboros::logger log(segment_name("text-intstr"),
+                          bench_options(ouroboros::producers::many, false));
+    report("ouroboros int+string text", measure(calls, [&](std::size_t i) {
+             log.info("net", "sent {} bytes to {}", static_cast<int>(i), peer);
+           }));
+  }
+  {
     ouroboros::logger log(segment_name("single"), bench_options(ouroboros::producers::single));
     report("ouroboros int+string 1prod", measure(calls, [&](std::size_t i) {
              log.info("net", "sent {} bytes to {}", static_cast<int>(i), peer);
            }));
   }
-  {
-    ouroboros::logger log(segment_name("threads"), bench_options());
+  for (const bool deferred : {true, false}) {
+    ouroboros::logger log(segment_name("threads"),
+                          bench_options(ouroboros::producers::many, deferred));
     constexpr int threads = 4;
     std::vector<std::vector<std::uint64_t>> results(threads);
     std::vector<double> means(threads);
@@ -165,8 +184,9 @@ int main(int argc, char** argv) {
     for (auto& r : results) all.insert(all.end(), r.begin(), r.end());
     last_mean_ns = 0;
     for (const double m : means) last_mean_ns += m / threads;
-    report("ouroboros int+string x4", std::move(all));
-    std::printf("%-26s %9.2f M records/s in total (incl. warm-up calls)\n", "  x4 throughput",
+    report(deferred ? "ouroboros int+string x4" : "ouroboros int+string x4 text", std::move(all));
+    std::printf("%-26s %9.2f M records/s in total (incl. warm-up calls)\n",
+                deferred ? "  x4 throughput" : "  x4 text throughput",
                 static_cast<double>(log.records_written()) / seconds / 1e6);
   }
   {

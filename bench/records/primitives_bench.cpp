@@ -174,3 +174,139 @@ void logger_below_threshold(benchmark::State& state) {
 }
 BENCHMARK(logger_below_threshold);
 }  // namespace
+
+#include "ouroboros/clock.hpp"
+#include "ouroboros/record_reader.hpp"
+#include "ouroboros/segment.hpp"
+
+// Deferred records (record version 2), and the parts of a call one by one.
+namespace {
+ouroboros::logger& deferred_logger(ouroboros::producers threading) {
+  static auto make = [](ouroboros::producers t, const char* what) {
+    ouroboros::logger_options options;
+    options.threading = t;
+    options.deferred_format = true;
+    return std::make_unique<ouroboros::logger>(
+        std::string("ouroboros-bench-prim-deferred-") + what + "-" + std::to_string(::getpid()),
+        options);
+  };
+  static auto many = make(ouroboros::producers::many, "many");
+  static auto single = make(ouroboros::producers::single, "single");
+  return threading == ouroboros::producers::many ? *many : *single;
+}
+
+void deferred_constant(benchmark::State& state) {
+  auto& log = deferred_logger(ouroboros::producers::many);
+  for (auto _ : state) log.info("bench", "constant message without arguments");
+}
+BENCHMARK(deferred_constant);
+
+void deferred_int_string(benchmark::State& state) {
+  auto& log = deferred_logger(ouroboros::producers::many);
+  int n = 0;
+  for (auto _ : state) log.info("net", "sent {} bytes to {}", ++n, peer);
+}
+BENCHMARK(deferred_int_string);
+BENCHMARK(deferred_int_string)->Threads(4);
+
+void deferred_int_string_single_producer(benchmark::State& state) {
+  auto& log = deferred_logger(ouroboros::producers::single);
+  int n = 0;
+  for (auto _ : state) log.info("net", "sent {} bytes to {}", ++n, peer);
+}
+BENCHMARK(deferred_int_string_single_producer);
+
+void part_record_clock_now(benchmark::State& state) {
+  auto& log = deferred_logger(ouroboros::producers::many);
+  for (auto _ : state) benchmark::DoNotOptimize(log.clock().now());
+}
+BENCHMARK(part_record_clock_now);
+
+void part_thread_id(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(ouroboros::detail::current_thread_id());
+}
+BENCHMARK(part_thread_id);
+
+void part_intern_lookup(benchmark::State& state) {
+  ouroboros::detail::intern_table table;
+  static const char literal[] = "sent {} bytes to {}";
+  table.insert(literal, 0);
+  const char* key = literal;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(key);
+    benchmark::DoNotOptimize(table.find(key));
+  }
+}
+BENCHMARK(part_intern_lookup);
+
+// A segment of the ring's size, written as the logger does but without clock, lock and lookup:
+// claim, header, tag, arguments, publish.
+void part_ring_claim_encode_publish(benchmark::State& state) {
+  ouroboros::shm_writer_options o;
+  o.chunk_count = 64;
+  o.chunk_target_size = 64 * 1024;
+  ouroboros::shm_writer writer("ouroboros-bench-prim-ring-" + std::to_string(::getpid()), o);
+  auto& ring = writer.ring();
+  int n = 0;
+  for (auto _ : state) {
+    const std::size_t size = 22 + 3 + 9 + 5 + peer.size();
+    std::byte* p = ring.claim(size);
+    std::memset(p, 0, 22);
+    std::memcpy(p + 22, "net", 3);
+    std::byte* at = ouroboros::detail::put_deferred(p + 25, ++n);
+    ouroboros::detail::put_deferred(at, peer);
+    ring.publish();
+  }
+}
+BENCHMARK(part_ring_claim_encode_publish);
+
+// Reader side: the entry interpreter on a deferred record against a text record of the same call
+// (the text record's cost is decoding only; formatting happened at the call site).
+void interpret_payload(benchmark::State& state, bool deferred) {
+  const std::string name = std::string("ouroboros-bench-prim-render-") + (deferred ? "d-" : "t-") +
+                           std::to_string(::getpid());
+  ouroboros::logger_options options;
+  options.deferred_format = deferred;
+  options.maintenance_thread = false;
+  ouroboros::logger log(name, options);
+  log.info("net", "sent {} bytes to {}", 1500, peer);
+  ouroboros::shm_reader reader(name);
+  const ouroboros::read_result r = reader.read_next();
+  const std::vector<std::byte> payload(r.payload.begin(), r.payload.end());
+  ouroboros::entry_interpreter interpreter(reader.bytes());
+  for (auto _ : state) {
+    const ouroboros::entry_view v = interpreter.interpret(payload);
+    benchmark::DoNotOptimize(v.message.data());
+  }
+}
+void interpret_deferred_int_string(benchmark::State& state) {
+  interpret_payload(state, true);
+}
+BENCHMARK(interpret_deferred_int_string);
+void interpret_text_int_string(benchmark::State& state) {
+  interpret_payload(state, false);
+}
+BENCHMARK(interpret_text_int_string);
+}  // namespace
+
+#include "ouroboros/deferred.hpp"
+
+namespace {
+// Formatting alone, reader side: a parsed format string and encoded arguments to text (compare
+// with format_ouroboros_format_to, the same call formatted at the call site).
+void render_deferred_int_string(benchmark::State& state) {
+  const ouroboros::deferred_format format = ouroboros::parse_deferred_format("sent {} bytes to {}");
+  std::byte args[64];
+  std::byte* at = ouroboros::detail::put_deferred(args, 1500);
+  at = ouroboros::detail::put_deferred(at, peer);
+  const std::span<const std::byte> encoded(args, static_cast<std::size_t>(at - args));
+  std::string out;
+  out.reserve(256);
+  for (auto _ : state) {
+    out.clear();
+    benchmark::DoNotOptimize(ouroboros::render_deferred(format, encoded, out));
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(render_deferred_int_string);
+}  // namespace

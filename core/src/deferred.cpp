@@ -1,6 +1,7 @@
 #include "ouroboros/deferred.hpp"
 
 #include <array>
+#include <bit>
 #include <cstring>
 
 namespace ouroboros {
@@ -28,16 +29,25 @@ struct piece_list {
   }
 };
 
+// Trivial on purpose: render_deferred keeps 256 of them on the stack uninitialised and fills
+// only as many as the record has.
 struct argument {
-  arg_type type = arg_type::i64;
-  std::uint64_t bits = 0;
-  std::string_view text;
+  arg_type type;
+  std::uint64_t bits;
+  const char* text;
+  std::string_view view() const noexcept { return {text, static_cast<std::size_t>(bits)}; }
 };
 
 std::uint64_t load_le(const std::byte* p, std::size_t bytes) noexcept {
-  std::uint64_t v = 0;
-  for (std::size_t i = bytes; i-- > 0;) v = (v << 8) | std::to_integer<std::uint64_t>(p[i]);
-  return v;
+  if constexpr (std::endian::native == std::endian::little) {
+    std::uint64_t v = 0;
+    std::memcpy(&v, p, bytes);
+    return v;
+  } else {
+    std::uint64_t v = 0;
+    for (std::size_t i = bytes; i-- > 0;) v = (v << 8) | std::to_integer<std::uint64_t>(p[i]);
+    return v;
+  }
 }
 
 fd::arg_kind kind_of(arg_type type) noexcept {
@@ -84,9 +94,9 @@ decode_status split(std::span<const std::byte> bytes, std::array<argument, max_a
     if (a.type == arg_type::boolean && a.bits > 1) return decode_status::bad_arguments;
     if (a.type == arg_type::string) {
       if (n - at < a.bits) return decode_status::bad_arguments;
-      a.text = {reinterpret_cast<const char*>(bytes.data() + at), static_cast<std::size_t>(a.bits)};
+      a.text = reinterpret_cast<const char*>(bytes.data() + at);
       at += static_cast<std::size_t>(a.bits);
-      if (!is_valid_utf8(a.text)) return decode_status::invalid_utf8;
+      if (!is_valid_utf8(a.view())) return decode_status::invalid_utf8;
     }
     ++count;
   }
@@ -112,7 +122,7 @@ void write(format_sink& out, const fd::piece& p, const argument& a) noexcept {
     }
     case arg_type::boolean: fd::write_value(out, p, a.bits != 0); return;
     case arg_type::character: fd::write_value(out, p, static_cast<char>(a.bits)); return;
-    case arg_type::string: fd::write_value(out, p, a.text); return;
+    case arg_type::string: fd::write_value(out, p, a.view()); return;
     case arg_type::pointer:
       fd::write_value(out, p, reinterpret_cast<const void*>(static_cast<std::uintptr_t>(a.bits)));
       return;
@@ -140,7 +150,7 @@ deferred_format parse_deferred_format(std::string_view text) {
 decode_status render_deferred(const deferred_format& format, std::span<const std::byte> arguments,
                               std::string& out) {
   if (format.status != decode_status::ok) return format.status;
-  std::array<argument, max_arguments> args;
+  std::array<argument, max_arguments> args;  // NOLINT: filled by split, read below count only
   std::size_t count = 0;
   if (const decode_status s = split(arguments, args, count); s != decode_status::ok) return s;
   // Every field must name an argument whose type its spec accepts (what the compiler checked
@@ -150,23 +160,27 @@ decode_status render_deferred(const deferred_format& format, std::span<const std
     if (p.arg >= count || fd::spec_error(p.format, kind_of(args[p.arg].type)) != nullptr)
       return decode_status::argument_mismatch;
   }
-  const std::size_t start = out.size();
-  std::size_t room = std::max<std::size_t>(out.capacity() - start, 128);
-  for (;;) {
-    out.resize(start + room);
-    format_sink sink(out.data() + start, room);
+  auto write_all = [&](format_sink& sink) noexcept {
     for (const fd::piece& p : format.pieces) {
       sink.append(format.text.data() + p.literal_begin, p.literal_size);
       if (p.arg != fd::no_arg) write(sink, p, args[p.arg]);
     }
-    if (!sink.overflowed()) {
-      out.resize(start + sink.size());
-      // A char argument of 0x80..0xFF: the call site would have replaced it (logger.hpp).
-      if (sink.unchecked()) replace_invalid_utf8(out.data() + start, sink.size());
-      return decode_status::ok;
-    }
-    room = sink.wanted();
+  };
+  const std::size_t start = out.size();
+  // Most messages fit a stack buffer: one copy into `out`, no zero-filling resize.
+  char stack[512];
+  format_sink first(stack, sizeof stack);
+  write_all(first);
+  if (!first.overflowed()) [[likely]] {
+    out.append(stack, first.size());
+  } else {
+    out.resize(start + first.wanted());
+    format_sink sink(out.data() + start, first.wanted());
+    write_all(sink);
   }
+  // A char argument of 0x80..0xFF: the call site would have replaced it (logger.hpp).
+  if (first.unchecked()) replace_invalid_utf8(out.data() + start, out.size() - start);
+  return decode_status::ok;
 }
 
 }  // namespace ouroboros
