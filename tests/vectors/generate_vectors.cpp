@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "crafted_rings.hpp"
+#include "deferred_cases.hpp"
 #include "ouroboros/extension.hpp"
 #include "ouroboros/layout.hpp"
 #include "ouroboros/record.hpp"
@@ -713,6 +714,9 @@ int main(int argc, char** argv) {
     }
     index += "]\n";
     write_file(dir / "index.json", std::as_bytes(std::span(index.data(), index.size())));
+    const std::string deferred = vectors::deferred_render_json();
+    write_file(dir / "deferred_render.json",
+               std::as_bytes(std::span(deferred.data(), deferred.size())));
     std::cout << "wrote " << all.size() << " vectors to " << dir.string() << "\n";
     return 0;
   } catch (const std::exception& e) {

@@ -558,6 +558,7 @@ inline void write_value(format_sink& out, const piece& p, const T& value) noexce
       write_plain_integer(out, value);
     } else if (p.format.type == 'c') {
       const char c = static_cast<char>(value);
+      if (static_cast<unsigned char>(c) >= 0x80) out.mark_unchecked();
       write_padded(out, p.format, std::string_view(&c, 1), '<');
     } else {
       const bool negative = value < 0;
