@@ -741,3 +741,123 @@ func RenderDeferred(f *DeferredFormat, args []byte) (string, error) {
 	}
 	return string(out), nil
 }
+
+const (
+	deferredVersion       = 2
+	deferredFixedSize     = 22
+	dictionaryKindFormat  = 1
+	dictionaryEntryHeader = 4
+	extDictOffsetOffset   = 96
+	extDictCapacityOffset = 100
+	extDictUsedOffset     = 104
+)
+
+// readDictionaryEntry reads entry `id` of the dictionary of the block at `a` (docs/format.md
+// §9.2 and §9.4, C++ read_dictionary_entry): its kind and a copy of its bytes.
+func readDictionaryEntry(b []byte, a int, id uint32) (byte, []byte, bool) {
+	size := uint64(load32(b, a+8))
+	dictAt := uint64(load32(b, a+extDictOffsetOffset))
+	capacity := uint64(load32(b, a+extDictCapacityOffset))
+	at := uint64(a)
+	if dictAt%4 != 0 || dictAt < at+extMinSize || dictAt > at+size || capacity > at+size-dictAt {
+		return 0, nil, false
+	}
+	used := uint64(load32(b, a+extDictUsedOffset))
+	if used > capacity || id%4 != 0 || uint64(id)+dictionaryEntryHeader > used {
+		return 0, nil, false
+	}
+	head := load32(b, int(dictAt)+int(id))
+	length := uint64(head & 0xFFFF)
+	if uint64(id)+dictionaryEntryHeader+length > used {
+		return 0, nil, false
+	}
+	start := int(dictAt) + int(id) + dictionaryEntryHeader
+	return byte(head >> 16), append([]byte(nil), b[start:start+int(length)]...), true
+}
+
+// DecodeRecordWith decodes as DecodeRecord does and, in addition, deferred records (version 2,
+// docs/format.md §11.5), whose format strings `lookup` returns by dictionary id (nil when there
+// is no such format string). Checks in the C++ order: header, tag and fields as version 1, then
+// the format id, the format string, the arguments.
+func DecodeRecordWith(p []byte, lookup func(id uint32) *DeferredFormat) (Record, error) {
+	if len(p) < 2 || p[0] != recordMarker || p[1] != deferredVersion {
+		return DecodeRecord(p)
+	}
+	if len(p) < deferredFixedSize {
+		return Record{}, ErrTruncated
+	}
+	// The version 1 decoder on the same bytes without the format id: the layout after it is
+	// identical, and the message it sees is the encoded arguments.
+	v1 := make([]byte, 0, len(p)-4)
+	v1 = append(v1, p[:18]...)
+	v1 = append(v1, p[deferredFixedSize:]...)
+	v1[1] = recordVersion
+	n := len(v1)
+	tagSize := int(v1[16])
+	at := recordFixedSize + tagSize
+	if v1[2] < 6 && n >= at {
+		// Find where the fields end, so the arguments are not taken for a UTF-8 message.
+		ok := true
+		for i := 0; i < int(v1[17]) && ok; i++ {
+			if n-at < 1 {
+				ok = false
+				break
+			}
+			keySize := int(v1[at])
+			if n-at-1 < keySize+2 {
+				ok = false
+				break
+			}
+			valueSize := int(v1[at+1+keySize]) | int(v1[at+2+keySize])<<8
+			if n-at-3-keySize < valueSize {
+				ok = false
+				break
+			}
+			at += 3 + keySize + valueSize
+		}
+		if ok {
+			args := v1[at:]
+			rec, err := DecodeRecord(v1[:at])
+			if err != nil {
+				return Record{}, err
+			}
+			id := uint32(p[18]) | uint32(p[19])<<8 | uint32(p[20])<<16 | uint32(p[21])<<24
+			var f *DeferredFormat
+			if lookup != nil {
+				f = lookup(id)
+			}
+			if f == nil {
+				return Record{}, ErrUnknownFormat
+			}
+			msg, err := RenderDeferred(f, args)
+			if err != nil {
+				return Record{}, err
+			}
+			rec.Message = msg
+			return rec, nil
+		}
+	}
+	return DecodeRecord(v1) // reports the header, tag or field error as version 1 would
+}
+
+// formatLookup returns the reader's cached lookup of format strings in its segment's dictionary.
+func (r *Reader) formatLookup() func(uint32) *DeferredFormat {
+	return func(id uint32) *DeferredFormat {
+		if f, ok := r.formats[id]; ok {
+			return f
+		}
+		if !r.hasExt {
+			return nil
+		}
+		kind, text, ok := readDictionaryEntry(r.m.b, r.extAt, id)
+		if !ok || kind != dictionaryKindFormat {
+			return nil // perhaps not yet published: looked up again next time
+		}
+		if r.formats == nil {
+			r.formats = make(map[uint32]*DeferredFormat)
+		}
+		f := ParseDeferredFormat(text)
+		r.formats[id] = f
+		return f
+	}
+}

@@ -116,6 +116,7 @@ type Reader struct {
 
 	clockSeq   uint64
 	clockValid bool
+	formats    map[uint32]*DeferredFormat // by dictionary id (deferred records)
 	clock      Clock
 
 	nextCheck    time.Time
@@ -233,6 +234,7 @@ func (r *Reader) attach(m *mapping, start Start) (err error) {
 	r.m = m
 	r.ring = rg
 	r.extAt, r.hasExt = extAt, hasExt
+	r.formats = nil // parsed format strings belong to the segment
 	r.ext, r.extOK = info, ok
 	r.records = ok && info.Records()
 	r.clockValid = false
@@ -448,7 +450,7 @@ func (r *Reader) interpret(seq uint64, payload []byte) *Entry {
 	if !r.records {
 		return e
 	}
-	rec, err := DecodeRecord(payload)
+	rec, err := DecodeRecordWith(payload, r.formatLookup())
 	if err == ErrNotARecord {
 		return e
 	}

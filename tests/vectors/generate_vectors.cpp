@@ -22,6 +22,7 @@
 #include "deferred_cases.hpp"
 #include "ouroboros/extension.hpp"
 #include "ouroboros/layout.hpp"
+#include "ouroboros/logger.hpp"
 #include "ouroboros/record.hpp"
 #include "ouroboros/ring_reader.hpp"
 #include "ouroboros/ring_writer.hpp"
@@ -83,8 +84,9 @@ struct scenario {
   test_vector* vec;
 
   scenario(test_vector& v, std::uint32_t chunks, std::size_t target, bool with_extension,
-           std::uint32_t encoding)
+           std::uint32_t encoding, std::uint32_t dictionary_capacity = 0)
       : buffer(0), vec(&v) {
+    info.dictionary_capacity = dictionary_capacity;
     info.writer_pid = fixed_pid;
     info.writer_start_unix_ns = fixed_start_ns;
     info.incarnation = fixed_incarnation;
@@ -303,6 +305,64 @@ std::vector<test_vector> build() {
     variant([](auto& b) { b.back() = std::byte{0xFF}; }, 1000);  // message not UTF-8
     variant([](auto& b) { b[18] = std::byte{0xC3}; }, 1000);     // tag not UTF-8
     s.write_record(h, "good after");
+    s.finish();
+  }
+  {
+    auto& v = add("records_deferred",
+                  "Deferred records (record version 2): format strings in the extension block's "
+                  "dictionary, typed arguments in the entries, mixed with text records; then "
+                  "deferred records that are malformed (unknown id, bad arguments, mismatch).");
+    scenario s(v, 4, 256, true, ext::encoding_record, 128);
+    extension_writer dict(s.writer->extension_block());
+    const std::uint32_t sent =
+        *dict.append_dictionary(record_layout::dictionary_kind_format, "sent {} bytes to {}");
+    const std::uint32_t floats =
+        *dict.append_dictionary(record_layout::dictionary_kind_format, "{} {:.3f} {:>8} {:e}");
+    const std::uint32_t other = *dict.append_dictionary(9, "sent {} bytes to {}");
+    const std::uint32_t broken =
+        *dict.append_dictionary(record_layout::dictionary_kind_format, "broken {");
+    record_header h;
+    h.severity = level::info;
+    h.timestamp = 1'700'000'000'000'000'000ULL;
+    h.thread = 77;
+    h.tag = "net";
+    auto deferred = [&](std::uint32_t id, std::vector<std::byte> args,
+                        std::span<const record_field> fields = {}) {
+      std::vector<std::byte> out(512);
+      std::size_t n = encode_record_prefix(out, h, fields);
+      out[1] = std::byte{record_layout::deferred_version};
+      // The format id goes between the fixed part and the tag.
+      out.insert(out.begin() + record_layout::fixed_size, 4, std::byte{0});
+      for (int i = 0; i < 4; ++i)
+        out[record_layout::fixed_size + i] = static_cast<std::byte>((id >> (8 * i)) & 0xFF);
+      n += 4;
+      out.resize(n);
+      out.insert(out.end(), args.begin(), args.end());
+      s.write(out);
+    };
+    auto args = [](const auto&... values) {
+      std::vector<std::byte> out((std::size_t{0} + ... + detail::deferred_size(values)));
+      std::byte* at = out.data();
+      ((at = detail::put_deferred(at, values)), ...);
+      return out;
+    };
+    deferred(sent, args(1500, std::string_view("10.1.2.3:443")));
+    s.write_record(h, "a text record between deferred ones");
+    h.severity = level::warn;
+    deferred(floats, args(0.1, 2.0 / 3, 1e16f, -0.0));
+    const record_field fields[] = {{"rows", "12"}, {"table", "users"}};
+    deferred(sent, args(std::uint64_t{18446744073709551615ULL}, "\xC3\xA9t\xC3\xA9"), fields);
+    h.severity = level::error;
+    deferred(4000, args(1, "x"));                          // id past the dictionary
+    deferred(sent + 2, args(1, "x"));                      // id not 4-aligned
+    deferred(other, args(1, "x"));                         // entry of another kind
+    deferred(broken, args(1));                             // format does not parse
+    deferred(sent, {std::byte{0x42}});                     // unknown argument type
+    deferred(sent, args(1));                               // too few arguments
+    deferred(floats, args(1.0, 2.0, "s", "not a float"));  // spec mismatch ({:e} of a string)
+    s.write(std::vector<std::byte>{std::byte{0x9E}, std::byte{2}, std::byte{2}});  // cut short
+    h.severity = level::info;
+    deferred(sent, args(2, "last"));
     s.finish();
   }
   {

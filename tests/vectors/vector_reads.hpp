@@ -16,6 +16,7 @@
 #include "ouroboros/extension.hpp"
 #include "ouroboros/layout.hpp"
 #include "ouroboros/record.hpp"
+#include "ouroboros/record_reader.hpp"
 #include "ouroboros/ring_reader.hpp"
 
 namespace ouroboros::vectors {
@@ -115,6 +116,16 @@ inline std::string payload_json(std::span<const std::byte> buffer,
     return out + ", \"kind\": \"malformed\", \"error\": " + json_string(to_string(decoded.status));
   }
   const record_view& r = decoded.record;
+  // Deferred records are formatted from the segment's dictionary (entry_interpreter).
+  std::string_view message = r.message;
+  entry_interpreter interpreter(buffer);
+  entry_view rendered;
+  if (r.deferred) {
+    rendered = interpreter.interpret(payload);
+    if (rendered.kind == entry_kind::malformed)
+      return out + ", \"kind\": \"malformed\", \"error\": " + json_string(rendered.error());
+    message = rendered.message;
+  }
   out += ", \"kind\": \"record\", \"level\": " + json_string(to_string(r.severity));
   if (r.timestamp_in_ticks()) {
     const auto clock = read_clock(buffer);
@@ -127,7 +138,7 @@ inline std::string payload_json(std::span<const std::byte> buffer,
   out += ", \"thread\": " + std::to_string(r.thread);
   out += ", \"truncated\": " + std::string(r.truncated() ? "true" : "false");
   out += ", \"tag\": " + json_string(r.tag);
-  out += ", \"message\": " + json_string(r.message);
+  out += ", \"message\": " + json_string(message);
   out += ", \"fields\": [";
   for (std::size_t i = 0; i < r.field_count; ++i) {
     const record_field f = r.field(i);

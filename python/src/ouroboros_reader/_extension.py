@@ -163,3 +163,58 @@ def liveness_of(info: Optional[ExtensionInfo]) -> str:
         if abs(started - info.writer_start_unix_ns) > START_TIME_TOLERANCE_NS:
             return "gone"  # the pid was reused by another process
     return "alive"
+
+
+def dictionary_used(words: Words, base: int) -> int:
+    """The dictionary's "used" word (docs/format.md section 9.4); one load."""
+    return words.u32[base * 2 + 26]
+
+
+def dictionary_snapshot(words: Words, base: int) -> bytes:
+    """A copy of the dictionary's published entries (empty when the block has no usable
+    dictionary, section 9.2). Entries never change once counted in "used", so a copy taken after
+    an entry was read holds every format string that entry can name."""
+    at = base * 8
+    size = words.u32[base * 2 + 2]
+    dict_at = words.u32[base * 2 + 24]
+    capacity = words.u32[base * 2 + 25]
+    if dict_at % 4 or dict_at < at + EXT_MIN_SIZE or dict_at > at + size:
+        return b""
+    if capacity > at + size - dict_at:
+        return b""
+    used = dictionary_used(words, base)
+    if used > capacity:
+        return b""
+    return bytes(words.u8[dict_at : dict_at + used])
+
+
+class DictionaryFormats:
+    """Format strings of deferred records by dictionary id, from a snapshot of the dictionary,
+    parsed once each (C++ read_dictionary_entry, then parse_deferred_format)."""
+
+    __slots__ = ("_bytes", "_parsed")
+
+    def __init__(self, snapshot: bytes, parsed: Optional[dict] = None) -> None:
+        self._bytes = snapshot
+        self._parsed = parsed if parsed is not None else {}
+
+    def grown(self, snapshot: bytes) -> "DictionaryFormats":
+        """A newer snapshot of the same dictionary: what was parsed stays valid."""
+        return DictionaryFormats(snapshot, self._parsed)
+
+    def __call__(self, format_id: int):  # -> pieces, a parse error string, or None
+        parsed = self._parsed.get(format_id)
+        if parsed is not None:
+            return parsed
+        data = self._bytes
+        used = len(data)
+        if format_id % 4 or format_id + 4 > used:
+            return None
+        length = data[format_id] | (data[format_id + 1] << 8)
+        if format_id + 4 + length > used or data[format_id + 2] != 1:  # kind 1: format string
+            return None
+        from ._deferred import parse_format
+
+        parsed = parse_format(data[format_id + 4 : format_id + 4 + length])
+        self._parsed[format_id] = parsed
+        return parsed

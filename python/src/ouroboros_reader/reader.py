@@ -23,8 +23,11 @@ from ._errors import (
     SegmentPermissionError,
 )
 from ._extension import (
+    DictionaryFormats,
     ExtensionInfo,
     clock_seq,
+    dictionary_snapshot,
+    dictionary_used,
     liveness_of,
     locate,
     read_clock,
@@ -80,11 +83,17 @@ class _Context:
     """How a batch of payloads is interpreted: captured when the batch is read, so decoding
     later (lazily) never touches the mapping again."""
 
-    __slots__ = ("records", "clock")
+    __slots__ = ("records", "clock", "formats")
 
-    def __init__(self, records: bool, clock: Optional[Tuple[int, int, int]]) -> None:
+    def __init__(
+        self,
+        records: bool,
+        clock: Optional[Tuple[int, int, int]],
+        formats: Optional[DictionaryFormats] = None,
+    ) -> None:
         self.records = records
         self.clock = clock  # None: no calibration could be read
+        self.formats = formats  # format strings of deferred records (a dictionary snapshot)
 
 
 _PLAIN_CONTEXT = _Context(False, None)
@@ -144,7 +153,7 @@ class Entry:
         if not context.records:
             self._kind = Kind.PLAIN
             return
-        decoded = decode_record(self.payload)
+        decoded = decode_record(self.payload, context.formats)
         if isinstance(decoded, str):
             if decoded == NOT_A_RECORD:
                 self._kind = Kind.PLAIN
@@ -501,6 +510,7 @@ class Reader:
         self._clock_seq = -1
         self._clock: Optional[Tuple[int, int, int]] = None
         self._context = _Context(self._records, None)
+        self._dictionary_used = -1
         self._truncated = False
         self._truncation_reported = False
 
@@ -678,7 +688,16 @@ class Reader:
             if clock is not None:
                 self._clock = clock
                 self._clock_seq = seq
-                self._context = _Context(True, clock)
+                self._context = _Context(True, clock, self._context.formats)
+        # Deferred records name format strings in the dictionary: snapshot it when it grew (one
+        # load per batch otherwise), after the batch's entries were read.
+        used = dictionary_used(self._words, base)
+        formats = self._context.formats
+        if formats is None or used != self._dictionary_used:
+            snapshot = dictionary_snapshot(self._words, base)
+            self._dictionary_used = used
+            formats = DictionaryFormats(snapshot) if formats is None else formats.grown(snapshot)
+            self._context = _Context(True, self._context.clock, formats)
         return self._context
 
     def _while_truncated(self) -> ReadBatch:

@@ -6,11 +6,13 @@ Thread-safety: stateless functions and immutable values.
 
 import enum
 import struct
-from typing import List, Optional, Tuple, Union
+from typing import Any, Callable, List, Optional, Tuple, Union
 
 MARKER = 0x9E
 VERSION = 1
+DEFERRED_VERSION = 2
 FIXED_SIZE = 18
+DEFERRED_FIXED_SIZE = 22
 FLAG_TRUNCATED = 1
 FLAG_TICKS = 2
 
@@ -85,22 +87,29 @@ _LEVELS = tuple(Level)
 _unpack_head = struct.Struct("<BBBBIQBB").unpack_from
 
 
-def decode_record(payload: bytes) -> Union[Record, str]:
-    """A Record, or the reason it is not one (NOT_A_RECORD for plain payloads). Never raises."""
+def decode_record(
+    payload: bytes, formats: Optional[Callable[[int], Any]] = None
+) -> Union[Record, str]:
+    """A Record, or the reason it is not one (NOT_A_RECORD for plain payloads). Never raises.
+
+    Deferred records (version 2, docs/format.md section 11.5) are formatted with the format
+    strings ``formats`` returns by dictionary id (None: no such format string)."""
     n = len(payload)
     if n == 0 or payload[0] != MARKER:
         return NOT_A_RECORD
     if n < 2:
         return TRUNCATED
-    if payload[1] != VERSION:
+    deferred = payload[1] == DEFERRED_VERSION
+    if payload[1] != VERSION and not deferred:
         return BAD_VERSION
-    if n < FIXED_SIZE:
+    fixed = DEFERRED_FIXED_SIZE if deferred else FIXED_SIZE
+    if n < fixed:
         return TRUNCATED
     # The payload is a private copy: struct is fine here (shared words never go through it).
     _, _, level, flags, thread, timestamp, tag_size, count = _unpack_head(payload)
     if level >= 6:
         return BAD_LEVEL
-    at = FIXED_SIZE + tag_size
+    at = fixed + tag_size
     if at > n:
         return TRUNCATED
     fields: List[Tuple[str, str]] = []
@@ -123,11 +132,30 @@ def decode_record(payload: bytes) -> Union[Record, str]:
                 )
             )
             at = value_end
-        tag = payload[FIXED_SIZE : FIXED_SIZE + tag_size].decode("utf-8")
-        message = payload[at:].decode("utf-8")
+        tag = payload[fixed : fixed + tag_size].decode("utf-8")
+        if deferred:
+            message = _render_deferred(payload, at, formats)
+            if message[0]:
+                return message[1]
+            message = message[1]
+        else:
+            message = payload[at:].decode("utf-8")
     except UnicodeDecodeError:
         return INVALID_UTF8
     return Record(_LEVELS[level], flags, thread, timestamp, tag, message, fields)
+
+
+def _render_deferred(
+    payload: bytes, at: int, formats: Optional[Callable[[int], Any]]
+) -> Tuple[bool, str]:
+    """(False, message) or (True, reason)."""
+    from ._deferred import UNKNOWN_FORMAT, render
+
+    pieces = formats(int.from_bytes(payload[18:22], "little")) if formats is not None else None
+    if pieces is None:
+        return True, UNKNOWN_FORMAT
+    ok, text = render(pieces, payload[at:])
+    return (not ok), text
 
 
 def level_name(level: Optional[Level]) -> str:
