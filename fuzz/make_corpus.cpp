@@ -16,6 +16,7 @@
 
 #include "crafted_rings.hpp"
 #include "ouroboros/extension.hpp"
+#include "ouroboros/logger.hpp"
 #include "ouroboros/layout.hpp"
 #include "ouroboros/record.hpp"
 #include "ouroboros/ring_writer.hpp"
@@ -130,6 +131,23 @@ int main(int argc, char** argv) {
     std::ofstream file(dir + "/plausible-rows-in-loops", std::ios::binary);
     file.write(reinterpret_cast<const char*>(ring.bytes().data()),
                static_cast<std::streamsize>(ring.size));
+  }
+  {
+    // Deferred records (record version 2): format strings in the dictionary, typed arguments.
+    seed_ring r(4, 128, true);
+    extension_writer ext(r.writer->extension_block());
+    (void)ext.append_dictionary(record_layout::dictionary_kind_format, "n={} s={:>4}");
+    for (int i = 0; i < 4; ++i) {
+      std::vector<std::byte> p(record_layout::deferred_fixed_size);
+      p[0] = std::byte{record_layout::marker};
+      p[1] = std::byte{record_layout::deferred_version};
+      p[2] = std::byte{2};
+      p.resize(p.size() + detail::deferred_size(i) + detail::deferred_size("ab"));
+      std::byte* at = detail::put_deferred(p.data() + record_layout::deferred_fixed_size, i);
+      detail::put_deferred(at, "ab");
+      (void)r.writer->write(p);
+    }
+    r.save(dir, "deferred-records");
   }
   {
     seed_ring r(4, 128, true);

@@ -1,6 +1,7 @@
 // libFuzzer target: a ring_reader configured on arbitrary bytes reads to the end (a bounded
 // number of calls, in every start mode, re-attaching the same reader), and every payload,
-// the extension block and its dictionary are decoded. Besides crashes and sanitizer reports,
+// the extension block and its dictionary are decoded, and every payload goes through the entry
+// interpreter (deferred records are formatted from the dictionary). Besides crashes and sanitizer reports,
 // it traps when the reader breaks its own guarantees: sequence numbers that do not go up by
 // exactly one plus the reported loss, accounting that drifts, payloads outside the buffer, or a
 // newest token other than the newest start.
@@ -14,6 +15,7 @@
 
 #include "ouroboros/extension.hpp"
 #include "ouroboros/record.hpp"
+#include "ouroboros/record_reader.hpp"
 #include "ouroboros/ring_reader.hpp"
 
 namespace {
@@ -65,6 +67,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   decode_extension(buffer);
 
   ring_reader reader;
+  entry_interpreter interpreter(buffer);
+  interpreter.force_records(true);
   for (const auto mode : {start_position::oldest, start_position::newest, start_position::now}) {
     const read_result attached = reader.attach(buffer, mode);
     if (attached.status != read_status::ok) {
@@ -88,6 +92,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(r.sequence == before + 1);
         check(r.payload.size() <= size);
         decode_payload(r.payload);
+        const entry_view view = interpreter.interpret(r.payload);
+        if (view.kind == entry_kind::record) check(is_valid_utf8(view.message));
+        if (view.kind == entry_kind::malformed) check(!view.error().empty());
       } else if (r.status == read_status::lapped) {
         check(r.lost > 0);
         check(reader.position_sequence() == before + r.lost);

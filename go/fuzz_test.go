@@ -2,6 +2,8 @@ package ouroboros
 
 import (
 	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -95,5 +97,30 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 		r.Extension()
+	})
+}
+
+// FuzzRenderDeferred: any format string with any encoded arguments renders valid UTF-8 or fails
+// with a reason, never panics (seeded with tests/vectors/deferred_render.json).
+func FuzzRenderDeferred(f *testing.F) {
+	f.Add([]byte("n={} s={:>4}"), []byte{1, 1, 0, 0, 0, 0, 0, 0, 0, 7, 1, 0, 0, 0, 'x'})
+	if raw, err := os.ReadFile(filepath.Join(vectorsDir, "deferred_render.json")); err == nil {
+		var cases []struct {
+			FormatHex string `json:"format_hex"`
+			ArgsHex   string `json:"args_hex"`
+		}
+		if json.Unmarshal(raw, &cases) == nil {
+			for _, c := range cases {
+				format, _ := hex.DecodeString(c.FormatHex)
+				args, _ := hex.DecodeString(c.ArgsHex)
+				f.Add(format, args)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, format, args []byte) {
+		text, err := RenderDeferred(ParseDeferredFormat(format), args)
+		if err == nil && !utf8.ValidString(text) {
+			t.Fatal("rendered invalid UTF-8")
+		}
 	})
 }

@@ -52,7 +52,7 @@ if [ -d go ] && [ -f go/go.mod ]; then
       ;;
   esac
   step "go fuzz (bounded)"
-  for target in FuzzDecodeRecord FuzzReader; do
+  for target in FuzzDecodeRecord FuzzReader FuzzRenderDeferred; do
     (cd go && go test -run=NONE -fuzz="^${target}\$" -fuzztime="${GO_FUZZ_SECONDS:-20}s" .)
   done
 fi
