@@ -210,7 +210,8 @@ inline std::byte* put_deferred(std::byte* p, const T& value) noexcept {
     const std::string_view text = deferred_text(value);
     p[0] = std::byte{static_cast<std::uint8_t>(arg_type::string)};
     store_le(p + 1, text.size(), 4);
-    if (!text.empty()) std::memcpy(p + 5, text.data(), text.size());
+    // Log arguments are short: inline moves instead of a memcpy call.
+    format_sink::copy_small(reinterpret_cast<char*>(p + 5), text.data(), text.size());
     // Records always decode: bytes that are not UTF-8 become '?', as in text records.
     if (!is_ascii(text.data(), text.size())) [[unlikely]]
       replace_invalid_utf8(reinterpret_cast<char*>(p + 5), text.size());
@@ -496,7 +497,7 @@ class logger {
     p[17] = std::byte{0};
     detail::store_le(p + 18, id, 4);
     std::byte* at = p + rl::deferred_fixed_size;
-    if (!tag.empty()) std::memcpy(at, tag.data(), tag.size());
+    format_sink::copy_small(reinterpret_cast<char*>(at), tag.data(), tag.size());
     if (!is_ascii(tag.data(), tag.size())) [[unlikely]]
       replace_invalid_utf8(reinterpret_cast<char*>(at), tag.size());
     at += tag.size();
