@@ -41,3 +41,17 @@ def test_random_mutations_never_raise():
                 mutated = mutated[: rng.randrange(len(mutated) + 1)]
             ok, text = _deferred.render(pieces, bytes(mutated))
             assert isinstance(text, str)
+
+
+def test_mutated_format_strings_never_raise():
+    rng = random.Random(31)
+    for case in CASES:
+        raw = bytearray(bytes.fromhex(case["format_hex"]))
+        args = bytes.fromhex(case["args_hex"])
+        for _ in range(20):
+            mutated = bytearray(raw)
+            if mutated:
+                mutated[rng.randrange(len(mutated))] = rng.choice(b"{}:<>^+-# 0123456789.xXbBocsfFeEgGaAp\xff")
+            pieces = _deferred.parse_format(bytes(mutated))
+            ok, text = _deferred.render(pieces, args)
+            assert isinstance(text, str)
