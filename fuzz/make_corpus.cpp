@@ -16,8 +16,8 @@
 
 #include "crafted_rings.hpp"
 #include "ouroboros/extension.hpp"
-#include "ouroboros/logger.hpp"
 #include "ouroboros/layout.hpp"
+#include "ouroboros/logger.hpp"
 #include "ouroboros/record.hpp"
 #include "ouroboros/ring_writer.hpp"
 

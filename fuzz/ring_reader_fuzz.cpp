@@ -1,9 +1,9 @@
 // libFuzzer target: a ring_reader configured on arbitrary bytes reads to the end (a bounded
 // number of calls, in every start mode, re-attaching the same reader), and every payload,
 // the extension block and its dictionary are decoded, and every payload goes through the entry
-// interpreter (deferred records are formatted from the dictionary). Besides crashes and sanitizer reports,
-// it traps when the reader breaks its own guarantees: sequence numbers that do not go up by
-// exactly one plus the reported loss, accounting that drifts, payloads outside the buffer, or a
+// interpreter (deferred records are formatted from the dictionary). Besides crashes and sanitizer
+// reports, it traps when the reader breaks its own guarantees: sequence numbers that do not go up
+// by exactly one plus the reported loss, accounting that drifts, payloads outside the buffer, or a
 // newest token other than the newest start.
 //
 // Thread-safety: libFuzzer calls it from one thread.

@@ -51,7 +51,8 @@ def test_mutated_format_strings_never_raise():
         for _ in range(20):
             mutated = bytearray(raw)
             if mutated:
-                mutated[rng.randrange(len(mutated))] = rng.choice(b"{}:<>^+-# 0123456789.xXbBocsfFeEgGaAp\xff")
+                alphabet = b"{}:<>^+-# 0123456789.xXbBocsfFeEgGaAp\xff"
+                mutated[rng.randrange(len(mutated))] = rng.choice(alphabet)
             pieces = _deferred.parse_format(bytes(mutated))
             ok, text = _deferred.render(pieces, args)
             assert isinstance(text, str)

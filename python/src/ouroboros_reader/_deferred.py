@@ -367,7 +367,14 @@ def _replace_invalid_utf8(b: bytes) -> bytes:
         if c < 0x80:
             i += 1
             continue
-        length = 2 if c & 0xE0 == 0xC0 else 3 if c & 0xF0 == 0xE0 else 4 if c & 0xF8 == 0xF0 else 0
+        if c & 0xE0 == 0xC0:
+            length = 2
+        elif c & 0xF0 == 0xE0:
+            length = 3
+        elif c & 0xF8 == 0xF0:
+            length = 4
+        else:
+            length = 0
         if length and i + length <= n:
             try:
                 bytes(out[i : i + length]).decode("utf-8")
@@ -434,7 +441,8 @@ def render(pieces: Union[List[Piece], str], args: bytes) -> Tuple[bool, str]:
     for _, index, spec in pieces:
         if index is None:
             continue
-        if index >= len(split) or spec_error(spec, _KIND[split[index][0]]):  # type: ignore[arg-type]
+        assert spec is not None
+        if index >= len(split) or spec_error(spec, _KIND[split[index][0]]):
             return False, ARGUMENT_MISMATCH
     out = bytearray()
     unchecked = False
