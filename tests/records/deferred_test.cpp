@@ -301,7 +301,8 @@ class DeferredHostile : public ::testing::Test {
 };
 
 TEST_F(DeferredHostile, WellFormedRecordRenders) {
-  const entry_view v = interpret(record(good_, cat(i64(-7), str("ab"))));
+  const std::vector<std::byte> payload = record(good_, cat(i64(-7), str("ab")));
+  const entry_view v = interpret(payload);  // views point into the payload
   ASSERT_EQ(v.kind, entry_kind::record) << v.error();
   EXPECT_EQ(v.message, "n=-7 s=  ab");
   EXPECT_EQ(v.tag, "t");
@@ -376,7 +377,8 @@ TEST_F(DeferredHostile, ParsedFormatsAreForgottenOnAttach) {
             0U);
   shm_reader second_reader(other);
   interpreter_.attach(second_reader.bytes());
-  const entry_view v = interpreter_.interpret(record(0, cat(i64(1), str("x"))));
+  const std::vector<std::byte> payload = record(0, cat(i64(1), str("x")));
+  const entry_view v = interpreter_.interpret(payload);
   ASSERT_EQ(v.kind, entry_kind::record) << v.error();
   EXPECT_EQ(v.message, "[1|x]");
 }
