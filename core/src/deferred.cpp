@@ -143,6 +143,18 @@ deferred_format parse_deferred_format(std::string_view text) {
     format.status = decode_status::bad_format;
     format.error = error;
     format.pieces.clear();
+    return format;
+  }
+  format.accepts.reserve(format.pieces.size());
+  for (const fd::piece& p : format.pieces) {
+    std::uint8_t mask = 0;
+    for (const fd::arg_kind kind :
+         {fd::arg_kind::signed_int, fd::arg_kind::unsigned_int, fd::arg_kind::boolean,
+          fd::arg_kind::character, fd::arg_kind::floating, fd::arg_kind::string,
+          fd::arg_kind::pointer}) {
+      if (fd::spec_error(p.format, kind) == nullptr) mask |= std::uint8_t(1U << unsigned(kind));
+    }
+    format.accepts.push_back(mask);
   }
   return format;
 }
@@ -155,9 +167,11 @@ decode_status render_deferred(const deferred_format& format, std::span<const std
   if (const decode_status s = split(arguments, args, count); s != decode_status::ok) return s;
   // Every field must name an argument whose type its spec accepts (what the compiler checked
   // at the call site).
-  for (const fd::piece& p : format.pieces) {
+  for (std::size_t i = 0; i < format.pieces.size(); ++i) {
+    const fd::piece& p = format.pieces[i];
     if (p.arg == fd::no_arg) continue;
-    if (p.arg >= count || fd::spec_error(p.format, kind_of(args[p.arg].type)) != nullptr)
+    if (p.arg >= count ||
+        ((format.accepts[i] >> static_cast<unsigned>(kind_of(args[p.arg].type))) & 1U) == 0)
       return decode_status::argument_mismatch;
   }
   auto write_all = [&](format_sink& sink) noexcept {

@@ -20,6 +20,9 @@ namespace ouroboros {
 struct deferred_format {
   std::string text;
   std::vector<format_detail::piece> pieces;
+  // Per piece: bit k set when its spec can format an argument of arg_kind k (checked once here,
+  // so rendering a record only tests a bit per field).
+  std::vector<std::uint8_t> accepts;
   decode_status status = decode_status::ok;  // bad_format when the text does not parse
   std::string_view error;                    // the parser's reason then
 };
