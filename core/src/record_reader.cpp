@@ -32,6 +32,9 @@ void entry_interpreter::attach(std::span<const std::byte> segment) noexcept {
 
 decode_status entry_interpreter::render(const record_view& record) noexcept {
   const std::uint32_t id = record.format_id;
+  // Ids are 4-aligned offsets; the cache is indexed by id / 4, so an unaligned id must be turned
+  // away here or it would find its aligned neighbour's format.
+  if (id % 4 != 0) return decode_status::unknown_format;
   const std::size_t slot = id / 4;
   // Dictionary entries never change once published, so a parsed format stays valid for the
   // whole segment; an id not (yet) in the dictionary is looked up again next time.

@@ -365,6 +365,20 @@ TEST_F(DeferredHostile, EveryDefectIsMalformedWithItsReason) {
   }
 }
 
+// With the cache warm: an id that is not 4-aligned must not reach the cached entry of its
+// 4-aligned neighbour.
+TEST_F(DeferredHostile, CachedFormatsAreNotFoundByUnalignedIds) {
+  interpreter_.attach(reader_->bytes());
+  const std::vector<std::byte> good = record(good_, cat(i64(1), str("x")));
+  ASSERT_EQ(interpreter_.interpret(good).kind, entry_kind::record);
+  for (const std::uint32_t id : {good_ + 1, good_ + 2, good_ + 3}) {
+    const std::vector<std::byte> payload = record(id, cat(i64(1), str("x")));
+    const entry_view v = interpreter_.interpret(payload);
+    EXPECT_EQ(v.kind, entry_kind::malformed) << id;
+    EXPECT_EQ(v.status, decode_status::unknown_format) << id;
+  }
+}
+
 TEST_F(DeferredHostile, ParsedFormatsAreForgottenOnAttach) {
   EXPECT_EQ(interpret(record(good_, cat(i64(1), str("x")))).kind, entry_kind::record);
   // Another segment whose id 0 is a different format string.
