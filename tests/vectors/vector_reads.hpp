@@ -104,8 +104,10 @@ inline std::string extension_json(std::span<const std::byte> buffer) {
 }
 
 // One delivered payload, interpreted as the segment's encoding says.
+// `interpreter` is shared by a whole read pass, as in a real reader (its caches are warm).
 inline std::string payload_json(std::span<const std::byte> buffer,
-                                std::span<const std::byte> payload) {
+                                std::span<const std::byte> payload,
+                                entry_interpreter& interpreter) {
   std::string out = ", \"payload_hex\": \"" + hex_of(payload) + "\"";
   const auto ext = read_extension(buffer);
   const bool records = ext && ext->payload_encoding == layout::extension_layout::encoding_record;
@@ -118,7 +120,6 @@ inline std::string payload_json(std::span<const std::byte> buffer,
   const record_view& r = decoded.record;
   // Deferred records are formatted from the segment's dictionary (entry_interpreter).
   std::string_view message = r.message;
-  entry_interpreter interpreter(buffer);
   entry_view rendered;
   if (r.deferred) {
     rendered = interpreter.interpret(payload);
@@ -151,6 +152,7 @@ inline std::string payload_json(std::span<const std::byte> buffer,
 // Attaches with `start`, then calls read_next until "no data" (or max_reads), one event a line.
 inline std::string read_json(std::span<const std::byte> buffer, start_position start) {
   ring_reader reader;
+  entry_interpreter interpreter(buffer);
   const read_result attached = reader.attach(buffer, start);
   std::string out = "    " + json_string(start_name(start)) +
                     ": {\"attach\": " + json_string(status_name(attached.status)) +
@@ -168,7 +170,8 @@ inline std::string read_json(std::span<const std::byte> buffer, start_position s
     first = false;
     out += "      {\"status\": " + json_string(status_name(r.status));
     if (r.status == read_status::ok) {
-      out += ", \"seq\": " + std::to_string(r.sequence) + payload_json(buffer, r.payload);
+      out +=
+          ", \"seq\": " + std::to_string(r.sequence) + payload_json(buffer, r.payload, interpreter);
     } else if (r.status == read_status::lapped) {
       out += ", \"lost\": " + std::to_string(r.lost);
     } else {
