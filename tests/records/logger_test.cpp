@@ -204,6 +204,22 @@ TEST(Logger, InvalidUtf8FromArgumentsIsReplaced) {
   EXPECT_EQ(entries[0].fields[0].second, "a?b?");
 }
 
+// Integers shown as characters ({:c}) above 0x7F, and chars of 0x80..0xFF: the record stays
+// valid UTF-8 (the byte becomes '?'), in text and in deferred records.
+TEST(Logger, CharactersAbove0x7FAreReplaced) {
+  const std::string name = unique_name("chars");
+  logger log(name, small_options());
+  shm_reader reader(name);
+  log.info("t", "[{:c}] [{:3c}] [{:c}]", 200, 0xE9, 65);
+  log.info("t", "[{}] [{:c}]", static_cast<char>(0xFF), 'A');
+  const auto entries = read_all(reader);
+  ASSERT_EQ(entries.size(), 2U);
+  EXPECT_EQ(entries[0].kind, entry_kind::record) << entries[0].error;
+  EXPECT_EQ(entries[0].message, "[?] [?  ] [A]");
+  EXPECT_EQ(entries[1].kind, entry_kind::record) << entries[1].error;
+  EXPECT_EQ(entries[1].message, "[?] [A]");
+}
+
 TEST(Logger, MaintenanceThreadBeatsAndCalibrates) {
   const std::string name = unique_name("maintain");
   logger log(name, small_options());
