@@ -9,6 +9,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QClipboard>
+#include <QDialog>
 #include <QDockWidget>
 #include <QFile>
 #include <QHeaderView>
@@ -19,6 +20,7 @@
 #include <QScrollBar>
 #include <QSignalSpy>
 #include <QTabWidget>
+#include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
@@ -694,4 +696,82 @@ TEST(Gui, LayoutHoldsStillUnderMaximumIngest) {
   }
   EXPECT_GT(tab->session().stats().poller.entries_read, 1'000'000U)
       << "the counters reached seven digits";
+}
+
+TEST(Gui, MergedViewOfSelectedSegments) {
+  app();
+  const std::string a = unique_name("gui-merge-a");
+  const std::string b = unique_name("gui-merge-b");
+  live_writer wa(a);
+  live_writer wb(b);
+  auto window = open_window(1400, 800);
+  EXPECT_EQ(window->open_merged({QString::fromStdString(a)}), nullptr) << "one is not a merge";
+  EXPECT_EQ(window->open_merged({QString::fromStdString(a), QStringLiteral("bad/name")}), nullptr);
+
+  // Selecting both in the segment list enables "Open merged".
+  ASSERT_TRUE(wait_until([&] {
+    window->catalog()->refresh();
+    return window->catalog()->names().contains(QString::fromStdString(a)) &&
+           window->catalog()->names().contains(QString::fromStdString(b));
+  }));
+  auto* button = window->findChild<QPushButton*>(QStringLiteral("open_merged_button"));
+  ASSERT_NE(button, nullptr);
+  EXPECT_FALSE(button->isEnabled());
+  window->segment_list()->clearSelection();
+  const auto& rows = window->catalog()->rows();
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].name == QString::fromStdString(a) || rows[i].name == QString::fromStdString(b)) {
+      window->segment_list()->selectionModel()->select(
+          window->catalog()->index(static_cast<int>(i), 0),
+          QItemSelectionModel::Select | QItemSelectionModel::Rows);
+    }
+  }
+  EXPECT_EQ(window->selected_segments().size(), 2);
+  EXPECT_TRUE(button->isEnabled());
+  button->click();
+  segment_tab* tab = window->current_tab();
+  ASSERT_NE(tab, nullptr);
+  ASSERT_NE(tab->merged(), nullptr);
+  EXPECT_TRUE(tab->name().contains(QStringLiteral(" + ")));
+  log_model& model = *tab->model();
+  QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+  ASSERT_TRUE(wait_until([&] {
+    return tab->merged()->source(0).merged > 50 && tab->merged()->source(1).merged > 50;
+  }));
+  // The Segment column is there, right after the time, and names each row's segment.
+  EXPECT_EQ(model.columnCount(), log_model::column_count + 1);
+  EXPECT_EQ(tab->view()->header()->visualIndex(log_model::col_segment), 2);
+  const QStringList names = tab->merged()->source_names();
+  for (int r = 0; r < std::min(model.rowCount(), 200); ++r) {
+    ASSERT_EQ(model.cell_text(r, log_model::col_segment), names[model.entry_at(r).source]);
+  }
+  // The per-segment toggle hides one segment's rows.
+  auto* toggle = tab->findChild<QToolButton*>(QStringLiteral("segment_toggle_0"));
+  ASSERT_NE(toggle, nullptr);
+  toggle->click();
+  EXPECT_EQ(tab->hidden_segments(), 1U);
+  model.wait_for_refilter();
+  pump(100);
+  ASSERT_GT(model.rowCount(), 0);
+  for (int r = 0; r < model.rowCount(); ++r) ASSERT_EQ(model.entry_at(r).source, 1);
+  toggle->click();
+  model.wait_for_refilter();
+  // The status strip has each segment's rate.
+  pump(700);
+  const QString status = tab->status()->plain_text();
+  EXPECT_TRUE(status.contains(names[0])) << status.toStdString();
+  EXPECT_TRUE(status.contains(names[1])) << status.toStdString();
+  screenshot(window.get(), "merged");
+
+  // "Merge tabs…" with the two segments open as tabs.
+  window->attach(QString::fromStdString(a));
+  window->attach(QString::fromStdString(b));
+  const int before = window->tabs()->count();
+  QTimer::singleShot(100, [] {
+    if (auto* dialog = qobject_cast<QDialog*>(QApplication::activeModalWidget())) dialog->accept();
+  });
+  window->action(QStringLiteral("merge_tabs"))->trigger();
+  EXPECT_EQ(window->tabs()->count(), before + 1);
+  ASSERT_NE(window->current_tab()->merged(), nullptr);
+  EXPECT_EQ(window->current_tab()->merged()->source_count(), 2U);
 }

@@ -55,6 +55,8 @@ class entry_store {
   std::uint64_t evict_to_limits();
   // Drops every row (counted as evicted).
   void clear();
+  // Evicts the `count` oldest rows (a merged view evicts by its segments' histories).
+  void evict_oldest(std::uint64_t count) { evict_front(count); }
 
   const store_view& view() const noexcept { return view_; }
   std::uint64_t retained() const noexcept { return view_.size(); }

@@ -2,7 +2,7 @@
 //
 // A filter_spec is an immutable value shared between threads; every thread that filters builds
 // its own filter_engine from it (engines cache per-tag verdicts and a UTF-16 scratch buffer).
-// Gap, separator and notice rows pass every filter.
+// Gap, separator and notice rows pass every filter but the segment toggle of a merged view.
 //
 // Thread-safety: filter_spec is immutable once shared; filter_engine is not thread-safe
 // (one per thread).
@@ -33,6 +33,8 @@ struct filter_spec {
   QStringList tags_include;        // exact names or wildcards (*, ?); empty = every tag
   QStringList tags_exclude;
   std::vector<std::uint32_t> threads;  // empty = every thread
+  // Merged views: bit i hides every row of segment i (its gap and restart rows too).
+  std::uint64_t hidden_sources = 0;
 
   bool passes_everything() const;
   bool operator==(const filter_spec& other) const = default;
