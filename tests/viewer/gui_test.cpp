@@ -37,6 +37,7 @@
 #include "ui/main_window.hpp"
 #include "ui/segment_tab.hpp"
 #include "ui/stable_text.hpp"
+#include "ui/timeline_strip.hpp"
 #include "viewer_test_support.hpp"
 
 using namespace viewer_test;
@@ -774,4 +775,65 @@ TEST(Gui, MergedViewOfSelectedSegments) {
   EXPECT_EQ(window->tabs()->count(), before + 1);
   ASSERT_NE(window->current_tab()->merged(), nullptr);
   EXPECT_EQ(window->current_tab()->merged()->source_count(), 2U);
+}
+
+TEST(Gui, TimelineStripJumpsAndFiltersByTime) {
+  app();
+  const std::string name = unique_name("gui-timeline");
+  auto writer = std::make_unique<record_writer>(name, 16, 64 * 1024);
+  // Two seconds of history: 100 entries every 20 ms of writer time.
+  for (int i = 0; i < 2000; ++i) {
+    writer->write(static_cast<level>(i % 6), "t", 1, "entry " + std::to_string(i));
+    if (i % 100 == 99) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto window = open_window(1400, 800);
+  segment_tab* tab = window->attach(QString::fromStdString(name));
+  ASSERT_NE(tab, nullptr);
+  log_model& model = *tab->model();
+  ASSERT_TRUE(wait_until([&] { return model.rowCount() == 2000; }));
+  pump(600);
+  timeline_strip* strip = tab->time_strip();
+  ASSERT_NE(strip, nullptr);
+  ASSERT_GT(strip->width(), 100);
+  EXPECT_EQ(tab->session().time_buckets().entries(), 2000U);
+  EXPECT_LT(strip->start_ns(), model.entry_at(0).time_ns + 1);
+  EXPECT_GT(strip->end_ns(), model.entry_at(1999).time_ns);
+
+  // A click in the middle makes the first row at or after that time current.
+  const int middle = strip->width() / 2;
+  const std::int64_t clicked = strip->time_at(middle);
+  QTest::mouseClick(strip, Qt::LeftButton, {}, QPoint(middle, strip->height() / 2));
+  const int current = tab->view()->current_row();
+  ASSERT_GE(current, 0);
+  EXPECT_GE(model.entry_at(current).time_ns, clicked);
+  if (current > 0) EXPECT_LT(model.entry_at(current - 1).time_ns, clicked);
+  EXPECT_FALSE(tab->view()->following());
+
+  // A drag chooses a time range: the table shows only rows within it; the button clears it.
+  const int from_x = strip->width() / 4;
+  const int to_x = strip->width() / 2;
+  QTest::mousePress(strip, Qt::LeftButton, {}, QPoint(from_x, 10));
+  QTest::mouseMove(strip, QPoint(from_x + 20, 10));
+  QTest::mouseMove(strip, QPoint(to_x, 10));
+  QTest::mouseRelease(strip, Qt::LeftButton, {}, QPoint(to_x, 10));
+  const auto [from, to] = tab->time_range();
+  ASSERT_NE(from, no_time);
+  EXPECT_EQ(from, strip->time_at(from_x));
+  EXPECT_EQ(to, strip->time_at(to_x));
+  model.wait_for_refilter();
+  ASSERT_GT(model.rowCount(), 0);
+  ASSERT_LT(model.rowCount(), 2000);
+  for (int r = 0; r < model.rowCount(); ++r) {
+    ASSERT_GE(model.entry_at(r).time_ns, from);
+    ASSERT_LE(model.entry_at(r).time_ns, to);
+  }
+  auto* clear = tab->findChild<QToolButton*>(QStringLiteral("clear_time_range"));
+  ASSERT_NE(clear, nullptr);
+  EXPECT_TRUE(clear->isVisible());
+  clear->click();
+  model.wait_for_refilter();
+  EXPECT_EQ(model.rowCount(), 2000);
+  EXPECT_FALSE(clear->isVisible());
+  EXPECT_EQ(tab->time_range().first, no_time);
+  screenshot(window.get(), "timeline");
 }

@@ -269,6 +269,7 @@ TEST_F(Merge, OverrunningSourceHasItsGapRowsInPlace) {
   EXPECT_GE(gaps, 1);
   EXPECT_EQ(lost_in_rows, session.source(0).poller.entries_lost);
   EXPECT_GT(lost_in_rows, 1000U);
+  EXPECT_EQ(session.time_buckets().lost(), lost_in_rows) << "the merged timeline counts them";
   expect_time_ordered(model);  // gap rows carry the time of the entry before them
 
   // The per-segment toggle hides a segment's rows, its gap rows too.

@@ -270,7 +270,7 @@ void merged_session::merge(std::int64_t now_ns) {
   if (page_ && written_ > published_) {
     const row_span span{page_, published_, written_, merged_generation};
     published_ = written_;
-    merged_.append(span);
+    append_counted(merged_, timeline_, span);
     spans_.push_back(span);
   }
 }
@@ -283,7 +283,7 @@ void merged_session::emit_row(input& s, std::size_t index, std::int64_t key) {
   if (!page_ || written_ == page_capacity) {
     if (page_ && written_ > published_) {
       const row_span span{page_, published_, written_, merged_generation};
-      merged_.append(span);
+      append_counted(merged_, timeline_, span);
       spans_.push_back(span);
     }
     page_ = std::make_shared<page>(next_serial_);
@@ -314,7 +314,8 @@ void merged_session::emit_row(input& s, std::size_t index, std::int64_t key) {
 }
 
 void merged_session::evict_merged() {
-  std::uint64_t count = merged_.evict_to_limits();
+  std::uint64_t count = merged_.over_limits();
+  evict_counted(merged_, timeline_, count);
   origins_.erase(origins_.begin(),
                  origins_.begin() +
                      static_cast<std::ptrdiff_t>(std::min<std::uint64_t>(count, origins_.size())));
@@ -341,7 +342,7 @@ void merged_session::evict_merged() {
   }
   if (count == 0) return;
   origins_.erase(origins_.begin(), origins_.begin() + static_cast<std::ptrdiff_t>(count));
-  merged_.evict_oldest(count);
+  evict_counted(merged_, timeline_, count);
 }
 
 void merged_session::update_rates() {

@@ -91,6 +91,7 @@ class merged_session : public QObject {
 
   log_model* model() const noexcept { return model_; }
   const entry_store& store() const noexcept { return merged_; }
+  const timeline& time_buckets() const noexcept { return timeline_; }
   QString name() const { return names_.join(QStringLiteral(" + ")); }
   const QStringList& source_names() const noexcept { return names_; }
   std::size_t source_count() const noexcept { return sources_.size(); }
@@ -124,6 +125,7 @@ class merged_session : public QObject {
   std::vector<std::unique_ptr<input>> sources_;
   std::shared_ptr<tag_table> tags_ = std::make_shared<tag_table>();
   entry_store merged_;
+  timeline timeline_;
   log_model* model_;
   QTimer timer_;
   session_stats stats_;

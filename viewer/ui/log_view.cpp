@@ -896,7 +896,9 @@ void log_view::paintEvent(QPaintEvent* event) {
       if (c.logical == log_model::col_segment) {
         const QColor colour = segment_color(e.source, dark_);
         painter.fillRect(QRect(c.x, y + 1, 3, row_height_ - 2), colour);
-        if (!selected) pen = colour;
+        // On rows with a background of their own (gap, restart, critical) the text keeps their
+        // colour; the bar still names the segment.
+        if (!selected && !row_style.background.isValid()) pen = colour;
         face = 1;
       }
       if (face != face_in_use) {

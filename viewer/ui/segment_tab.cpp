@@ -20,6 +20,7 @@
 #include "ui/filter_bar.hpp"
 #include "ui/log_view.hpp"
 #include "ui/stable_text.hpp"
+#include "ui/timeline_strip.hpp"
 
 namespace ouroboros::viewer {
 
@@ -89,12 +90,60 @@ void segment_tab::set_limits(const history_limits& limits) {
 void segment_tab::apply_filter() {
   auto spec = std::make_shared<filter_spec>(*filters_->spec());
   spec->hidden_sources = hidden_segments_;
+  spec->time_from = range_from_;
+  spec->time_to = range_to_;
   if (session_) {
     session_->set_filter(std::move(spec));
   } else {
     merged_->set_filter(std::move(spec));
   }
   filters_->set_error(model()->filter_error());
+}
+
+void segment_tab::update_strip_band() {
+  const log_model& model = *this->model();
+  const int top = view_->top_row();
+  const int bottom = view_->bottom_visible_row();
+  if (model.rowCount() == 0 || bottom < 0 || top >= model.rowCount()) {
+    strip_->set_view_range(no_time, no_time);
+    return;
+  }
+  // The nearest rows with a time (gap and notice rows may have none).
+  std::int64_t from = no_time;
+  for (int r = top; r <= bottom && from == no_time; ++r) from = model.entry_at(r).time_ns;
+  std::int64_t to = no_time;
+  for (int r = bottom; r >= top && to == no_time; --r) to = model.entry_at(r).time_ns;
+  strip_->set_view_range(from, to);
+}
+
+void segment_tab::set_time_range(std::int64_t from_ns, std::int64_t to_ns) {
+  if (from_ns == range_from_ && to_ns == range_to_) return;
+  range_from_ = from_ns;
+  range_to_ = to_ns;
+  strip_->set_selection(from_ns, to_ns);
+  clear_range_->setVisible(from_ns != no_time);
+  apply_filter();
+}
+
+void segment_tab::go_to_time(std::int64_t time_ns) {
+  const log_model& model = *this->model();
+  const int rows = model.rowCount();
+  if (rows == 0) return;
+  // Rows are in time order but for a few (threads, merges): a binary search lands close enough;
+  // rows without a time count as the row before them.
+  int low = 0;
+  int high = rows;
+  while (low < high) {
+    const int mid = low + (high - low) / 2;
+    std::int64_t t = no_time;
+    for (int r = mid; r >= 0 && r > mid - 16 && t == no_time; --r) t = model.entry_at(r).time_ns;
+    if (t != no_time && t < time_ns) {
+      low = mid + 1;
+    } else {
+      high = mid;
+    }
+  }
+  view_->go_to_row(std::min(low, rows - 1));
 }
 
 void segment_tab::set_hidden_segments(std::uint64_t mask) {
@@ -199,6 +248,26 @@ void segment_tab::build() {
     view_->setFocus();
   });
 
+  // The timeline above the table, and the button that clears a range chosen on it.
+  auto* strip_row = new QHBoxLayout;
+  strip_row->setContentsMargins(0, 0, 0, 0);
+  strip_ =
+      new timeline_strip(session_ ? &session_->time_buckets() : &merged_->time_buckets(), this);
+  clear_range_ = new QToolButton(this);
+  clear_range_->setObjectName(QStringLiteral("clear_time_range"));
+  clear_range_->setText(tr("\u2715 Time range"));
+  clear_range_->setToolTip(tr("Show every time again"));
+  QSizePolicy keep_room = clear_range_->sizePolicy();
+  keep_room.setRetainSizeWhenHidden(true);
+  clear_range_->setSizePolicy(keep_room);
+  clear_range_->hide();
+  strip_row->addWidget(strip_, 1);
+  strip_row->addWidget(clear_range_);
+  layout->addLayout(strip_row);
+  connect(strip_, &timeline_strip::timeClicked, this, &segment_tab::go_to_time);
+  connect(strip_, &timeline_strip::rangeSelected, this, &segment_tab::set_time_range);
+  connect(clear_range_, &QToolButton::clicked, this, [this] { set_time_range(no_time, no_time); });
+
   splitter_ = new QSplitter(Qt::Vertical, this);
   view_ = new log_view(splitter_);
   view_->set_log_model(model());
@@ -253,6 +322,7 @@ void segment_tab::build() {
   connect(view_, &log_view::positionChanged, this, [this] {
     // Rows below change every tick while holding: the count follows at the text pace, a change
     // of state (the anchored rows evicted) at once.
+    update_strip_band();
     if (view_->anchor_evicted() == shown_evicted_ && text_clock_.isValid() &&
         text_clock_.elapsed() < text_interval_ms) {
       return;
@@ -292,6 +362,8 @@ void segment_tab::on_tick() {
   if (!text_clock_.isValid() || text_clock_.elapsed() >= text_interval_ms) {
     text_clock_.start();
     filters_->set_counts(model.visible_levels(), model.total_levels());
+    strip_->refresh();
+    update_strip_band();
     update_hold_indicator();
     update_banner();
     update_status();

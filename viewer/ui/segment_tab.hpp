@@ -33,6 +33,7 @@ class filter_bar;
 class log_view;
 class stable_label;
 class status_strip;
+class timeline_strip;
 
 class segment_tab : public QWidget {
   Q_OBJECT
@@ -51,6 +52,12 @@ class segment_tab : public QWidget {
   // Merged tabs: which segments are shown (bit i hides segment i).
   void set_hidden_segments(std::uint64_t mask);
   std::uint64_t hidden_segments() const noexcept { return hidden_segments_; }
+  // The timeline strip, and the time range chosen on it (no_time: none).
+  timeline_strip* time_strip() const noexcept { return strip_; }
+  void set_time_range(std::int64_t from_ns, std::int64_t to_ns);
+  std::pair<std::int64_t, std::int64_t> time_range() const { return {range_from_, range_to_}; }
+  // Makes the first row at or after `time_ns` current (a click on the timeline).
+  void go_to_time(std::int64_t time_ns);
   log_view* view() const noexcept { return view_; }
   filter_bar* filters() const noexcept { return filters_; }
   status_strip* status() const noexcept { return status_; }
@@ -97,6 +104,11 @@ class segment_tab : public QWidget {
   std::unique_ptr<segment_session> session_;
   std::unique_ptr<merged_session> merged_;
   std::vector<QToolButton*> segment_toggles_;
+  timeline_strip* strip_ = nullptr;
+  QToolButton* clear_range_ = nullptr;
+  std::int64_t range_from_ = no_time;
+  std::int64_t range_to_ = no_time;
+  void update_strip_band();
   std::uint64_t hidden_segments_ = 0;
   QFrame* banner_;
   QLabel* banner_text_;
