@@ -257,9 +257,6 @@ void segment_tab::build() {
   clear_range_->setObjectName(QStringLiteral("clear_time_range"));
   clear_range_->setText(tr("\u2715 Time range"));
   clear_range_->setToolTip(tr("Show every time again"));
-  QSizePolicy keep_room = clear_range_->sizePolicy();
-  keep_room.setRetainSizeWhenHidden(true);
-  clear_range_->setSizePolicy(keep_room);
   clear_range_->hide();
   strip_row->addWidget(strip_, 1);
   strip_row->addWidget(clear_range_);

@@ -6,6 +6,7 @@
 #include <QToolTip>
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <vector>
 
 #include "data/format.hpp"
@@ -138,7 +139,9 @@ void timeline_strip::paintEvent(QPaintEvent*) {
   }
   std::uint64_t tallest = 1;
   for (const column& c : columns) tallest = std::max(tallest, c.height());
-  const double scale = static_cast<double>(h) / static_cast<double>(tallest);
+  // A column's height grows with the square root of its count (a burst of loss next to a quiet
+  // flow stays readable); within it, levels and loss share the height by their counts.
+  const double top = std::sqrt(static_cast<double>(tallest));
 
   // Stacked bars, drawn as runs of equal colour per column (a few rects per pixel at most).
   QBrush hatched(dark ? QColor(0xff, 0xc1, 0x07) : QColor(0xff, 0x8f, 0x00), Qt::BDiagPattern);
@@ -146,6 +149,11 @@ void timeline_strip::paintEvent(QPaintEvent*) {
   const QColor restart = dark ? QColor(0x64, 0xb5, 0xf6) : QColor(0x15, 0x65, 0xc0);
   for (int x = 0; x < w; ++x) {
     const column& c = columns[static_cast<std::size_t>(x)];
+    const std::uint64_t count = c.height();
+    const double scale =
+        count == 0 ? 0.0
+                   : static_cast<double>(h) * std::sqrt(static_cast<double>(count)) / top /
+                         static_cast<double>(count);
     double y = area.bottom();
     for (int l = 0; l < level_slots; ++l) {
       if (c.levels[l] == 0) continue;
@@ -177,7 +185,13 @@ void timeline_strip::paintEvent(QPaintEvent*) {
   if (view_from_ != no_time && view_to_ != no_time) {
     const int a = x_of(view_from_);
     const int b = std::max(a + 2, x_of(view_to_));
-    painter.setPen(QPen(highlight, 2));
+    // In the text colour: blue lines are restarts.
+    QColor frame = colors.color(QPalette::Text);
+    frame.setAlpha(170);
+    QColor inside = colors.color(QPalette::Text);
+    inside.setAlpha(28);
+    painter.fillRect(QRect(a, 1, b - a, area.height() - 2), inside);
+    painter.setPen(QPen(frame, 2));
     painter.setBrush(Qt::NoBrush);
     painter.drawRect(QRect(a, 1, b - a, area.height() - 2));
   }

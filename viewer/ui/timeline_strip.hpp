@@ -1,6 +1,7 @@
 // The strip above a tab's table: entries per time bucket of the retained history, stacked by
-// level, with the entries lost (gap rows) on top in hatched amber at the same scale, restarts as
-// blue lines, the rows on screen as a framed band and a chosen time range shaded.
+// level, with the entries lost (gap rows) on top in hatched amber in the same column, restarts as
+// blue lines, the rows on screen as a framed band and a chosen time range shaded. A column's
+// height grows with the square root of its entries + lost; its parts share it by their counts.
 //
 // A click asks the tab to jump to that time; a drag chooses a time range (the tab filters the
 // table to it). It reads the session's timeline when it paints: O(buckets + width) a frame, and
