@@ -319,7 +319,9 @@ void segment_tab::build() {
   connect(view_, &log_view::positionChanged, this, [this] {
     // Rows below change every tick while holding: the count follows at the text pace, a change
     // of state (the anchored rows evicted) at once.
-    update_strip_band();
+    // While following, the frame on the timeline moves with the counters (twice a second); a
+    // user who scrolls sees it move at once.
+    if (!view_->following()) update_strip_band();
     if (view_->anchor_evicted() == shown_evicted_ && text_clock_.isValid() &&
         text_clock_.elapsed() < text_interval_ms) {
       return;
@@ -359,8 +361,11 @@ void segment_tab::on_tick() {
   if (!text_clock_.isValid() || text_clock_.elapsed() >= text_interval_ms) {
     text_clock_.start();
     filters_->set_counts(model.visible_levels(), model.total_levels());
-    strip_->refresh();
-    update_strip_band();
+    // The timeline moves by a pixel in seconds: once a second is enough.
+    if ((++strip_updates_ & 1) == 0) {
+      strip_->refresh();
+      update_strip_band();
+    }
     update_hold_indicator();
     update_banner();
     update_status();

@@ -105,6 +105,7 @@ class segment_tab : public QWidget {
   std::unique_ptr<merged_session> merged_;
   std::vector<QToolButton*> segment_toggles_;
   timeline_strip* strip_ = nullptr;
+  unsigned strip_updates_ = 0;
   QToolButton* clear_range_ = nullptr;
   std::int64_t range_from_ = no_time;
   std::int64_t range_to_ = no_time;

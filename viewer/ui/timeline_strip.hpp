@@ -4,12 +4,13 @@
 // height grows with the square root of its entries + lost; its parts share it by their counts.
 //
 // A click asks the tab to jump to that time; a drag chooses a time range (the tab filters the
-// table to it). It reads the session's timeline when it paints: O(buckets + width) a frame, and
-// refresh() repaints only when the counts or the band moved.
+// table to it). It reads the session's timeline when the counts changed and renders the bars into
+// an image (O(buckets + width)); refresh() repaints only when the counts or the band moved.
 //
 // Thread-safety: GUI thread only.
 #pragma once
 
+#include <QImage>
 #include <QWidget>
 #include <cstdint>
 
@@ -52,7 +53,12 @@ class timeline_strip : public QWidget {
   bool event(QEvent* event) override;
 
  private:
+  void render_bars(bool dark);
+
   const timeline* counts_;
+  QImage bars_;  // the bars as of bars_version_ (the frame and range are drawn over them)
+  std::uint64_t bars_version_ = ~std::uint64_t{0};
+  bool bars_dark_ = false;
   std::uint64_t painted_version_ = ~std::uint64_t{0};
   std::int64_t view_from_ = no_time;
   std::int64_t view_to_ = no_time;
