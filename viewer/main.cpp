@@ -31,6 +31,11 @@ int main(int argc, char** argv) {
   const QCommandLineOption segment(
       {QStringLiteral("s"), QStringLiteral("segment")},
       QStringLiteral("Open the segment NAME (repeat for several tabs)."), QStringLiteral("NAME"));
+  const QCommandLineOption merge(
+      {QStringLiteral("m"), QStringLiteral("merge")},
+      QStringLiteral("Open the segments NAMES (comma-separated) as one merged, time-ordered tab "
+                     "(repeat for several)."),
+      QStringLiteral("NAMES"));
   const QCommandLineOption screenshot(
       QStringLiteral("screenshot"),
       QStringLiteral("Save a picture of the window to FILE, then quit."), QStringLiteral("FILE"));
@@ -45,6 +50,7 @@ int main(int argc, char** argv) {
       QStringLiteral("screenshot-select-gap"),
       QStringLiteral("Before the screenshot, select the newest gap row."));
   parser.addOption(segment);
+  parser.addOption(merge);
   parser.addOption(select_gap);
   parser.addOption(screenshot);
   parser.addOption(delay);
@@ -53,6 +59,8 @@ int main(int argc, char** argv) {
 
   ouroboros::viewer::main_window window;
   for (const QString& name : parser.values(segment)) window.attach(name);
+  for (const QString& names : parser.values(merge))
+    window.open_merged(names.split(QLatin1Char(','), Qt::SkipEmptyParts));
   if (parser.isSet(filter)) {
     if (auto* tab = window.current_tab()) tab->filters()->set_text(parser.value(filter), true);
   }

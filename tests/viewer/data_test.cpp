@@ -17,6 +17,8 @@
 #include "data/log_model.hpp"
 #include "data/row_selection.hpp"
 #include "data/segment_catalog.hpp"
+#include "data/segment_session.hpp"
+#include "data/timeline.hpp"
 #include "data/viewport_anchor.hpp"
 #include "viewer_test_support.hpp"
 
@@ -699,4 +701,119 @@ TEST(BulkJob, CopyExportProgressAndCancel) {
   EXPECT_FALSE(ok);
   EXPECT_TRUE(message.startsWith("Export failed: cannot write")) << message.toStdString();
   delete failed;
+}
+
+namespace {
+// The buckets a timeline must hold for the rows a store retains, counted from scratch with the
+// timeline's own origin and width (rows without a time count where the row before them did).
+void expect_timeline_matches(const timeline& counts, const entry_store& store) {
+  const store_view& view = store.view();
+  std::vector<timeline_bucket> want(counts.buckets().size());
+  timeline_bucket untimed;
+  std::uint64_t entries = 0;
+  std::uint64_t lost = 0;
+  std::int64_t previous = no_time;
+  for (std::uint64_t s = view.first; s < view.end; ++s) {
+    const entry& row = view.at(s);
+    const std::int64_t time = row.time_ns != no_time ? row.time_ns : previous;
+    previous = time;
+    timeline_bucket* bucket = &untimed;
+    if (time != no_time) {
+      const std::int64_t index = (time - counts.origin_ns()) / counts.width_ns();
+      ASSERT_GE(index, 0);
+      ASSERT_LT(index, static_cast<std::int64_t>(want.size()));
+      bucket = &want[static_cast<std::size_t>(index)];
+    }
+    switch (row.kind()) {
+      case row_kind::gap:
+        bucket->lost += lost_in_gap(row);
+        lost += lost_in_gap(row);
+        break;
+      case row_kind::separator: ++bucket->restarts; break;
+      case row_kind::notice: break;
+      default: ++bucket->levels[static_cast<std::size_t>(row.level_slot())]; ++entries;
+    }
+  }
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    ASSERT_EQ(counts.buckets()[i].levels, want[i].levels) << "bucket " << i;
+    ASSERT_EQ(counts.buckets()[i].lost, want[i].lost) << "bucket " << i;
+    ASSERT_EQ(counts.buckets()[i].restarts, want[i].restarts) << "bucket " << i;
+  }
+  EXPECT_EQ(counts.untimed().entries(), untimed.entries());
+  EXPECT_EQ(counts.entries(), entries);
+  EXPECT_EQ(counts.lost(), lost);
+  // Sums over the buckets equal the retained entries plus the entries lost in retained gaps.
+  std::uint64_t sum = counts.untimed().entries() + counts.untimed().lost;
+  for (const timeline_bucket& b : counts.buckets()) sum += b.entries() + b.lost;
+  EXPECT_EQ(sum, entries + lost);
+  if (!counts.buckets().empty()) {
+    EXPECT_FALSE(counts.buckets().front().empty()) << "emptied buckets at the front go";
+  }
+}
+}  // namespace
+
+TEST(Timeline, BucketsAccountForEveryRetainedEntryAndLoss) {
+  tag_table tags;
+  row_factory rows(tags);
+  constexpr std::int64_t base = 1'700'000'000'000'000'000LL;
+  std::uint64_t sequence = 0;
+  std::uint64_t expected_lost = 0;
+  for (int i = 0; i < 30'000; ++i) {
+    entry& row = rows.record(++sequence, i % 7 == 6 ? -1 : i % 6, "t", "m");
+    if (i % 7 == 6) row.bits = static_cast<std::uint8_t>(row_kind::plain) | flag_visible;
+    // 3 ms apart, a burst every 1000 rows, now and then an entry from a slower thread.
+    row.time_ns = base + static_cast<std::int64_t>(i) * 3'000'000 + (i % 1000 < 50 ? 0 : 1) -
+                  (i % 97 == 0 ? 40'000'000 : 0);
+    if (i % 2500 == 1000) {
+      std::string extra;
+      append_field(extra, "lost", std::to_string(100 + i));
+      entry& gap = rows.add(row_kind::gap, sequence + 1, -1, "", 0, "gap", extra);
+      gap.time_ns = row.time_ns;
+      sequence += 100 + static_cast<std::uint64_t>(i);
+      expected_lost += 100 + static_cast<std::uint64_t>(i);
+    }
+    if (i == 20'000)
+      rows.add(row_kind::separator, 0, -1, "", 0, "writer restarted").time_ns = row.time_ns;
+    if (i % 5000 == 7) rows.add(row_kind::notice, sequence, -1, "", 0, "corrupt").time_ns = no_time;
+  }
+  entry_store store;
+  store.set_limits({1'000'000, 0});
+  timeline counts(64);  // few buckets: the span (90 s) makes it rescale several times
+  for (const auto& span : rows.take()) append_counted(store, counts, span);
+  EXPECT_GT(counts.width_ns(), 100'000'000) << "rescaled";
+  EXPECT_LE(counts.buckets().size(), 64U);
+  EXPECT_EQ(counts.entries(), 30'000U);
+  EXPECT_EQ(counts.lost(), expected_lost);
+  EXPECT_EQ(counts.restarts(), 1U);
+  expect_timeline_matches(counts, store);
+
+  // Evicting from the front keeps the buckets exact, a step at a time, down to nothing.
+  for (const std::uint64_t keep : {20'000U, 9'999U, 1'234U, 1U}) {
+    store.set_limits({keep, 0});
+    evict_counted(store, counts, store.over_limits());
+    ASSERT_EQ(store.retained(), keep);
+    expect_timeline_matches(counts, store);
+  }
+  evict_counted(store, counts, store.retained());
+  EXPECT_TRUE(counts.buckets().empty());
+  EXPECT_EQ(counts.entries(), 0U);
+  EXPECT_EQ(counts.lost(), 0U);
+}
+
+TEST(Timeline, HostileTimesNeitherOverflowNorGrowWithoutBound) {
+  tag_table tags;
+  row_factory rows(tags);
+  const std::int64_t times[] = {std::numeric_limits<std::int64_t>::max(), 0, -5,
+                                std::numeric_limits<std::int64_t>::min() + 1,
+                                1'700'000'000'000'000'000LL};
+  std::uint64_t sequence = 0;
+  for (const std::int64_t t : times) rows.record(++sequence, 2, "t", "m").time_ns = t;
+  entry_store store;
+  timeline counts(128);
+  for (const auto& span : rows.take()) append_counted(store, counts, span);
+  EXPECT_LE(counts.buckets().size(), 128U);
+  EXPECT_EQ(counts.entries(), 5U);
+  evict_counted(store, counts, store.retained());
+  EXPECT_EQ(counts.entries(), 0U);
+  EXPECT_TRUE(counts.buckets().empty());
 }

@@ -130,6 +130,9 @@ TEST_F(E2E, OverloadGivesExactGapRowsThatSurviveFilters) {
   EXPECT_EQ(gaps, status.gaps);
   EXPECT_GE(gaps, 2U);
   EXPECT_EQ(lost_in_rows, status.entries_lost) << "gap rows account for every lost entry";
+  // The timeline's buckets account for every entry read and every entry lost.
+  EXPECT_EQ(session.time_buckets().lost(), status.entries_lost);
+  EXPECT_EQ(session.time_buckets().entries(), status.entries_read);
 
   // Each gap row sits between the entries around it, and its range is exactly what is missing.
   const store_view& view = session.store().view();

@@ -9,6 +9,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QClipboard>
+#include <QDialog>
 #include <QDockWidget>
 #include <QFile>
 #include <QHeaderView>
@@ -19,6 +20,7 @@
 #include <QScrollBar>
 #include <QSignalSpy>
 #include <QTabWidget>
+#include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
@@ -35,6 +37,7 @@
 #include "ui/main_window.hpp"
 #include "ui/segment_tab.hpp"
 #include "ui/stable_text.hpp"
+#include "ui/timeline_strip.hpp"
 #include "viewer_test_support.hpp"
 
 using namespace viewer_test;
@@ -694,4 +697,148 @@ TEST(Gui, LayoutHoldsStillUnderMaximumIngest) {
   }
   EXPECT_GT(tab->session().stats().poller.entries_read, 1'000'000U)
       << "the counters reached seven digits";
+}
+
+TEST(Gui, MergedViewOfSelectedSegments) {
+  app();
+  const std::string a = unique_name("gui-merge-a");
+  const std::string b = unique_name("gui-merge-b");
+  live_writer wa(a);
+  live_writer wb(b);
+  auto window = open_window(1400, 800);
+  EXPECT_EQ(window->open_merged({QString::fromStdString(a)}), nullptr) << "one is not a merge";
+  EXPECT_EQ(window->open_merged({QString::fromStdString(a), QStringLiteral("bad/name")}), nullptr);
+
+  // Selecting both in the segment list enables "Open merged".
+  ASSERT_TRUE(wait_until([&] {
+    window->catalog()->refresh();
+    return window->catalog()->names().contains(QString::fromStdString(a)) &&
+           window->catalog()->names().contains(QString::fromStdString(b));
+  }));
+  auto* button = window->findChild<QPushButton*>(QStringLiteral("open_merged_button"));
+  ASSERT_NE(button, nullptr);
+  EXPECT_FALSE(button->isEnabled());
+  window->segment_list()->clearSelection();
+  const auto& rows = window->catalog()->rows();
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].name == QString::fromStdString(a) || rows[i].name == QString::fromStdString(b)) {
+      window->segment_list()->selectionModel()->select(
+          window->catalog()->index(static_cast<int>(i), 0),
+          QItemSelectionModel::Select | QItemSelectionModel::Rows);
+    }
+  }
+  EXPECT_EQ(window->selected_segments().size(), 2);
+  EXPECT_TRUE(button->isEnabled());
+  button->click();
+  segment_tab* tab = window->current_tab();
+  ASSERT_NE(tab, nullptr);
+  ASSERT_NE(tab->merged(), nullptr);
+  EXPECT_TRUE(tab->name().contains(QStringLiteral(" + ")));
+  log_model& model = *tab->model();
+  QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+  ASSERT_TRUE(wait_until([&] {
+    return tab->merged()->source(0).merged > 50 && tab->merged()->source(1).merged > 50;
+  }));
+  // The Segment column is there, right after the time, and names each row's segment.
+  EXPECT_EQ(model.columnCount(), log_model::column_count + 1);
+  EXPECT_EQ(tab->view()->header()->visualIndex(log_model::col_segment), 2);
+  const QStringList names = tab->merged()->source_names();
+  for (int r = 0; r < std::min(model.rowCount(), 200); ++r) {
+    ASSERT_EQ(model.cell_text(r, log_model::col_segment), names[model.entry_at(r).source]);
+  }
+  // The per-segment toggle hides one segment's rows.
+  auto* toggle = tab->findChild<QToolButton*>(QStringLiteral("segment_toggle_0"));
+  ASSERT_NE(toggle, nullptr);
+  toggle->click();
+  EXPECT_EQ(tab->hidden_segments(), 1U);
+  model.wait_for_refilter();
+  pump(100);
+  ASSERT_GT(model.rowCount(), 0);
+  for (int r = 0; r < model.rowCount(); ++r) ASSERT_EQ(model.entry_at(r).source, 1);
+  toggle->click();
+  model.wait_for_refilter();
+  // The status strip has each segment's rate.
+  pump(700);
+  const QString status = tab->status()->plain_text();
+  EXPECT_TRUE(status.contains(names[0])) << status.toStdString();
+  EXPECT_TRUE(status.contains(names[1])) << status.toStdString();
+  screenshot(window.get(), "merged");
+
+  // "Merge tabs…" with the two segments open as tabs.
+  window->attach(QString::fromStdString(a));
+  window->attach(QString::fromStdString(b));
+  const int before = window->tabs()->count();
+  QTimer::singleShot(100, [] {
+    if (auto* dialog = qobject_cast<QDialog*>(QApplication::activeModalWidget())) dialog->accept();
+  });
+  window->action(QStringLiteral("merge_tabs"))->trigger();
+  EXPECT_EQ(window->tabs()->count(), before + 1);
+  ASSERT_NE(window->current_tab()->merged(), nullptr);
+  EXPECT_EQ(window->current_tab()->merged()->source_count(), 2U);
+}
+
+TEST(Gui, TimelineStripJumpsAndFiltersByTime) {
+  app();
+  const std::string name = unique_name("gui-timeline");
+  auto writer = std::make_unique<record_writer>(name, 16, 64 * 1024);
+  // Two seconds of history: 100 entries every 20 ms of writer time.
+  for (int i = 0; i < 2000; ++i) {
+    writer->write(static_cast<level>(i % 6), "t", 1, "entry " + std::to_string(i));
+    if (i % 100 == 99) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto window = open_window(1400, 800);
+  segment_tab* tab = window->attach(QString::fromStdString(name));
+  ASSERT_NE(tab, nullptr);
+  log_model& model = *tab->model();
+  ASSERT_TRUE(wait_until([&] { return model.rowCount() == 2000; }));
+  pump(600);
+  timeline_strip* strip = tab->time_strip();
+  ASSERT_NE(strip, nullptr);
+  ASSERT_GT(strip->width(), 100);
+  EXPECT_EQ(tab->session().time_buckets().entries(), 2000U);
+  EXPECT_LT(strip->start_ns(), model.entry_at(0).time_ns + 1);
+  EXPECT_GT(strip->end_ns(), model.entry_at(1999).time_ns);
+
+  // A click in the middle makes the first row at or after that time current.
+  const int middle = strip->width() / 2;
+  const std::int64_t clicked = strip->time_at(middle);
+  QTest::mouseClick(strip, Qt::LeftButton, {}, QPoint(middle, strip->height() / 2));
+  const int current = tab->view()->current_row();
+  ASSERT_GE(current, 0);
+  EXPECT_GE(model.entry_at(current).time_ns, clicked);
+  if (current > 0) {
+    EXPECT_LT(model.entry_at(current - 1).time_ns, clicked);
+  }
+  EXPECT_FALSE(tab->view()->following());
+
+  // A drag chooses a time range: the table shows only rows within it; the button clears it.
+  const int from_x = strip->width() / 4;
+  const int to_x = strip->width() / 2;
+  // (The strip narrows once the clear button shows: the times are those under the mouse.)
+  const std::int64_t want_from = strip->time_at(from_x);
+  const std::int64_t want_to = strip->time_at(to_x);
+  QTest::mousePress(strip, Qt::LeftButton, {}, QPoint(from_x, 10));
+  QTest::mouseMove(strip, QPoint(from_x + 20, 10));
+  QTest::mouseMove(strip, QPoint(to_x, 10));
+  QTest::mouseRelease(strip, Qt::LeftButton, {}, QPoint(to_x, 10));
+  const auto [from, to] = tab->time_range();
+  ASSERT_NE(from, no_time);
+  EXPECT_EQ(from, want_from);
+  EXPECT_EQ(to, want_to);
+  model.wait_for_refilter();
+  ASSERT_GT(model.rowCount(), 0);
+  ASSERT_LT(model.rowCount(), 2000);
+  for (int r = 0; r < model.rowCount(); ++r) {
+    ASSERT_GE(model.entry_at(r).time_ns, from);
+    ASSERT_LE(model.entry_at(r).time_ns, to);
+  }
+  auto* clear = tab->findChild<QToolButton*>(QStringLiteral("clear_time_range"));
+  ASSERT_NE(clear, nullptr);
+  EXPECT_TRUE(clear->isVisible());
+  clear->click();
+  model.wait_for_refilter();
+  EXPECT_EQ(model.rowCount(), 2000);
+  EXPECT_FALSE(clear->isVisible());
+  EXPECT_EQ(tab->time_range().first, no_time);
+  screenshot(window.get(), "timeline");
 }

@@ -50,7 +50,8 @@ struct entry {
   std::uint16_t tag = 0;  // tag_table id; 0 = no tag
   std::uint16_t extra_size = 0;
   std::uint8_t level = no_level;
-  std::uint8_t bits = 0;  // row_kind | flags
+  std::uint8_t bits = 0;    // row_kind | flags
+  std::uint8_t source = 0;  // merged views: index of the segment the row came from
 
   row_kind kind() const noexcept { return static_cast<row_kind>(bits & kind_mask); }
   bool truncated() const noexcept { return (bits & flag_truncated) != 0; }
@@ -87,6 +88,9 @@ struct page {
   std::unique_ptr<entry[]> rows;
   // Keeps the text of this page's rows alive; touched by the poller thread only.
   std::vector<std::shared_ptr<text_block>> blocks;
+  // Merged views: the segments' pages whose text this page's rows point into (kept alive after
+  // a segment's own history evicted them). Touched by the merging thread only.
+  std::vector<std::shared_ptr<const page>> sources;
 };
 
 // Interned tag strings (id 0 = empty). Append-only so readers never lock.

@@ -40,6 +40,12 @@ void entry_store::evict_front(std::uint64_t count) {
 }
 
 std::uint64_t entry_store::evict_to_limits() {
+  const std::uint64_t count = over_limits();
+  if (count != 0) evict_front(count);
+  return count;
+}
+
+std::uint64_t entry_store::over_limits() const {
   std::uint64_t count = 0;
   if (limits_.max_entries != 0 && view_.size() > limits_.max_entries) {
     count = view_.size() - limits_.max_entries;
@@ -53,7 +59,6 @@ std::uint64_t entry_store::evict_to_limits() {
       ++count;
     }
   }
-  if (count != 0) evict_front(count);
   return count;
 }
 

@@ -53,8 +53,12 @@ class entry_store {
   void append(const row_span& span);
   // Evicts the oldest rows until within the limits; returns how many it evicted now.
   std::uint64_t evict_to_limits();
+  // How many of the oldest rows evict_to_limits() would evict now.
+  std::uint64_t over_limits() const;
   // Drops every row (counted as evicted).
   void clear();
+  // Evicts the `count` oldest rows (a merged view evicts by its segments' histories).
+  void evict_oldest(std::uint64_t count) { evict_front(count); }
 
   const store_view& view() const noexcept { return view_; }
   std::uint64_t retained() const noexcept { return view_.size(); }

@@ -6,7 +6,8 @@ namespace ouroboros::viewer {
 
 bool filter_spec::passes_everything() const {
   return text.isEmpty() && (level_mask & 0x7F) == 0x7F && tags_include.isEmpty() &&
-         tags_exclude.isEmpty() && threads.empty();
+         tags_exclude.isEmpty() && threads.empty() && hidden_sources == 0 && time_from == no_time &&
+         time_to == no_time;
 }
 
 bool parse_thread_list(const QString& text, std::vector<std::uint32_t>& out) {
@@ -153,8 +154,15 @@ bool filter_engine::text_matches(std::string_view message) {
 }
 
 bool filter_engine::accepts(const entry& row) {
-  if (row.always_visible()) return true;
   const filter_spec& s = *spec_;
+  if (s.hidden_sources != 0 && row.source < 64 && ((s.hidden_sources >> row.source) & 1U) != 0) {
+    return false;
+  }
+  if (row.time_ns != no_time && ((s.time_from != no_time && row.time_ns < s.time_from) ||
+                                 (s.time_to != no_time && row.time_ns > s.time_to))) {
+    return false;
+  }
+  if (row.always_visible()) return true;
   if ((s.level_mask & (1U << row.level_slot())) == 0) return false;
   if (!s.threads.empty() && !std::binary_search(s.threads.begin(), s.threads.end(), row.thread)) {
     return false;

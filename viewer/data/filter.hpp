@@ -2,7 +2,8 @@
 //
 // A filter_spec is an immutable value shared between threads; every thread that filters builds
 // its own filter_engine from it (engines cache per-tag verdicts and a UTF-16 scratch buffer).
-// Gap, separator and notice rows pass every filter.
+// Gap, separator and notice rows pass every filter but a merged view's segment toggle and a
+// time range.
 //
 // Thread-safety: filter_spec is immutable once shared; filter_engine is not thread-safe
 // (one per thread).
@@ -33,6 +34,12 @@ struct filter_spec {
   QStringList tags_include;        // exact names or wildcards (*, ?); empty = every tag
   QStringList tags_exclude;
   std::vector<std::uint32_t> threads;  // empty = every thread
+  // Merged views: bit i hides every row of segment i (its gap and restart rows too).
+  std::uint64_t hidden_sources = 0;
+  // A time range chosen on the timeline (inclusive, wall-clock ns; no_time = open). Rows without
+  // a time pass; gap and restart rows outside it do not.
+  std::int64_t time_from = no_time;
+  std::int64_t time_to = no_time;
 
   bool passes_everything() const;
   bool operator==(const filter_spec& other) const = default;

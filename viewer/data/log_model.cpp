@@ -74,7 +74,13 @@ int log_model::rowCount(const QModelIndex& parent) const {
 }
 
 int log_model::columnCount(const QModelIndex& parent) const {
-  return parent.isValid() ? 0 : column_count;
+  return parent.isValid() ? 0 : column_count + (sources_.isEmpty() ? 0 : 1);
+}
+
+void log_model::set_sources(QStringList names) {
+  beginResetModel();
+  sources_ = std::move(names);
+  endResetModel();
 }
 
 QVariant log_model::headerData(int section, Qt::Orientation orientation, int role) const {
@@ -93,6 +99,7 @@ QVariant log_model::headerData(int section, Qt::Orientation orientation, int rol
     case col_tag: return QStringLiteral("Tag");
     case col_thread: return QStringLiteral("Thread");
     case col_message: return QStringLiteral("Message");
+    case col_segment: return sources_.isEmpty() ? QVariant() : QStringLiteral("Segment");
     default: return {};
   }
 }
@@ -149,6 +156,7 @@ QVariant log_model::display(const entry& row, std::uint64_t serial, int row_inde
       }
       return text;
     }
+    case col_segment: return row.source < sources_.size() ? sources_[row.source] : QString();
     default: break;
   }
   (void)serial;
@@ -402,7 +410,12 @@ int log_model::find_text(int from_row, bool forward, const QString& text,
 }
 
 QString log_model::row_text(int row) const {
-  return text_line(entry_at(row), *tags_, utc_);
+  const entry& e = entry_at(row);
+  if (e.source < sources_.size()) {
+    return QLatin1Char('[') + sources_[e.source] + QStringLiteral("] ") +
+           text_line(e, *tags_, utc_);
+  }
+  return text_line(e, *tags_, utc_);
 }
 
 }  // namespace ouroboros::viewer

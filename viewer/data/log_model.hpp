@@ -16,6 +16,7 @@
 #pragma once
 
 #include <QAbstractTableModel>
+#include <QStringList>
 #include <array>
 #include <atomic>
 #include <deque>
@@ -40,7 +41,17 @@ class log_model : public QAbstractTableModel {
   Q_OBJECT
 
  public:
-  enum column { col_sequence, col_time, col_level, col_tag, col_thread, col_message, column_count };
+  // col_segment exists only in merged views (set_sources): a tab has column_count columns.
+  enum column {
+    col_sequence,
+    col_time,
+    col_level,
+    col_tag,
+    col_thread,
+    col_message,
+    column_count,
+    col_segment = column_count
+  };
   enum role {
     serial_role = Qt::UserRole + 1,  // quint64 serial of the row
     kind_role,                       // int row_kind
@@ -74,6 +85,11 @@ class log_model : public QAbstractTableModel {
   void set_paused(bool paused);
   bool paused() const noexcept { return paused_; }
   std::uint64_t arrivals_since_pause() const noexcept { return arrivals_since_pause_; }
+
+  // Merged views: the names of the segments entry::source numbers; adds the Segment column.
+  void set_sources(QStringList names);
+  const QStringList& sources() const noexcept { return sources_; }
+  bool merged() const noexcept { return !sources_.isEmpty(); }
 
   // Display options.
   void set_time_options(time_mode mode, bool utc);
@@ -144,6 +160,7 @@ class log_model : public QAbstractTableModel {
   bool utc_ = false;
   std::int64_t attach_ns_ = 0;
   mutable time_of_day_cache clock_text_;
+  QStringList sources_;
 };
 
 }  // namespace ouroboros::viewer

@@ -123,6 +123,9 @@ void segment_poller::run() {
     if (!reader_) {
       try_open();
       if (!reader_) {
+        // Nothing to read under that name as of now (a merged view needs to know).
+        status_.caught_up = true;
+        status_.caught_up_ns = now_unix_ns();
         publish();
         if (!sleep_for(options_.retry_interval)) break;
         continue;
@@ -338,6 +341,8 @@ void segment_poller::pump() {
 
 void segment_poller::housekeeping(bool idle) {
   const auto now = std::chrono::steady_clock::now();
+  status_.caught_up = idle;
+  if (idle) status_.caught_up_ns = now_unix_ns();
   if (now >= next_lag_) {
     next_lag_ = now + lag_interval;
     const std::uint64_t newest = reader_->ring().newest_chunk_token();

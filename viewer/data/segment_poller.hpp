@@ -66,6 +66,11 @@ struct poll_status {
   std::uint64_t restarts = 0;
   std::uint64_t dropped_rows = 0;  // rows the GUI did not take in time (counted as evicted)
   std::uint64_t lag_entries = 0;   // entries written but not read yet (chunk granularity)
+  // The reader had read everything when this status was published (its last read found no
+  // data, or no segment was there to open), at wall-clock caught_up_ns: whatever the segment
+  // holds later was written after that.
+  bool caught_up = false;
+  std::int64_t caught_up_ns = no_time;
   std::uint64_t ring_capacity_entries = 0;  // estimated entries the ring holds; 0 = unknown
   // The last restart that followed a writer's death (not a clean close): who died, its last
   // entry, and when the new writer started. `writer_deaths` counts such restarts, so a tab can

@@ -16,6 +16,22 @@ double percentile(std::vector<double> values, double p) {
 }
 }  // namespace
 
+void append_counted(entry_store& store, timeline& counts, const row_span& span) {
+  if (span.end <= span.begin) return;
+  const std::uint64_t first = span.first_serial();
+  if (first < store.view().end) return;          // the store ignores rows it has
+  if (first > store.view().end) counts.clear();  // rows dropped before the store: it starts over
+  store.append(span);
+  for (std::uint32_t i = span.begin; i < span.end; ++i) counts.add(span.rows->rows[i]);
+}
+
+void evict_counted(entry_store& store, timeline& counts, std::uint64_t count) {
+  const store_view& view = store.view();
+  count = std::min(count, view.size());
+  for (std::uint64_t k = 0; k < count; ++k) counts.remove(view.at(view.first + k));
+  store.evict_oldest(count);
+}
+
 segment_session::segment_session(session_options options, QObject* parent)
     : QObject(parent),
       name_(QString::fromStdString(options.poller.name)),
@@ -60,8 +76,8 @@ void segment_session::tick() {
   QElapsedTimer work;
   work.start();
   segment_poller::harvest harvest = poller_.take();
-  for (const row_span& span : harvest.spans) store_.append(span);
-  store_.evict_to_limits();
+  for (const row_span& span : harvest.spans) append_counted(store_, timeline_, span);
+  evict_counted(store_, timeline_, store_.over_limits());
   model_->sync(harvest.spans);
   const double elapsed_ms = static_cast<double>(work.nsecsElapsed()) / 1e6;
 

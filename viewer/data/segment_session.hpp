@@ -1,10 +1,10 @@
 // One open segment: its poller, bounded store and table model, advanced by a GUI-thread timer.
 //
 // Each tick (40 Hz while rows flow, 5 Hz while the segment is quiet) takes what the poller
-// published, appends it to the store, evicts to the limits and brings the model up to date (one
-// remove, one insert). The work a tick does on the GUI thread is timed; the last few hundred
-// durations give the p50/p99 the status bar and the benchmark report. Rates (ingest, loss) are
-// measured over a sliding second.
+// published, appends it to the store, evicts to the limits, counts what came and went in the
+// timeline and brings the model up to date (one remove, one insert). The work a tick does on the
+// GUI thread is timed; the last few hundred durations give the p50/p99 the status bar and the
+// benchmark report. Rates (ingest, loss) are measured over a sliding second.
 //
 // Thread-safety: a QObject of the GUI thread; not thread-safe.
 #pragma once
@@ -19,8 +19,13 @@
 #include "data/entry_store.hpp"
 #include "data/log_model.hpp"
 #include "data/segment_poller.hpp"
+#include "data/timeline.hpp"
 
 namespace ouroboros::viewer {
+
+// Appends a span to a store / evicts its `count` oldest rows, keeping `counts` in step.
+void append_counted(entry_store& store, timeline& counts, const row_span& span);
+void evict_counted(entry_store& store, timeline& counts, std::uint64_t count);
 
 struct session_options {
   poller_options poller;
@@ -61,6 +66,8 @@ class segment_session : public QObject {
 
   log_model* model() const noexcept { return model_; }
   const entry_store& store() const noexcept { return store_; }
+  // Entries per time bucket of the retained history (the timeline strip draws it).
+  const timeline& time_buckets() const noexcept { return timeline_; }
   segment_poller& poller() noexcept { return poller_; }
   const QString& name() const noexcept { return name_; }
   const session_stats& stats() const noexcept { return stats_; }
@@ -78,6 +85,7 @@ class segment_session : public QObject {
   session_options options_;
   segment_poller poller_;
   entry_store store_;
+  timeline timeline_;
   log_model* model_;
   QTimer timer_;
   session_stats stats_;

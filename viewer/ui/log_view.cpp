@@ -91,6 +91,20 @@ constexpr int cell_padding = 4;
 
 }  // namespace
 
+QColor segment_color(int index, bool dark) {
+  // Distinct hues that read on both bases and differ from the level colours' meaning.
+  static const QColor light[8] = {QColor(0x15, 0x65, 0xc0), QColor(0x8e, 0x24, 0xaa),
+                                  QColor(0x00, 0x83, 0x8f), QColor(0xad, 0x14, 0x57),
+                                  QColor(0x55, 0x8b, 0x2f), QColor(0x6d, 0x4c, 0x41),
+                                  QColor(0x30, 0x3f, 0x9f), QColor(0xef, 0x6c, 0x00)};
+  static const QColor night[8] = {QColor(0x64, 0xb5, 0xf6), QColor(0xce, 0x93, 0xd8),
+                                  QColor(0x4d, 0xd0, 0xe1), QColor(0xf4, 0x8f, 0xb1),
+                                  QColor(0xae, 0xd5, 0x81), QColor(0xbc, 0xaa, 0xa4),
+                                  QColor(0x9f, 0xa8, 0xda), QColor(0xff, 0xb7, 0x4d)};
+  const int slot = ((index % 8) + 8) % 8;
+  return (dark ? night : light)[slot];
+}
+
 log_view::log_view(QWidget* parent) : QAbstractScrollArea(parent) {
   setFocusPolicy(Qt::StrongFocus);
   setFrameShape(QFrame::StyledPanel);
@@ -144,6 +158,11 @@ void log_view::set_log_model(log_model* model) {
   header_->setModel(header_model_);
   const int widths[] = {96, 130, 72, 90, 64};
   for (int c = 0; c < 5; ++c) header_->resizeSection(c, widths[c]);
+  if (model->merged()) {
+    // Merged views: the segment right after the time, where the eye reads the order.
+    header_->resizeSection(log_model::col_segment, 120);
+    header_->moveSection(header_->visualIndex(log_model::col_segment), 2);
+  }
 
   connect(model, &QAbstractItemModel::rowsRemoved, this, [this] { on_rows_removed(); });
   connect(model, &QAbstractItemModel::rowsInserted, this,
@@ -823,7 +842,7 @@ void log_view::paintEvent(QPaintEvent* event) {
     if (x + w < area.left() || x > area.right()) continue;
     const bool right = logical == log_model::col_sequence || logical == log_model::col_thread;
     const bool repeated = logical == log_model::col_level || logical == log_model::col_tag ||
-                          logical == log_model::col_thread;
+                          logical == log_model::col_thread || logical == log_model::col_segment;
     columns.push_back({logical, x, w, right, repeated});
   }
 
@@ -872,13 +891,20 @@ void log_view::paintEvent(QPaintEvent* event) {
       if (!selected && look.background.isValid() && look.background != row_style.background) {
         painter.fillRect(QRect(c.x, y, c.width, row_height_), look.background);
       }
-      const int face = look.bold ? 1 : (look.italic ? 2 : 0);
+      int face = look.bold ? 1 : (look.italic ? 2 : 0);
+      QColor pen = selected ? highlighted_text : (look.text.isValid() ? look.text : text_color);
+      if (c.logical == log_model::col_segment) {
+        const QColor colour = segment_color(e.source, dark_);
+        painter.fillRect(QRect(c.x, y + 1, 3, row_height_ - 2), colour);
+        // On rows with a background of their own (gap, restart, critical) the text keeps their
+        // colour; the bar still names the segment.
+        if (!selected && !row_style.background.isValid()) pen = colour;
+        face = 1;
+      }
       if (face != face_in_use) {
         painter.setFont(faces_[static_cast<std::size_t>(face)]->font());
         face_in_use = face;
       }
-      const QColor pen =
-          selected ? highlighted_text : (look.text.isValid() ? look.text : text_color);
       if (pen != pen_in_use) {
         painter.setPen(pen);
         pen_in_use = pen;

@@ -27,6 +27,9 @@ class QMenu;
 
 namespace ouroboros::viewer {
 
+// The colour of segment `index` of a merged view (its Segment cells, toggle and status).
+QColor segment_color(int index, bool dark);
+
 class log_view : public QAbstractScrollArea {
   Q_OBJECT
 

@@ -6,6 +6,8 @@
 #include <QClipboard>
 #include <QCloseEvent>
 #include <QCompleter>
+#include <QDialog>
+#include <QDialogButtonBox>
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -14,6 +16,7 @@
 #include <QInputDialog>
 #include <QLabel>
 #include <QLineEdit>
+#include <QListWidget>
 #include <QLocale>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -212,6 +215,12 @@ void main_window::build_actions() {
              attach_field_->setFocus();
              attach_field_->selectAll();
            });
+  open_merged_ = make("open_merged", tr("Open &merged view"), {QKeySequence(tr("Ctrl+Shift+M"))},
+                      tr("Open the segments selected in the list as one time-ordered table"),
+                      [this] { open_merged(selected_segments()); });
+  merge_tabs_ = make("merge_tabs", tr("Merge &tabs\u2026"), {},
+                     tr("Choose open tabs to show as one time-ordered table"),
+                     [this] { merge_tabs_dialog(); });
   time_modes_ = new QActionGroup(this);
   time_of_day_ = make("time_of_day", tr("Time of &day"), {QKeySequence(tr("Ctrl+1"))},
                       tr("Show the time of day (the date where it changes)"),
@@ -258,6 +267,8 @@ void main_window::set_pause_action(bool paused) {
 void main_window::build_ui() {
   auto* file = menuBar()->addMenu(tr("&File"));
   file->addAction(attach_action_);
+  file->addAction(open_merged_);
+  file->addAction(merge_tabs_);
   file->addAction(export_);
   file->addSeparator();
   file->addAction(close_tab_);
@@ -387,7 +398,7 @@ void main_window::build_ui() {
   segments_view_ = new QTableView(dock_body);
   segments_view_->setModel(catalog_);
   segments_view_->setSelectionBehavior(QAbstractItemView::SelectRows);
-  segments_view_->setSelectionMode(QAbstractItemView::SingleSelection);
+  segments_view_->setSelectionMode(QAbstractItemView::ExtendedSelection);
   segments_view_->verticalHeader()->hide();
   segments_view_->setShowGrid(false);
   segments_view_->setWordWrap(false);
@@ -414,11 +425,23 @@ void main_window::build_ui() {
   });
   auto* refresh = new QPushButton(tr("Refresh"), dock_body);
   connect(refresh, &QPushButton::clicked, this, &main_window::refresh_catalog);
-  auto* hint = new QLabel(tr("Double-click to open."), dock_body);
+  auto* hint =
+      new QLabel(tr("Double-click to open. Select several (Ctrl/Shift+click) to open them merged."),
+                 dock_body);
   hint->setWordWrap(true);
+  auto* merged = new QPushButton(tr("Open merged"), dock_body);
+  merged->setObjectName(QStringLiteral("open_merged_button"));
+  merged->setToolTip(open_merged_->toolTip());
+  merged->setEnabled(false);
+  connect(merged, &QPushButton::clicked, open_merged_, &QAction::trigger);
+  connect(segments_view_->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+          [this, merged] { merged->setEnabled(selected_segments().size() >= 2); });
   dock_layout->addWidget(segments_view_, 1);
   dock_layout->addWidget(hint);
-  dock_layout->addWidget(refresh);
+  auto* buttons = new QHBoxLayout;
+  buttons->addWidget(merged);
+  buttons->addWidget(refresh);
+  dock_layout->addLayout(buttons);
   segments_dock_->setWidget(dock_body);
   addDockWidget(Qt::LeftDockWidgetArea, segments_dock_);
   QAction* toggle_dock = segments_dock_->toggleViewAction();
@@ -509,11 +532,96 @@ segment_tab* main_window::attach(const QString& raw_name) {
   options.poller.name = name.toStdString();
   options.limits = limits_;
   auto* tab = new segment_tab(options, tabs_);
+  if (!header_state_.isEmpty()) tab->view()->header()->restoreState(header_state_);
+  add_tab(tab, name);
+  remember(name);
+  return tab;
+}
+
+QStringList main_window::selected_segments() const {
+  QStringList names;
+  const auto& rows = catalog_->rows();
+  for (const QModelIndex& index : segments_view_->selectionModel()->selectedRows()) {
+    if (index.row() < static_cast<int>(rows.size()))
+      names << rows[static_cast<std::size_t>(index.row())].name;
+  }
+  return names;
+}
+
+segment_tab* main_window::open_merged(const QStringList& raw_names) {
+  QStringList names;
+  for (QString name : raw_names) {
+    name = name.trimmed();
+    if (name.startsWith(QLatin1Char('/'))) name.remove(0, 1);
+    if (name.isEmpty() || names.contains(name)) continue;
+    try {
+      canonical_segment_name(name.toStdString());
+    } catch (const segment_error& e) {
+      notify(tr("Cannot merge %1: %2").arg(name, QString::fromUtf8(e.what())), true);
+      return nullptr;
+    }
+    names << name;
+  }
+  if (names.size() < 2) {
+    notify(tr("Select two or more segments to merge."), true);
+    return nullptr;
+  }
+  if (names.size() > static_cast<int>(merged_session::max_sources)) {
+    notify(tr("A merged view takes at most %1 segments.").arg(merged_session::max_sources), true);
+    return nullptr;
+  }
+  merged_options options;
+  for (const QString& name : names) {
+    poller_options p;
+    p.name = name.toStdString();
+    options.sources.push_back(p);
+  }
+  options.source_limits = limits_;
+  options.limits = limits_;
+  auto* tab = new segment_tab(std::move(options), tabs_);
+  add_tab(tab, tab->name());
+  return tab;
+}
+
+void main_window::merge_tabs_dialog() {
+  QStringList open;
+  for (int i = 0; i < tabs_->count(); ++i) {
+    auto* tab = static_cast<segment_tab*>(tabs_->widget(i));
+    if (!tab->merged()) open << tab->name();
+  }
+  if (open.size() < 2) {
+    notify(tr("Open two or more segment tabs to merge them."), true);
+    return;
+  }
+  QDialog dialog(this);
+  dialog.setWindowTitle(tr("Merge tabs"));
+  auto* layout = new QVBoxLayout(&dialog);
+  layout->addWidget(new QLabel(tr("Show these segments as one table, ordered by time:"), &dialog));
+  auto* list = new QListWidget(&dialog);
+  list->setObjectName(QStringLiteral("merge_list"));
+  for (const QString& name : open) {
+    auto* item = new QListWidgetItem(name, list);
+    item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
+    item->setCheckState(Qt::Checked);
+  }
+  layout->addWidget(list);
+  auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+  connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+  connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+  layout->addWidget(buttons);
+  if (dialog.exec() != QDialog::Accepted) return;
+  QStringList chosen;
+  for (int i = 0; i < list->count(); ++i) {
+    if (list->item(i)->checkState() == Qt::Checked) chosen << list->item(i)->text();
+  }
+  open_merged(chosen);
+}
+
+void main_window::add_tab(segment_tab* tab, const QString& title) {
   tab->set_time_options(time_of_day_->isChecked() ? time_mode::time_of_day
                         : delta_->isChecked()     ? time_mode::delta
                                                   : time_mode::since_attach,
                         utc_->isChecked());
-  if (!header_state_.isEmpty()) tab->view()->header()->restoreState(header_state_);
   tab->view()->zoom(zoom_);
   tab->view()->set_context_actions({copy_, copy_messages_, select_all_, nullptr, follow_,
                                     previous_gap_, next_gap_, nullptr, export_});
@@ -525,13 +633,11 @@ segment_tab* main_window::attach(const QString& raw_name) {
   connect(tab, &segment_tab::followingChanged, this, [this, tab](bool following) {
     if (tab == current_tab()) follow_->setChecked(following);
   });
-  const int index = tabs_->addTab(tab, name);
+  const int index = tabs_->addTab(tab, title);
   tabs_->setCurrentIndex(index);
   stack_->setCurrentWidget(tabs_);
-  remember(name);
   update_tab_title(tab);
   tab->view()->setFocus();
-  return tab;
 }
 
 void main_window::attach_from_field() {
@@ -583,7 +689,8 @@ void main_window::on_current_tab_changed() {
 void main_window::close_tab(int index) {
   if (index < 0) return;
   auto* tab = static_cast<segment_tab*>(tabs_->widget(index));
-  header_state_ = tab->view()->header()->saveState();
+  // A merged view's header has the Segment column: it is not the tabs' layout.
+  if (!tab->merged()) header_state_ = tab->view()->header()->saveState();
   tabs_->removeTab(index);
   delete tab;
   if (tabs_->count() == 0) stack_->setCurrentIndex(0);
@@ -638,7 +745,7 @@ void main_window::copy_rows(bool messages_only) {
           .arg(megabytes, 0, 'f', megabytes < 10 ? 1 : 0),
       QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Yes);
   if (answer != QMessageBox::Yes) return;
-  const log_model& model = *tab->session().model();
+  const log_model& model = *tab->model();
   start_job(bulk_job::start_copy(model.utc(), messages_only, model.view(), std::move(serials),
                                  model.tags(), this),
             tr("Copying %1 rows\u2026").arg(rows));
@@ -678,7 +785,7 @@ void main_window::export_rows_to(const QString& path, bool selection_only) {
   }
   std::vector<std::uint64_t> serials =
       selection_only ? tab->selected_serials() : tab->visible_serials();
-  const log_model& model = *tab->session().model();
+  const log_model& model = *tab->model();
   export_options options;
   options.format = format_for_file(path);
   options.utc = model.utc();
@@ -699,9 +806,9 @@ void main_window::export_current() {
     QPushButton* selection = ask.addButton(
         tr("Selected rows (%1)").arg(QLocale().toString(static_cast<qulonglong>(selected))),
         QMessageBox::AcceptRole);
-    QPushButton* all = ask.addButton(
-        tr("All visible rows (%1)").arg(QLocale().toString(tab->session().model()->rowCount())),
-        QMessageBox::AcceptRole);
+    QPushButton* all =
+        ask.addButton(tr("All visible rows (%1)").arg(QLocale().toString(tab->model()->rowCount())),
+                      QMessageBox::AcceptRole);
     ask.addButton(QMessageBox::Cancel);
     ask.setDefaultButton(selection);
     ask.exec();
@@ -726,7 +833,7 @@ void main_window::export_current() {
 void main_window::set_history_limits(const history_limits& limits) {
   limits_ = limits;
   for (int i = 0; i < tabs_->count(); ++i)
-    static_cast<segment_tab*>(tabs_->widget(i))->session().set_limits(limits);
+    static_cast<segment_tab*>(tabs_->widget(i))->set_limits(limits);
   QSettings s = settings();
   s.setValue(QStringLiteral("history/max_entries"), qulonglong{limits.max_entries});
   s.setValue(QStringLiteral("history/max_bytes"), qulonglong{limits.max_bytes});
@@ -754,7 +861,8 @@ void main_window::closeEvent(QCloseEvent* event) {
   s.setValue(QStringLiteral("time/mode"),
              time_of_day_->isChecked() ? 0 : (delta_->isChecked() ? 1 : 2));
   s.setValue(QStringLiteral("table/zoom"), zoom_);
-  if (auto* tab = current_tab()) header_state_ = tab->view()->header()->saveState();
+  if (auto* tab = current_tab(); tab && !tab->merged())
+    header_state_ = tab->view()->header()->saveState();
   if (!header_state_.isEmpty()) s.setValue(QStringLiteral("table/header2"), header_state_);
   QMainWindow::closeEvent(event);
 }

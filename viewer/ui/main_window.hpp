@@ -46,6 +46,11 @@ class main_window : public QMainWindow {
   // or nullptr for an invalid name (the reason then shows next to the name field).
   segment_tab* attach(const QString& name);
   segment_tab* current_tab() const;
+  // Opens a merged view of the named segments (two or more, at most 64) in a new tab; returns
+  // it, or nullptr (and says why) when a name is invalid or fewer than two are given.
+  segment_tab* open_merged(const QStringList& names);
+  // The names selected in the segment list.
+  QStringList selected_segments() const;
   QTabWidget* tabs() const noexcept { return tabs_; }
   segment_catalog* catalog() const noexcept { return catalog_; }
   QTableView* segment_list() const noexcept { return segments_view_; }
@@ -86,6 +91,8 @@ class main_window : public QMainWindow {
   void refresh_completion();
   void refresh_catalog();
   void update_tab_title(segment_tab* tab);
+  void add_tab(segment_tab* tab, const QString& title);
+  void merge_tabs_dialog();
   void on_current_tab_changed();
   void export_current();
   void edit_history_limits();
@@ -138,6 +145,8 @@ class main_window : public QMainWindow {
   QAction* focus_filter_ = nullptr;
   QAction* focus_table_ = nullptr;
   QAction* attach_action_ = nullptr;
+  QAction* open_merged_ = nullptr;
+  QAction* merge_tabs_ = nullptr;
   QAction* zoom_in_ = nullptr;
   QAction* zoom_out_ = nullptr;
   QAction* zoom_reset_ = nullptr;

@@ -9,6 +9,7 @@
 #include <QLocale>
 #include <QPlainTextEdit>
 #include <QProgressBar>
+#include <QSignalBlocker>
 #include <QSplitter>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -19,6 +20,7 @@
 #include "ui/filter_bar.hpp"
 #include "ui/log_view.hpp"
 #include "ui/stable_text.hpp"
+#include "ui/timeline_strip.hpp"
 
 namespace ouroboros::viewer {
 
@@ -61,6 +63,100 @@ QColor state_color(segment_state state, bool dark) {
 
 segment_tab::segment_tab(session_options options, QWidget* parent)
     : QWidget(parent), session_(std::make_unique<segment_session>(std::move(options))) {
+  build();
+}
+
+segment_tab::segment_tab(merged_options options, QWidget* parent)
+    : QWidget(parent), merged_(std::make_unique<merged_session>(std::move(options))) {
+  build();
+}
+
+log_model* segment_tab::model() const noexcept {
+  return session_ ? session_->model() : merged_->model();
+}
+
+const poll_status& segment_tab::poller_status() const {
+  return session_ ? session_->stats().poller : merged_->stats().poller;
+}
+
+void segment_tab::set_limits(const history_limits& limits) {
+  if (session_) {
+    session_->set_limits(limits);
+  } else {
+    merged_->set_limits(limits);
+  }
+}
+
+void segment_tab::apply_filter() {
+  auto spec = std::make_shared<filter_spec>(*filters_->spec());
+  spec->hidden_sources = hidden_segments_;
+  spec->time_from = range_from_;
+  spec->time_to = range_to_;
+  if (session_) {
+    session_->set_filter(std::move(spec));
+  } else {
+    merged_->set_filter(std::move(spec));
+  }
+  filters_->set_error(model()->filter_error());
+}
+
+void segment_tab::update_strip_band() {
+  const log_model& model = *this->model();
+  const int top = view_->top_row();
+  const int bottom = view_->bottom_visible_row();
+  if (model.rowCount() == 0 || bottom < 0 || top >= model.rowCount()) {
+    strip_->set_view_range(no_time, no_time);
+    return;
+  }
+  // The nearest rows with a time (gap and notice rows may have none).
+  std::int64_t from = no_time;
+  for (int r = top; r <= bottom && from == no_time; ++r) from = model.entry_at(r).time_ns;
+  std::int64_t to = no_time;
+  for (int r = bottom; r >= top && to == no_time; --r) to = model.entry_at(r).time_ns;
+  strip_->set_view_range(from, to);
+}
+
+void segment_tab::set_time_range(std::int64_t from_ns, std::int64_t to_ns) {
+  if (from_ns == range_from_ && to_ns == range_to_) return;
+  range_from_ = from_ns;
+  range_to_ = to_ns;
+  strip_->set_selection(from_ns, to_ns);
+  clear_range_->setVisible(from_ns != no_time);
+  apply_filter();
+}
+
+void segment_tab::go_to_time(std::int64_t time_ns) {
+  const log_model& model = *this->model();
+  const int rows = model.rowCount();
+  if (rows == 0) return;
+  // Rows are in time order but for a few (threads, merges): a binary search lands close enough;
+  // rows without a time count as the row before them.
+  int low = 0;
+  int high = rows;
+  while (low < high) {
+    const int mid = low + (high - low) / 2;
+    std::int64_t t = no_time;
+    for (int r = mid; r >= 0 && r > mid - 16 && t == no_time; --r) t = model.entry_at(r).time_ns;
+    if (t != no_time && t < time_ns) {
+      low = mid + 1;
+    } else {
+      high = mid;
+    }
+  }
+  view_->go_to_row(std::min(low, rows - 1));
+}
+
+void segment_tab::set_hidden_segments(std::uint64_t mask) {
+  if (!merged_ || mask == hidden_segments_) return;
+  hidden_segments_ = mask;
+  for (std::size_t i = 0; i < segment_toggles_.size(); ++i) {
+    const QSignalBlocker block(segment_toggles_[i]);
+    segment_toggles_[i]->setChecked(((mask >> i) & 1U) == 0);
+  }
+  apply_filter();
+}
+
+void segment_tab::build() {
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(6, 6, 6, 2);
   layout->setSpacing(4);
@@ -80,12 +176,41 @@ segment_tab::segment_tab(session_options options, QWidget* parent)
   banner_->hide();
   layout->addWidget(banner_);
   connect(banner_close_, &QToolButton::clicked, this, [this] {
-    dismissed_deaths_ = session_->stats().poller.writer_deaths;
+    dismissed_deaths_ = poller_status().writer_deaths;
     update_banner();
   });
 
   filters_ = new filter_bar(this);
   layout->addWidget(filters_);
+  if (merged_) {
+    // One toggle per segment, in the colour of its Segment cells.
+    auto* segments = new QHBoxLayout;
+    segments->setContentsMargins(0, 0, 0, 0);
+    segments->addWidget(new QLabel(tr("Segments:"), this));
+    const bool dark = is_dark(this);
+    for (std::size_t i = 0; i < merged_->source_count(); ++i) {
+      auto* toggle = new QToolButton(this);
+      toggle->setObjectName(QStringLiteral("segment_toggle_%1").arg(i));
+      toggle->setText(QStringLiteral("\u25A0 ") + merged_->source(i).name);
+      toggle->setCheckable(true);
+      toggle->setChecked(true);
+      toggle->setAutoRaise(true);
+      toggle->setToolTip(tr("Show or hide the rows of %1 (its gap and restart rows too)")
+                             .arg(merged_->source(i).name));
+      toggle->setStyleSheet(QStringLiteral("QToolButton { color: %1; } QToolButton:!checked { "
+                                           "color: palette(mid); }")
+                                .arg(segment_color(static_cast<int>(i), dark).name()));
+      connect(toggle, &QToolButton::toggled, this, [this, i](bool on) {
+        const std::uint64_t bit = std::uint64_t{1} << i;
+        hidden_segments_ = on ? (hidden_segments_ & ~bit) : (hidden_segments_ | bit);
+        apply_filter();
+      });
+      segment_toggles_.push_back(toggle);
+      segments->addWidget(toggle);
+    }
+    segments->addStretch(1);
+    layout->addLayout(segments);
+  }
 
   search_bar_ = new QWidget(this);
   auto* search_layout = new QHBoxLayout(search_bar_);
@@ -123,9 +248,26 @@ segment_tab::segment_tab(session_options options, QWidget* parent)
     view_->setFocus();
   });
 
+  // The timeline above the table, and the button that clears a range chosen on it.
+  auto* strip_row = new QHBoxLayout;
+  strip_row->setContentsMargins(0, 0, 0, 0);
+  strip_ =
+      new timeline_strip(session_ ? &session_->time_buckets() : &merged_->time_buckets(), this);
+  clear_range_ = new QToolButton(this);
+  clear_range_->setObjectName(QStringLiteral("clear_time_range"));
+  clear_range_->setText(tr("\u2715 Time range"));
+  clear_range_->setToolTip(tr("Show every time again"));
+  clear_range_->hide();
+  strip_row->addWidget(strip_, 1);
+  strip_row->addWidget(clear_range_);
+  layout->addLayout(strip_row);
+  connect(strip_, &timeline_strip::timeClicked, this, &segment_tab::go_to_time);
+  connect(strip_, &timeline_strip::rangeSelected, this, &segment_tab::set_time_range);
+  connect(clear_range_, &QToolButton::clicked, this, [this] { set_time_range(no_time, no_time); });
+
   splitter_ = new QSplitter(Qt::Vertical, this);
   view_ = new log_view(splitter_);
-  view_->set_log_model(session_->model());
+  view_->set_log_model(model());
   // Holding, paused or evicted: a chip over the table's bottom right corner says so (a click
   // follows again). Over the table it takes no room from anything, so nothing moves when it
   // comes and goes; following, it is hidden.
@@ -163,11 +305,12 @@ segment_tab::segment_tab(session_options options, QWidget* parent)
   bottom->addWidget(progress_);
   layout->addLayout(bottom);
 
-  connect(filters_, &filter_bar::changed, this, [this] {
-    session_->set_filter(filters_->spec());
-    filters_->set_error(session_->model()->filter_error());
-  });
-  connect(session_.get(), &segment_session::ticked, this, &segment_tab::on_tick);
+  connect(filters_, &filter_bar::changed, this, [this] { apply_filter(); });
+  if (session_) {
+    connect(session_.get(), &segment_session::ticked, this, &segment_tab::on_tick);
+  } else {
+    connect(merged_.get(), &merged_session::ticked, this, &segment_tab::on_tick);
+  }
   connect(view_, &log_view::currentChanged, this, &segment_tab::show_detail);
   connect(view_, &log_view::followingChanged, this, [this](bool on) {
     update_hold_indicator();
@@ -176,37 +319,53 @@ segment_tab::segment_tab(session_options options, QWidget* parent)
   connect(view_, &log_view::positionChanged, this, [this] {
     // Rows below change every tick while holding: the count follows at the text pace, a change
     // of state (the anchored rows evicted) at once.
+    // While following, the frame on the timeline moves with the counters (twice a second); a
+    // user who scrolls sees it move at once.
+    if (!view_->following()) update_strip_band();
     if (view_->anchor_evicted() == shown_evicted_ && text_clock_.isValid() &&
         text_clock_.elapsed() < text_interval_ms) {
       return;
     }
     update_hold_indicator();
   });
-  connect(session_->model(), &log_model::refilterStarted, this, [this] {
+  connect(model(), &log_model::refilterStarted, this, [this] {
     progress_->setValue(0);
     progress_->show();
   });
-  connect(session_->model(), &log_model::refilterFinished, this, [this] { progress_->hide(); });
+  connect(model(), &log_model::refilterFinished, this, [this] { progress_->hide(); });
 
   update_banner();
   update_hold_indicator();
   update_status();
-  session_->start();
+  if (session_) {
+    session_->start();
+  } else {
+    merged_->start();
+  }
 }
 
 segment_tab::~segment_tab() {
-  session_->stop();
+  if (session_) {
+    session_->stop();
+  } else {
+    merged_->stop();
+  }
 }
 
 void segment_tab::on_tick() {
   ++ticks_;
-  log_model& model = *session_->model();
+  log_model& model = *this->model();
   if (model.refiltering()) progress_->setValue(static_cast<int>(model.refilter_progress() * 1000));
   // Counters and rates are read, not watched: two updates a second, and widgets repaint only
   // when their text changed.
   if (!text_clock_.isValid() || text_clock_.elapsed() >= text_interval_ms) {
     text_clock_.start();
     filters_->set_counts(model.visible_levels(), model.total_levels());
+    // The timeline moves by a pixel in seconds: once a second is enough.
+    if ((++strip_updates_ & 1) == 0) {
+      strip_->refresh();
+      update_strip_band();
+    }
     update_hold_indicator();
     update_banner();
     update_status();
@@ -215,7 +374,7 @@ void segment_tab::on_tick() {
 }
 
 void segment_tab::update_hold_indicator() {
-  const log_model& model = *session_->model();
+  const log_model& model = *this->model();
   const bool dark = is_dark(this);
   shown_evicted_ = view_->anchor_evicted();
   if (model.paused()) {
@@ -242,14 +401,14 @@ void segment_tab::update_hold_indicator() {
 }
 
 QString segment_tab::state_text() const {
-  QString text = to_display(session_->stats().poller.state);
-  const poll_status& s = session_->stats().poller;
+  QString text = to_display(poller_status().state);
+  const poll_status& s = poller_status();
   if (!s.detail.isEmpty() && severity_of(s.state) == 3) text += QStringLiteral(": ") + s.detail;
   return text;
 }
 
 QString segment_tab::state_mark() const {
-  switch (session_->stats().poller.state) {
+  switch (poller_status().state) {
     case segment_state::attached: return QStringLiteral("\u25CF");
     case segment_state::waiting: return QStringLiteral("\u25CB");
     case segment_state::writer_closed: return QStringLiteral("\u25A0");
@@ -259,6 +418,10 @@ QString segment_tab::state_mark() const {
 }
 
 void segment_tab::update_status() {
+  if (merged_) {
+    update_merged_status();
+    return;
+  }
   const session_stats& st = session_->stats();
   const poll_status& s = st.poller;
   const bool dark = is_dark(this);
@@ -292,7 +455,7 @@ void segment_tab::update_status() {
   if (st.lost_per_second > 0) lost += tr(" (%1)").arg(rate(st.lost_per_second));
   pieces.push_back({dot + lost, s.entries_lost != 0 ? alert : QColor(), false});
   pieces.push_back({dot + tr("evicted %1").arg(number(st.evicted)), {}, false});
-  const log_model& model = *session_->model();
+  const log_model& model = *this->model();
   if (model.paused()) {
     pieces.push_back({dot + tr("showing %1 (paused)").arg(number(model.view().size())), {}, false});
   } else {
@@ -305,10 +468,42 @@ void segment_tab::update_status() {
   status_->set_pieces(std::move(pieces));
 }
 
+void segment_tab::update_merged_status() {
+  // Per segment: its state, rate and loss in its colour; then what the merged table holds.
+  const session_stats& st = merged_->stats();
+  const bool dark = is_dark(this);
+  const QColor muted = palette().color(QPalette::PlaceholderText);
+  const QColor alert = dark ? QColor(0xff, 0x6e, 0x6e) : QColor(0xc6, 0x28, 0x28);
+  const QString dot = QStringLiteral("  \u00B7  ");
+  std::vector<status_strip::piece> pieces;
+  for (std::size_t i = 0; i < merged_->source_count(); ++i) {
+    const source_stats& s = merged_->source(i);
+    QString text = (i == 0 ? QString() : dot) + QStringLiteral("\u25A0 ") + s.name;
+    if (s.poller.state != segment_state::attached)
+      text += QStringLiteral(" (") + to_display(s.poller.state) + QLatin1Char(')');
+    text += QLatin1Char(' ') + rate(s.ingest_per_second);
+    if (s.by_arrival) text += tr(" by arrival");
+    pieces.push_back({text, segment_color(static_cast<int>(i), dark), true});
+    if (s.poller.entries_lost != 0) {
+      QString lost = tr(" lost %1").arg(number(s.poller.entries_lost));
+      if (s.lost_per_second > 0) lost += tr(" (%1)").arg(rate(s.lost_per_second));
+      pieces.push_back({lost, alert, false});
+    }
+  }
+  const log_model& model = *merged_->model();
+  pieces.push_back({dot + tr("merged %1").arg(number(model.view().size())), {}, false});
+  if (model.rowCount() != static_cast<int>(model.view().size()))
+    pieces.push_back({dot + tr("showing %1").arg(number(model.rowCount())), {}, false});
+  pieces.push_back({dot + tr("evicted %1").arg(number(st.evicted)), {}, false});
+  pieces.push_back({dot + tr("tick p99 %1 ms").arg(st.tick_p99_ms, 0, 'f', 1), muted, false});
+  status_->set_pieces(std::move(pieces));
+}
+
 void segment_tab::update_banner() {
+  if (merged_) return;  // each segment's state is in the status strip
   const poll_status& s = session_->stats().poller;
   const QString name = session_->name().toHtmlEscaped();
-  const bool utc = session_->model()->utc();
+  const bool utc = model()->utc();
   QString text;
   int severity = 0;  // 0 info, 1 warning, 2 error
   bool dismissable = false;
@@ -390,7 +585,7 @@ void segment_tab::update_banner() {
 }
 
 void segment_tab::show_detail(std::uint64_t serial) {
-  log_model& model = *session_->model();
+  log_model& model = *this->model();
   detail_serial_ = serial;
   const int row = serial != 0 ? model.row_of(serial) : -1;
   if (row < 0) {
@@ -407,6 +602,7 @@ void segment_tab::show_detail(std::uint64_t serial) {
     head << format_time(e.time_ns, true) + tr(" UTC");
   }
   QStringList second;
+  if (e.source < model.sources().size()) second << tr("segment %1").arg(model.sources()[e.source]);
   if (e.level != no_level) second << tr("level %1").arg(level_name(e.level));
   if (e.tag != 0) {
     const std::string_view tag = tags->name(e.tag);
@@ -429,8 +625,8 @@ void segment_tab::show_detail(std::uint64_t serial) {
 }
 
 void segment_tab::set_paused(bool paused) {
-  if (paused == session_->paused()) return;
-  session_->set_paused(paused);
+  if (paused == model()->paused()) return;
+  model()->set_paused(paused);
   update_hold_indicator();
   emit pausedChanged(paused);
 }
@@ -444,7 +640,7 @@ void segment_tab::follow() {
 void segment_tab::next_gap(bool forward) {
   const int current = view_->current_row();
   const int from = current >= 0 ? current : (forward ? -1 : 0);
-  const int row = session_->model()->find_gap(from, forward);
+  const int row = model()->find_gap(from, forward);
   if (row >= 0) view_->go_to_row(row);
 }
 
@@ -462,7 +658,7 @@ void segment_tab::find(bool forward) {
   const int current = view_->current_row();
   const int from = current >= 0 ? current : (forward ? -1 : 0);
   const int row =
-      session_->model()->find_text(from, forward, search_text_->text(), search_case_->isChecked());
+      model()->find_text(from, forward, search_text_->text(), search_case_->isChecked());
   if (row < 0) {
     search_result_->setText(tr("not found"));
     return;
@@ -476,12 +672,12 @@ std::vector<std::uint64_t> segment_tab::selected_serials() const {
 }
 
 std::vector<std::uint64_t> segment_tab::visible_serials() const {
-  return session_->model()->visible_serials();
+  return model()->visible_serials();
 }
 
 QString segment_tab::rows_text(const std::vector<std::uint64_t>& serials,
                                bool messages_only) const {
-  const log_model& model = *session_->model();
+  const log_model& model = *this->model();
   const store_view& view = model.view();
   QStringList lines;
   for (const std::uint64_t serial : serials) {
@@ -494,7 +690,7 @@ QString segment_tab::rows_text(const std::vector<std::uint64_t>& serials,
 }
 
 void segment_tab::set_time_options(time_mode mode, bool utc) {
-  session_->model()->set_time_options(mode, utc);
+  model()->set_time_options(mode, utc);
 }
 
 QByteArray segment_tab::splitter_state() const {

@@ -1,5 +1,7 @@
-// One tab: a segment session with its banner, filters, hold indicator, search, table, detail
-// pane and status strip.
+// One tab: a segment session (or a merged view of several segments) with its banner, filters,
+// hold indicator, search, table, detail pane and status strip. A merged tab adds a row of
+// per-segment toggles in the segments' colours and a status strip with each segment's state,
+// rate and loss.
 //
 // Only wiring: the session does the work; the tab shows its state and forwards user actions.
 // Every text it shows lives in a widget of fixed size (stable_text.hpp), updated four times a
@@ -13,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "data/merged_session.hpp"
 #include "data/segment_session.hpp"
 
 class QLabel;
@@ -30,24 +33,40 @@ class filter_bar;
 class log_view;
 class stable_label;
 class status_strip;
+class timeline_strip;
 
 class segment_tab : public QWidget {
   Q_OBJECT
 
  public:
   segment_tab(session_options options, QWidget* parent = nullptr);
+  // A merged view of several segments.
+  segment_tab(merged_options options, QWidget* parent = nullptr);
   ~segment_tab() override;
 
+  // The session of a one-segment tab (merged tabs have merged() instead).
   segment_session& session() noexcept { return *session_; }
+  merged_session* merged() const noexcept { return merged_.get(); }
+  log_model* model() const noexcept;
+  void set_limits(const history_limits& limits);
+  // Merged tabs: which segments are shown (bit i hides segment i).
+  void set_hidden_segments(std::uint64_t mask);
+  std::uint64_t hidden_segments() const noexcept { return hidden_segments_; }
+  // The timeline strip, and the time range chosen on it (no_time: none).
+  timeline_strip* time_strip() const noexcept { return strip_; }
+  void set_time_range(std::int64_t from_ns, std::int64_t to_ns);
+  std::pair<std::int64_t, std::int64_t> time_range() const { return {range_from_, range_to_}; }
+  // Makes the first row at or after `time_ns` current (a click on the timeline).
+  void go_to_time(std::int64_t time_ns);
   log_view* view() const noexcept { return view_; }
   filter_bar* filters() const noexcept { return filters_; }
   status_strip* status() const noexcept { return status_; }
   stable_label* hold_indicator() const noexcept { return hold_; }
-  QString name() const { return session_->name(); }
+  QString name() const { return session_ ? session_->name() : merged_->name(); }
 
   // User actions (the main window's menus and shortcuts call these).
   void set_paused(bool paused);
-  bool paused() const { return session_->paused(); }
+  bool paused() const { return model()->paused(); }
   void follow();  // also resumes a paused tab
   void next_gap(bool forward);
   void show_search();
@@ -72,6 +91,10 @@ class segment_tab : public QWidget {
   void followingChanged(bool following);
 
  private:
+  void build();
+  void apply_filter();
+  const poll_status& poller_status() const;
+  void update_merged_status();
   void on_tick();
   void update_banner();
   void update_status();
@@ -79,6 +102,15 @@ class segment_tab : public QWidget {
   void show_detail(std::uint64_t serial);
 
   std::unique_ptr<segment_session> session_;
+  std::unique_ptr<merged_session> merged_;
+  std::vector<QToolButton*> segment_toggles_;
+  timeline_strip* strip_ = nullptr;
+  unsigned strip_updates_ = 0;
+  QToolButton* clear_range_ = nullptr;
+  std::int64_t range_from_ = no_time;
+  std::int64_t range_to_ = no_time;
+  void update_strip_band();
+  std::uint64_t hidden_segments_ = 0;
   QFrame* banner_;
   QLabel* banner_text_;
   QToolButton* banner_close_;
