@@ -11,6 +11,8 @@
 //                     load (for the length), the same memcpy into a private buffer, an acquire
 //                     fence and one re-load of the chunk's token; nothing else (no row checks, no
 //                     chunk or wrap handling beyond restarting at the first entry)
+//   BM_ReadBatch      ring_reader::read_batch over the same ring: runs of up to 1024 entries per
+//                     call, one copy and one row re-check per run; time per entry in `entry`
 //   BM_ForgedRowsFullPass  one full pass (attach, read until "no data") over a crafted hostile
 //                     ring: N rows, each pointing at a corrupt entry (issue 10 item 3; a scan
 //                     of the table per corrupt entry made this O(N^2): 42 s at N = 65 536)
@@ -158,6 +160,44 @@ void BM_ReadValidate(benchmark::State& state) {
   state.counters["attaches"] = static_cast<double>(attaches);
 }
 
+void BM_ReadBatch(benchmark::State& state) {
+  const auto size = static_cast<std::size_t>(state.range(0));
+  const writer_config config = ring_config();
+  aligned_buffer buffer(required_buffer_size(config));
+  ring_writer writer(buffer.bytes, config);
+  const std::vector<std::byte> payload = make_payload(size);
+  const std::span<const std::byte> view(payload);
+  while (writer.entries_written() * (size + 4) < 2 * buffer.bytes.size()) writer.write(view);
+  const std::span<const std::byte> bytes(buffer.bytes);
+  ring_reader reader;
+  reader.attach(bytes, start_position::oldest);
+  std::uint64_t entries = 0;
+  std::uint64_t attaches = 1;
+  for (auto _ : state) {
+    batch_result batch = reader.read_batch();
+    if (batch.status != read_status::ok) [[unlikely]] {
+      state.PauseTiming();
+      reader.attach(bytes, start_position::oldest);
+      ++attaches;
+      state.ResumeTiming();
+      batch = reader.read_batch();
+      if (batch.status != read_status::ok) {
+        state.SkipWithError("reader found no entry right after attaching");
+        break;
+      }
+    }
+    entries += batch.entries.size();
+    benchmark::DoNotOptimize(batch.entries.data());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(entries * size));
+  state.SetItemsProcessed(static_cast<std::int64_t>(entries));
+  state.counters["entries_per_call"] =
+      static_cast<double>(entries) / static_cast<double>(state.iterations());
+  state.counters["entry"] = benchmark::Counter(
+      static_cast<double>(entries), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["attaches"] = static_cast<double>(attaches);
+}
+
 void BM_CopyTokenRecheck(benchmark::State& state) {
   const auto size = static_cast<std::size_t>(state.range(0));
   const writer_config config = ring_config();
@@ -227,6 +267,7 @@ BENCHMARK(BM_MemcpyBaseline) OUROBOROS_SIZES;
 BENCHMARK(BM_MemcpyRingStride) OUROBOROS_SIZES;
 BENCHMARK(BM_CopyTokenRecheck) OUROBOROS_SIZES;
 BENCHMARK(BM_ReadValidate) OUROBOROS_SIZES;
+BENCHMARK(BM_ReadBatch) OUROBOROS_SIZES;
 BENCHMARK(BM_ForgedRowsFullPass)->Arg(65536)->Arg(1 << 20)->Unit(benchmark::kMillisecond);
 
 }  // namespace
