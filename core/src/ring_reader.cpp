@@ -752,7 +752,10 @@ batch_result ring_reader::read_batch(std::size_t max_entries, std::size_t max_by
   std::size_t end = start;     // one past the run's last payload byte
   std::size_t copied = start;  // bytes [start, copied) are copied
   std::size_t n = 0;
-  while (n < max_entries && position < stop) {
+  // The limits hold for the headers too: a run never loads a byte past start + max_bytes (a
+  // caller can keep a run inside one page, see shm_reader::read_batch).
+  while (n < max_entries && position < stop &&
+         position + lay::entry_header_size - start <= max_bytes) {
     // Each header's address depends on the previous header: without a prefetch the walk waits
     // a full cache miss per entry (three times the cost of the copy of a 64-byte entry).
     // A prefetch is a hint, not a load: it may run past the buffer's end harmlessly.
@@ -790,7 +793,7 @@ batch_result ring_reader::read_batch(std::size_t max_entries, std::size_t max_by
         if (entry_at == at) {
           n = k;
           if (n > 0) {
-            const entry_view& last = views_[n - 1];
+            const batch_entry& last = views_[n - 1];
             end =
                 start + static_cast<std::size_t>(last.payload.data() + last.payload.size() - copy);
             position = std::min(lay::align_up(end, lay::entry_alignment), size_);
@@ -811,7 +814,7 @@ batch_result ring_reader::read_batch(std::size_t max_entries, std::size_t max_by
       delivered_ += n;
       position_ = position;
       batch.status = read_status::ok;
-      batch.entries = std::span<const entry_view>(views_.data(), n);
+      batch.entries = std::span<const batch_entry>(views_.data(), n);
       return batch;
     }
     schedule_resync(sequence_);  // the copy may be torn: discard the whole run
@@ -824,7 +827,7 @@ batch_result ring_reader::read_batch(std::size_t max_entries, std::size_t max_by
   if (one.status == read_status::ok) {
     views_[0].sequence = one.sequence;
     views_[0].payload = one.payload;
-    batch.entries = std::span<const entry_view>(views_.data(), 1);
+    batch.entries = std::span<const batch_entry>(views_.data(), 1);
   }
   return batch;
 }

@@ -57,14 +57,14 @@ struct read_result {
 
 // One entry of a batch (ring_reader::read_batch): its sequence number and a view of its payload in
 // the reader's private copy.
-struct entry_view {
+struct batch_entry {
   std::uint64_t sequence = 0;
   std::span<const std::byte> payload;
 };
 
 struct batch_result {
   read_status status = read_status::no_data;  // ok: `entries` holds at least one entry
-  std::span<const entry_view> entries;        // ok: in order, consecutive sequence numbers
+  std::span<const batch_entry> entries;       // ok: in order, consecutive sequence numbers
   std::uint64_t lost = 0;                     // as read_result::lost
   std::string_view detail;                    // as read_result::detail
 };
@@ -91,7 +91,8 @@ class ring_reader {
   }
 
   // Many entries per call: the run of committed entries that follows in the current chunk (at
-  // most `max_entries`, and at most `max_bytes` of entries unless the first alone is larger),
+  // most `max_entries`, and at most `max_bytes` of entries, headers included, unless the first
+  // alone is larger: then it is read as by read_next),
   // copied with one memcpy and validated with one row re-check after the copy (a run whose row
   // changed is discarded whole: more may be lost to a lapping writer than entry by entry, and
   // the loss is counted exactly). Where the run cannot start (no data, a chunk or wrap
@@ -121,6 +122,8 @@ class ring_reader {
   // O(N log N) over a full pass, whatever the table holds. For tests.
   std::uint64_t choice_rows_loaded() const noexcept { return rows_scanned_; }
   std::uint32_t chunk_count() const noexcept { return chunk_count_; }
+  // Byte offset of the next entry to read (meaningful while attached).
+  std::size_t position() const noexcept { return position_; }
   std::span<const std::byte> buffer() const noexcept { return {base_, size_}; }
 
   // The number of entries the writer has committed as far as the chunk table tells (the largest
@@ -310,7 +313,7 @@ class ring_reader {
   // handed out).
   std::unique_ptr<std::byte[]> scratch_;
   std::size_t scratch_size_ = 0;
-  std::vector<entry_view> views_;  // read_batch's entries
+  std::vector<batch_entry> views_;  // read_batch's entries
 };
 
 }  // namespace ouroboros
