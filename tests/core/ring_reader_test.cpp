@@ -780,7 +780,7 @@ std::vector<read_event> drain_batches(ring_reader& reader, std::size_t max_entri
     if (b.status == read_status::ok) {
       EXPECT_FALSE(b.entries.empty());
       EXPECT_LE(b.entries.size(), std::max<std::size_t>(max_entries, 1));
-      for (const entry_view& e : b.entries) {
+      for (const batch_entry& e : b.entries) {
         events.push_back(ok_event(
             e.sequence,
             std::string(reinterpret_cast<const char*>(e.payload.data()), e.payload.size())));
