@@ -7,6 +7,12 @@
 //                     writer's bookkeeping
 //   BM_ReadValidate   ring_reader::read_next (header load, copy, fence, row re-check) of N-byte
 //                     entries from a ring the writer filled beforehand
+//   BM_CopyTokenRecheck the cost floor of any v1 reader over the same ring: per entry one header
+//                     load (for the length), the same memcpy into a private buffer, an acquire
+//                     fence and one re-load of the chunk's token; nothing else (no row checks, no
+//                     chunk or wrap handling beyond restarting at the first entry)
+//   BM_ReadBatch      ring_reader::read_batch over the same ring: runs of up to 1024 entries per
+//                     call, one copy and one row re-check per run; time per entry in `entry`
 //   BM_ForgedRowsFullPass  one full pass (attach, read until "no data") over a crafted hostile
 //                     ring: N rows, each pointing at a corrupt entry (issue 10 item 3; a scan
 //                     of the table per corrupt entry made this O(N^2): 42 s at N = 65 536)
@@ -14,6 +20,7 @@
 // through L3-resident memory like a real segment, not a cache-hot scratch buffer.
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -22,6 +29,8 @@
 #include <vector>
 
 #include "crafted_rings.hpp"
+#include "ouroboros/detail/shared_words.hpp"
+#include "ouroboros/layout.hpp"
 #include "ouroboros/ring_reader.hpp"
 #include "ouroboros/ring_writer.hpp"
 
@@ -151,6 +160,93 @@ void BM_ReadValidate(benchmark::State& state) {
   state.counters["attaches"] = static_cast<double>(attaches);
 }
 
+void BM_ReadBatch(benchmark::State& state) {
+  const auto size = static_cast<std::size_t>(state.range(0));
+  const writer_config config = ring_config();
+  aligned_buffer buffer(required_buffer_size(config));
+  ring_writer writer(buffer.bytes, config);
+  const std::vector<std::byte> payload = make_payload(size);
+  const std::span<const std::byte> view(payload);
+  while (writer.entries_written() * (size + 4) < 2 * buffer.bytes.size()) writer.write(view);
+  const std::span<const std::byte> bytes(buffer.bytes);
+  ring_reader reader;
+  reader.attach(bytes, start_position::oldest);
+  std::uint64_t entries = 0;
+  std::uint64_t attaches = 1;
+  for (auto _ : state) {
+    batch_result batch = reader.read_batch();
+    if (batch.status != read_status::ok) [[unlikely]] {
+      state.PauseTiming();
+      reader.attach(bytes, start_position::oldest);
+      ++attaches;
+      state.ResumeTiming();
+      batch = reader.read_batch();
+      if (batch.status != read_status::ok) {
+        state.SkipWithError("reader found no entry right after attaching");
+        break;
+      }
+    }
+    entries += batch.entries.size();
+    benchmark::DoNotOptimize(batch.entries.data());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(entries * size));
+  state.SetItemsProcessed(static_cast<std::int64_t>(entries));
+  state.counters["entries_per_call"] =
+      static_cast<double>(entries) / static_cast<double>(state.iterations());
+  state.counters["entry"] = benchmark::Counter(
+      static_cast<double>(entries), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["attaches"] = static_cast<double>(attaches);
+}
+
+void BM_CopyTokenRecheck(benchmark::State& state) {
+  const auto size = static_cast<std::size_t>(state.range(0));
+  const writer_config config = ring_config();
+  aligned_buffer buffer(required_buffer_size(config));
+  ring_writer writer(buffer.bytes, config);
+  const std::vector<std::byte> payload = make_payload(size);
+  const std::span<const std::byte> view(payload);
+  while (writer.entries_written() * (size + 4) < 2 * buffer.bytes.size()) writer.write(view);
+  const std::byte* const base = buffer.bytes.data();
+  const std::size_t end = writer.buffer_size();
+  // Start where ring_reader's "oldest" starts: the row with the smallest token.
+  std::size_t first = 0;
+  std::uint64_t smallest = ~std::uint64_t{0};
+  for (std::uint32_t i = 0; i < chunk_count; ++i) {
+    const auto word = detail::load_shared<std::uint64_t>(base, layout::row_position(i));
+    const auto token = detail::load_shared<std::uint64_t>(base, layout::row_position(i) + 8);
+    if ((word & layout::row_committed_bit) != 0 && token < smallest) {
+      smallest = token;
+      first = static_cast<std::size_t>(word & layout::row_offset_mask);
+    }
+  }
+  std::vector<std::byte> scratch(size);
+  std::size_t position = first;
+  const std::size_t token_word = layout::row_position(0) + layout::row_token_word;
+  const std::uint64_t token = detail::load_shared<std::uint64_t>(base, token_word);
+  std::uint64_t mismatches = 0;
+  for (auto _ : state) {
+    std::uint32_t header = 0;
+    if (end - position >= 4) header = detail::load_shared<std::uint32_t>(base, position);
+    std::uint32_t length = header & layout::entry_length_mask;
+    if ((header & layout::entry_committed_bit) == 0 || length < 4 || length > end - position)
+        [[unlikely]] {
+      position = first;  // end of the data or a wrap marker: start over, as the reader re-attaches
+      header = detail::load_shared<std::uint32_t>(base, position);
+      length = header & layout::entry_length_mask;
+    }
+    std::memcpy(scratch.data(), base + position + 4, length - 4);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    // One token re-check per entry (always row 0's token word: the same one load and compare).
+    if (detail::load_shared<std::uint64_t>(base, token_word) != token) [[unlikely]]
+      ++mismatches;
+    position += (length + 3) & ~std::uint32_t{3};
+    benchmark::DoNotOptimize(scratch.data());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * size));
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.counters["mismatches"] = static_cast<double>(mismatches);
+}
+
 void BM_ForgedRowsFullPass(benchmark::State& state) {
   const auto rows = static_cast<std::uint32_t>(state.range(0));
   const test::crafted_ring ring = test::make_crafted_ring(rows, test::crafted_entry::corrupt);
@@ -169,7 +265,9 @@ void BM_ForgedRowsFullPass(benchmark::State& state) {
 BENCHMARK(BM_Write) OUROBOROS_SIZES;
 BENCHMARK(BM_MemcpyBaseline) OUROBOROS_SIZES;
 BENCHMARK(BM_MemcpyRingStride) OUROBOROS_SIZES;
+BENCHMARK(BM_CopyTokenRecheck) OUROBOROS_SIZES;
 BENCHMARK(BM_ReadValidate) OUROBOROS_SIZES;
+BENCHMARK(BM_ReadBatch) OUROBOROS_SIZES;
 BENCHMARK(BM_ForgedRowsFullPass)->Arg(65536)->Arg(1 << 20)->Unit(benchmark::kMillisecond);
 
 }  // namespace

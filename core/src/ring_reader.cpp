@@ -15,6 +15,15 @@ namespace ouroboros {
 using detail::load_shared;
 namespace lay = layout;
 
+namespace {
+// The private copy's size after attach: entries up to this size never allocate.
+constexpr std::size_t min_scratch = 4096;
+// How far ahead of a run's header walk the next bytes are fetched.
+constexpr std::size_t walk_prefetch_distance = 512;
+// A run is copied in pieces of at least this many bytes while its headers are walked.
+constexpr std::size_t copy_piece = 512;
+}  // namespace
+
 std::string_view to_string(read_status status) noexcept {
   switch (status) {
     case read_status::ok: return "ok";
@@ -97,6 +106,7 @@ read_result ring_reader::attach(std::span<const std::byte> buffer, start_positio
   rows_rejected_ = rows_scanned_ = 0;
   snapshot_taken_ = false;
   snapshots_ = 0;
+  if (scratch_size_ == 0) grow_scratch(min_scratch);
   set_far(chunk_count_, std::numeric_limits<std::size_t>::max());
 
   std::uint32_t index = 0;
@@ -125,6 +135,7 @@ void ring_reader::detach() noexcept {
   resync_pending_ = false;
   resync_reports_loss_ = true;
   resync_exclude_current_ = false;
+  stop_ = 0;  // no fast path while detached
   entered_ = {};
   snapshot_taken_ = false;
   table_.clear();
@@ -137,6 +148,12 @@ void ring_reader::enter(std::uint32_t index, const row_snapshot& row) noexcept {
   entered_ = row;
   position_ = row.offset();
   sequence_ = row.token;
+  row_word_ = lay::row_position(index) + lay::row_offset_word;
+  // No row after the last: the magic's word, whose bit 63 is clear, never equals a committed
+  // offset word, so read_next's step d needs no bounds test.
+  next_word_ = index + 1 < chunk_count_ ? lay::row_position(index + 1) + lay::row_offset_word
+                                        : lay::magic_offset;
+  static_assert((lay::buffer_magic & lay::row_committed_bit) == 0);
   // The first row after index + 1 that the snapshot saw usable: reading on must not pass its
   // start unnoticed when the rows in between are not usable (step d looks at index + 1 only).
   const auto after =
@@ -153,7 +170,8 @@ void ring_reader::set_far(std::uint32_t index, std::size_t offset) noexcept {
   far_index_ = index;
   far_offset_ = offset;
   // Step a's "fewer than 4 bytes left" is position > size - 4, i.e. position >= size - 3.
-  stop_ = std::min(offset, size_ - (lay::entry_header_size - 1));
+  // While a resync is pending, 0: read_next's fast path leaves everything to step().
+  stop_ = resync_pending_ ? 0 : std::min(offset, size_ - (lay::entry_header_size - 1));
 }
 
 ring_reader::meeting ring_reader::meet_row(std::uint32_t index, const row_snapshot& row) noexcept {
@@ -174,6 +192,7 @@ ring_reader::meeting ring_reader::meet_row(std::uint32_t index, const row_snapsh
 
 void ring_reader::schedule_resync(std::uint64_t min_token, bool exclude_current) noexcept {
   resync_pending_ = true;
+  stop_ = 0;
   resync_min_token_ = min_token;
   resync_exclude_current_ = exclude_current;
 }
@@ -478,7 +497,14 @@ read_result ring_reader::fail_corrupt(std::string_view why) noexcept {
   return result;
 }
 
-read_result ring_reader::read_next() {
+void ring_reader::grow_scratch(std::size_t size) {
+  // Not zero-filled: only bytes copied from the buffer are ever handed out.
+  const std::size_t grown = std::max(size, 2 * scratch_size_);
+  scratch_ = std::unique_ptr<std::byte[]>(new std::byte[grown]);
+  scratch_size_ = grown;
+}
+
+read_result ring_reader::read_next_slow() {
   if (base_ == nullptr) {
     read_result result;
     result.status = read_status::not_a_log;
@@ -684,8 +710,8 @@ read_result ring_reader::step(bool copy_payload) {
     // An empty payload (length 4) is legal; memcpy with the null data() of an empty scratch
     // buffer would be undefined even for 0 bytes, so there is nothing to copy then.
     if (copy_payload && payload_size > 0) {
-      if (scratch_.size() < payload_size) scratch_.resize(payload_size);
-      detail::copy_from_shared(scratch_.data(), base_ + position_ + lay::entry_header_size,
+      if (scratch_size_ < payload_size) grow_scratch(payload_size);
+      detail::copy_from_shared(scratch_.get(), base_ + position_ + lay::entry_header_size,
                                payload_size);
     }
     std::atomic_thread_fence(std::memory_order_acquire);
@@ -702,10 +728,108 @@ read_result ring_reader::step(bool copy_payload) {
     position_ = next < size_ ? next : size_;
     result.status = read_status::ok;
     result.sequence = sequence_;
-    result.payload = std::span<const std::byte>(scratch_.data(), copy_payload ? payload_size : 0);
+    result.payload = std::span<const std::byte>(scratch_.get(), copy_payload ? payload_size : 0);
     return result;
   }
   return fail_corrupt("no progress: the chunk table forms a loop");
+}
+
+batch_result ring_reader::read_batch(std::size_t max_entries, std::size_t max_bytes) {
+  batch_result batch;
+  // The run: committed entries from the position on, each validated as read_next's fast path
+  // does (step a's stop, committed with a length of at least 4 that fits the buffer); it ends
+  // at the first that is not, at the far row or the buffer's end (stop_, 0 while a resync is
+  // pending or detached), or at the limits.
+  max_entries = std::max<std::size_t>(max_entries, 1);
+  max_entries =
+      std::min<std::uint64_t>(max_entries, std::numeric_limits<std::uint64_t>::max() - sequence_);
+  if (views_.size() < max_entries) views_.resize(max_entries);
+  const std::size_t start = position_;
+  const std::size_t stop = stop_;
+  if (start < stop && scratch_size_ < max_bytes) grow_scratch(max_bytes);
+  std::byte* const copy = scratch_.get();  // buffer byte p lands at copy + (p - start)
+  std::size_t position = start;
+  std::size_t end = start;     // one past the run's last payload byte
+  std::size_t copied = start;  // bytes [start, copied) are copied
+  std::size_t n = 0;
+  // The limits hold for the headers too: a run never loads a byte past start + max_bytes (a
+  // caller can keep a run inside one page, see shm_reader::read_batch).
+  while (n < max_entries && position < stop &&
+         position + lay::entry_header_size - start <= max_bytes) {
+    // Each header's address depends on the previous header: without a prefetch the walk waits
+    // a full cache miss per entry (three times the cost of the copy of a 64-byte entry).
+    // A prefetch is a hint, not a load: it may run past the buffer's end harmlessly.
+    __builtin_prefetch(base_ + position + walk_prefetch_distance);
+    // (b) one acquire load per header; everything about the entry is judged against it.
+    const auto header = load_shared<std::uint32_t>(base_, position);
+    if (header < (lay::entry_committed_bit | lay::length_min_entry)) break;
+    const std::uint32_t length = header & lay::entry_length_mask;
+    if (length > size_ - position || position + length - start > max_bytes) break;
+    views_[n].sequence = sequence_ + n + 1;
+    views_[n].payload = std::span<const std::byte>(
+        copy + (position - start) + lay::entry_header_size, length - lay::entry_header_size);
+    ++n;
+    end = position + length;
+    const std::size_t next = lay::align_up(end, lay::entry_alignment);
+    position = next < size_ ? next : size_;
+    // (f) the copy, a piece at a time behind the walk: each piece only after the headers of its
+    // entries were loaded, and the copy's independent loads overlap the walk's dependent ones.
+    if (end - copied >= copy_piece) {
+      detail::copy_from_shared(copy + (copied - start), base_ + copied, end - copied);
+      copied = end;
+    }
+  }
+  if (n > 0) {
+    // (d) after every header load of the run: a committed next row that starts at one of the
+    // run's entries ends the run there (step() meets it). A row start anywhere else matches no
+    // entry, as in read_next.
+    const auto word = load_shared<std::uint64_t>(base_, next_word_);
+    const std::size_t at = static_cast<std::size_t>(word & lay::row_offset_mask);
+    if ((word & lay::row_committed_bit) != 0 && at >= start && at < position) {
+      for (std::size_t k = 0; k < n; ++k) {
+        const std::size_t entry_at = start +
+                                     static_cast<std::size_t>(views_[k].payload.data() - copy) -
+                                     lay::entry_header_size;
+        if (entry_at == at) {
+          n = k;
+          if (n > 0) {
+            const batch_entry& last = views_[n - 1];
+            end =
+                start + static_cast<std::size_t>(last.payload.data() + last.payload.size() - copy);
+            position = std::min(lay::align_up(end, lay::entry_alignment), size_);
+          }
+          break;
+        }
+      }
+    }
+  }
+  if (n > 0) {
+    // (f) the rest of the copy of the run (headers and padding included; bytes copied past a
+    // cut are not handed out), one fence, one re-check of the whole row for every entry of it.
+    if (end > copied)
+      detail::copy_from_shared(copy + (copied - start), base_ + copied, end - copied);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (row_unchanged()) {
+      sequence_ += n;
+      delivered_ += n;
+      position_ = position;
+      batch.status = read_status::ok;
+      batch.entries = std::span<const batch_entry>(views_.data(), n);
+      return batch;
+    }
+    schedule_resync(sequence_);  // the copy may be torn: discard the whole run
+  }
+  // Not a run: one step, exactly as read_next.
+  const read_result one = read_next_slow();
+  batch.status = one.status;
+  batch.lost = one.lost;
+  batch.detail = one.detail;
+  if (one.status == read_status::ok) {
+    views_[0].sequence = one.sequence;
+    views_[0].payload = one.payload;
+    batch.entries = std::span<const batch_entry>(views_.data(), 1);
+  }
+  return batch;
 }
 
 void ring_reader::skip_to_end() {

@@ -16,6 +16,7 @@
 // whose start moved between laps and early wraps caused by large entries.
 #include "ouroboros/ring_writer.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <limits>
 #include <stdexcept>
@@ -137,6 +138,7 @@ ring_writer::ring_writer(std::span<std::byte> buffer, const writer_config& confi
   chunk_ = 0;
   guard_row_ = 1;
   guard_offset_ = no_guard;
+  update_limit();
   store_shared<std::uint64_t>(base_, lay::magic_offset, lay::buffer_magic,
                               std::memory_order_release);
 }
@@ -144,6 +146,29 @@ ring_writer::ring_writer(std::span<std::byte> buffer, const writer_config& confi
 ring_writer::~ring_writer() = default;
 ring_writer::ring_writer(ring_writer&&) noexcept = default;
 ring_writer& ring_writer::operator=(ring_writer&&) noexcept = default;
+
+void ring_writer::claim_rare(std::size_t length) noexcept {
+  // The decisions in the format's order: first the wrap, then the advance, then the guard.
+  if (length > size_ - position_) {
+    wrap();
+  } else if (position_ - chunk_start_ >= chunk_target_ && chunk_ + 1 < chunk_count_) {
+    advance();
+  }
+  const std::size_t next = position_ + lay::align_up(length, lay::entry_alignment);
+  if (next + lay::entry_header_size > guard_offset_) protect(next + lay::entry_header_size);
+  if (next + lay::entry_header_size <= size_) {
+    store_shared<std::uint32_t>(base_, next, 0, std::memory_order_relaxed);
+  }
+  update_limit();
+}
+
+void ring_writer::update_limit() noexcept {
+  std::size_t advance_at = std::numeric_limits<std::size_t>::max();
+  if (chunk_ + 1 < chunk_count_ && chunk_target_ <= advance_at - chunk_start_) {
+    advance_at = chunk_start_ + chunk_target_;
+  }
+  limit_ = std::min({size_, guard_offset_, advance_at});
+}
 
 void ring_writer::wrap() noexcept {
   // Wrap before advance: advancing first would open an empty chunk carrying chunk 0's next token.

@@ -338,20 +338,60 @@ read_result shm_reader::read_next() {
       }
     }
   }
-  if (result.status == read_status::no_data) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= next_check_) {
-      next_check_ = now + replaced_check_interval;
-      // Only on "no data": every entry of the old segment has been read (or counted lost).
-      if (check_replaced()) {
-        result.status = read_status::writer_restarted;
-        // The new incarnation's entries before its oldest intact one were overwritten.
-        restart_loss_pending_ = ring_.start_deferred();
-        result.lost = restart_loss_pending_ ? 0 : ring_.start_sequence();
-      }
+  if (result.status == read_status::no_data) check_replaced_on_no_data(result.status, result.lost);
+  return result;
+}
+
+void shm_reader::check_replaced_on_no_data(read_status& status, std::uint64_t& lost) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_check_) return;
+  next_check_ = now + replaced_check_interval;
+  // Only on "no data": every entry of the old segment has been read (or counted lost).
+  if (check_replaced()) {
+    status = read_status::writer_restarted;
+    // The new incarnation's entries before its oldest intact one were overwritten.
+    restart_loss_pending_ = ring_.start_deferred();
+    lost = restart_loss_pending_ ? 0 : ring_.start_sequence();
+  }
+}
+
+namespace {
+// The unit in which a shrunk segment's missing bytes fault: a page (4 KiB; larger pages are
+// multiples of it).
+constexpr std::size_t fault_granule = 4096;
+}  // namespace
+
+batch_result shm_reader::read_batch(std::size_t max_entries, std::size_t max_bytes) {
+  batch_result batch;
+  if (held_ || restart_loss_pending_) {
+    // The rare hand-overs of read_next (an entry held back behind a loss report): one at a time.
+    const read_result one = read_next();
+    batch.status = one.status;
+    batch.lost = one.lost;
+    batch.detail = one.detail;
+    if (one.status == read_status::ok) {
+      single_ = {one.sequence, one.payload};
+      batch.entries = std::span<const batch_entry>(&single_, 1);
+    }
+    return batch;
+  }
+  if (!platform_->memory.truncated()) {
+    // A run stays inside the page it starts in (a first entry that leaves it is read alone): if
+    // another process shrinks the segment during the call, the run that touched a missing page
+    // is the one discarded, and every entry before it was delivered, as with read_next.
+    const std::size_t page_end = (ring_.position() / fault_granule + 1) * fault_granule;
+    batch = ring_.read_batch(max_entries, std::min(max_bytes, page_end - ring_.position()));
+    // Checked after the read too: any load of that call may have read a zero page.
+    if (!platform_->memory.truncated()) {
+      if (batch.status == read_status::no_data) check_replaced_on_no_data(batch.status, batch.lost);
+      return batch;
     }
   }
-  return result;
+  const read_result truncated = truncated_result();
+  batch = {};
+  batch.status = truncated.status;
+  batch.detail = truncated.detail;
+  return batch;
 }
 
 bool shm_reader::check_replaced() {

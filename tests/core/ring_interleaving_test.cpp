@@ -10,6 +10,12 @@
 //    reader scans the rows; only the second header load tells this from a chunk that ended.
 //  - (f): the writer laps the entry while the reader copies it. Without the re-check after the
 //    copy, a torn payload would be delivered.
+//  - step c deferred to f (docs/format.md 7.6): the writer laps the reader between the header
+//    load and the copy, and between the copy and the re-check; and a lapped reader whose header
+//    load finds a newer entry's payload bytes (a committed header with an impossible length)
+//    reports lapped, not corrupt.
+//  - read_batch: the writer laps a run between its header walk and its copy, and between the
+//    copy and its one re-check; the whole run is discarded and the loss counted exactly.
 // Not run under TSan (it intercepts signals); fine under ASan.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -198,6 +204,169 @@ TEST_F(RingInterleaving, WriterOverwritesTheEntryWhileTheReaderCopiesIt) {
   ASSERT_EQ(third.status, read_status::ok);
   EXPECT_EQ(third.sequence, 3u);
   EXPECT_TRUE(content_matches(third.payload, 3));
+}
+
+// Deferred step c, first half: the header is loaded (page 0) and the writer laps before the copy
+// (page 1) starts. The reader has not re-loaded its row yet; the re-check after the copy must
+// catch the lap.
+TEST_F(RingInterleaving, WriterLapsBetweenTheHeaderLoadAndTheCopy) {
+  mapped_pages memory(2);
+  writer_config config;
+  config.chunk_count = 2;
+  config.chunk_target_size = 8000;  // everything stays in chunk 0 until the wrap
+  ring_writer writer(memory.span(), config);
+  write_seq(writer, 1, 4040);  // 48..4092: entry 2's header ends page 0, its payload is page 1
+  write_seq(writer, 2, 200);   // 4092..4296
+  ring_reader reader;
+  ASSERT_EQ(reader.attach(memory.span()).status, read_status::ok);
+  ASSERT_EQ(reader.read_next().sequence, 1u);
+
+  fault_trap trap;
+  std::function<void()> writer_laps = [&] {
+    write_seq(writer, 3, 4300);  // wraps: row 0 restarts with token 2, 48..4352 overwrites entry 2
+  };
+  trap.arm(memory.data + page, writer_laps);
+  const read_result r = reader.read_next();
+  ASSERT_EQ(trap.fired, 1) << "the copy never touched the second page";
+  ASSERT_EQ(r.status, read_status::lapped) << to_string(r.status);
+  EXPECT_EQ(r.lost, 1u);
+  const read_result third = reader.read_next();
+  ASSERT_EQ(third.status, read_status::ok);
+  EXPECT_EQ(third.sequence, 3u);
+  EXPECT_TRUE(content_matches(third.payload, 3));
+  EXPECT_EQ(reader.entries_delivered() + reader.entries_lost(), 3u);
+}
+
+// Deferred step c, second half: header, next row and copy all lie in page 1; the first load of
+// page 0 is the re-check of the current row (row 254 at 4080; row 255, the next one, is at 4096).
+// The writer laps exactly between the copy and the re-check: the copy is of an entry that was
+// intact when copied, but the reader cannot know that and must discard it.
+TEST_F(RingInterleaving, WriterLapsBetweenTheCopyAndTheRecheck) {
+  mapped_pages memory(3);
+  writer_config config;
+  config.chunk_count = 256;  // rows 0..254 in page 0, row 255 and the data (from 4112) after
+  config.chunk_target_size = 16;
+  ring_writer writer(memory.span(), config);
+  for (std::uint64_t seq = 1; seq <= 255; ++seq) write_seq(writer, seq, 12);  // one per chunk
+  ASSERT_EQ(get_row(memory.span(), 254), (raw_row{true, 8176, 254}));
+  ring_reader reader;
+  ASSERT_EQ(reader.attach(memory.span()).status, read_status::ok);
+  for (std::uint64_t seq = 1; seq <= 254; ++seq) ASSERT_EQ(reader.read_next().sequence, seq);
+
+  fault_trap trap;
+  std::function<void()> writer_laps = [&] {
+    write_seq(writer, 256, 8000);  // wraps: row 0 restarts (token 255), rows 1..254 invalidated
+  };
+  trap.arm(memory.data, writer_laps);
+  const read_result r = reader.read_next();
+  ASSERT_EQ(trap.fired, 1) << "the reader never re-loaded its row";
+  ASSERT_EQ(r.status, read_status::lapped) << to_string(r.status) << " seq " << r.sequence;
+  EXPECT_EQ(r.lost, 1u);
+  const read_result next = reader.read_next();
+  ASSERT_EQ(next.status, read_status::ok);
+  EXPECT_EQ(next.sequence, 256u);
+  EXPECT_TRUE(content_matches(next.payload, 256));
+}
+
+// Deferred step c and a failed length validation: the writer laps the reader just before its
+// header load, and the bytes at the reader's position are now the middle of a newer entry's
+// payload, all 0xFF: a committed header with a length past the buffer's end. The row re-check
+// before the verdict must turn that into lapped (with the exact loss), never corrupt.
+TEST_F(RingInterleaving, LappedReaderThatLoadsAPayloadAsAHeaderReportsLappedNotCorrupt) {
+  mapped_pages memory(2);
+  writer_config config;
+  config.chunk_count = 2;
+  config.chunk_target_size = 8000;
+  ring_writer writer(memory.span(), config);
+  write_seq(writer, 1, 4100);  // 48..4152: the reader stops in page 1
+  ring_reader reader;
+  ASSERT_EQ(reader.attach(memory.span()).status, read_status::ok);
+  ASSERT_EQ(reader.read_next().sequence, 1u);
+
+  fault_trap trap;
+  std::function<void()> writer_laps = [&] {
+    write_seq(writer, 2, 3900);  // 4152..8056
+    write_seq(writer, 3, 500);   // wraps: marker at 8056, row 0 restarts at 48 with token 2
+    const std::vector<std::byte> ones(4000, std::byte{0xFF});
+    ASSERT_EQ(writer.write(ones), write_status::ok);  // entry 4: 552..4556, over 4152
+  };
+  trap.arm(memory.data + page, writer_laps);
+  const read_result r = reader.read_next();
+  ASSERT_EQ(trap.fired, 1);
+  ASSERT_EQ(r.status, read_status::lapped) << to_string(r.status) << ": " << r.detail;
+  EXPECT_EQ(r.lost, 1u);
+  read_result next = reader.read_next();
+  ASSERT_EQ(next.status, read_status::ok);
+  EXPECT_EQ(next.sequence, 3u);
+  EXPECT_TRUE(content_matches(next.payload, 3));
+  next = reader.read_next();
+  ASSERT_EQ(next.status, read_status::ok);
+  EXPECT_EQ(next.sequence, 4u);
+}
+
+// read_batch: the run's headers lie in pages 0 and 2, the middle of entry 2's payload fills
+// page 1, which only the copy touches. The writer laps there: the whole run must be discarded.
+TEST_F(RingInterleaving, WriterLapsABatchBetweenItsHeaderWalkAndItsCopy) {
+  mapped_pages memory(4);
+  writer_config config;
+  config.chunk_count = 2;
+  config.chunk_target_size = 16000;
+  ring_writer writer(memory.span(), config);
+  write_seq(writer, 1, 100);   // 48..152
+  write_seq(writer, 2, 8200);  // 152..8356, across page 1
+  write_seq(writer, 3, 100);   // 8356..8460
+  ring_reader reader;
+  ASSERT_EQ(reader.attach(memory.span()).status, read_status::ok);
+
+  fault_trap trap;
+  std::function<void()> writer_laps = [&] {
+    write_seq(writer, 4, 9000);  // wraps: row 0 restarts with token 3, 48..9052 overwritten
+  };
+  trap.arm(memory.data + page, writer_laps);
+  const batch_result batch = reader.read_batch();
+  ASSERT_EQ(trap.fired, 1) << "the run's copy never touched page 1";
+  ASSERT_EQ(batch.status, read_status::lapped) << to_string(batch.status);
+  EXPECT_TRUE(batch.entries.empty());
+  EXPECT_EQ(batch.lost, 3u);
+  const batch_result next = reader.read_batch();
+  ASSERT_EQ(next.status, read_status::ok);
+  ASSERT_EQ(next.entries.size(), 1u);
+  EXPECT_EQ(next.entries[0].sequence, 4u);
+  EXPECT_TRUE(content_matches(next.entries[0].payload, 4));
+}
+
+// read_batch: a run of three entries in row 254 (page 4); its header walk, the next row's offset
+// word (row 255 at 4096, page 1) and its copy never touch page 0, where the current row lies.
+// The writer laps between the copy and the run's one re-check.
+TEST_F(RingInterleaving, WriterLapsABatchBetweenItsCopyAndItsRecheck) {
+  mapped_pages memory(6);
+  writer_config config;
+  config.chunk_count = 257;  // data from 4128
+  config.chunk_target_size = 64;
+  ring_writer writer(memory.span(), config);
+  for (std::uint64_t seq = 1; seq <= 254; ++seq) write_seq(writer, seq, 60);    // one per chunk
+  for (std::uint64_t seq = 255; seq <= 258; ++seq) write_seq(writer, seq, 12);  // chunk 254
+  ASSERT_EQ(get_row(memory.span(), 254), (raw_row{true, 4128 + 64 * 254, 254}));
+  ring_reader reader;
+  ASSERT_EQ(reader.attach(memory.span()).status, read_status::ok);
+  // Up to entry 255, the first of chunk 254: the batch is entries 256..258 of that chunk.
+  for (std::uint64_t seq = 1; seq <= 255; ++seq) ASSERT_EQ(reader.read_next().sequence, seq);
+
+  fault_trap trap;
+  std::function<void()> writer_laps = [&] {
+    write_seq(writer, 259, 20000);  // wraps: row 0 restarts (token 258), rows 1..256 invalidated
+  };
+  trap.arm(memory.data, writer_laps);
+  const batch_result batch = reader.read_batch();
+  ASSERT_EQ(trap.fired, 1) << "the run was never re-checked";
+  ASSERT_EQ(batch.status, read_status::lapped) << to_string(batch.status);
+  EXPECT_EQ(batch.lost, 3u);
+  const batch_result next = reader.read_batch();
+  ASSERT_EQ(next.status, read_status::ok);
+  ASSERT_EQ(next.entries.size(), 1u);
+  EXPECT_EQ(next.entries[0].sequence, 259u);
+  EXPECT_TRUE(content_matches(next.entries[0].payload, 259));
+  EXPECT_EQ(reader.entries_delivered() + reader.entries_lost(), 259u);
 }
 
 }  // namespace

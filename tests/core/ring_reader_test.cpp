@@ -4,8 +4,10 @@
 // position = start + delivered + lost.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -761,6 +763,176 @@ TEST(RingReaderStart, DeferredStartFixesTheAccountingStart) {
   EXPECT_EQ(reader.start_sequence(), token);
   EXPECT_EQ(reader.entries_delivered() + reader.entries_lost(),
             reader.position_sequence() - reader.start_sequence());
+}
+
+// --- read_batch ---------------------------------------------------------------------------------
+
+namespace batch {
+
+// Every result of read_batch, expanded to one event per entry (an ok batch of k entries is k ok
+// events), until no_data; detail text is compared for corrupt results too.
+std::vector<read_event> drain_batches(ring_reader& reader, std::size_t max_entries,
+                                      std::size_t max_bytes, std::vector<std::string>* details) {
+  std::vector<read_event> events;
+  for (int i = 0; i < 100000; ++i) {
+    const batch_result b = reader.read_batch(max_entries, max_bytes);
+    if (b.status == read_status::no_data) return events;
+    if (b.status == read_status::ok) {
+      EXPECT_FALSE(b.entries.empty());
+      EXPECT_LE(b.entries.size(), std::max<std::size_t>(max_entries, 1));
+      for (const batch_entry& e : b.entries) {
+        events.push_back(ok_event(
+            e.sequence,
+            std::string(reinterpret_cast<const char*>(e.payload.data()), e.payload.size())));
+      }
+      continue;
+    }
+    EXPECT_TRUE(b.entries.empty());
+    read_result r;
+    r.status = b.status;
+    r.lost = b.lost;
+    events.push_back(to_event(r));
+    if (details != nullptr && b.status == read_status::corrupt) details->emplace_back(b.detail);
+  }
+  ADD_FAILURE() << "read_batch never reported no_data";
+  return events;
+}
+
+std::vector<read_event> drain_next(ring_reader& reader, std::vector<std::string>* details) {
+  std::vector<read_event> events;
+  for (int i = 0; i < 100000; ++i) {
+    const read_result r = reader.read_next();
+    if (r.status == read_status::no_data) return events;
+    events.push_back(to_event(r));
+    if (details != nullptr && r.status == read_status::corrupt) details->emplace_back(r.detail);
+  }
+  ADD_FAILURE() << "read_next never reported no_data";
+  return events;
+}
+
+}  // namespace batch
+
+// The same entries, sequence numbers and losses as read_next, on rings of many shapes written
+// and read in random bursts (wraps, chunk advances, laps, entries larger than a chunk), with
+// random batch limits.
+TEST(ReadBatch, DeliversExactlyWhatReadNextDelivers) {
+  std::mt19937_64 random(12);
+  std::size_t batches_of_many = 0;
+  for (int shape = 0; shape < 40; ++shape) {
+    const std::uint32_t chunks = 1 + static_cast<std::uint32_t>(random() % 8);
+    const std::size_t target = 32 + random() % 600;
+    aligned_buffer buffer(required_buffer_size(config_of(chunks, target)));
+    ring_writer writer(buffer, config_of(chunks, target));
+    ring_reader one;
+    ring_reader many;
+    const auto start = static_cast<start_position>(random() % 3);
+    ASSERT_EQ(one.attach(buffer, start).status, read_status::ok);
+    ASSERT_EQ(many.attach(buffer, start).status, read_status::ok);
+    std::uint64_t seq = 0;
+    for (int burst = 0; burst < 60; ++burst) {
+      const std::uint64_t writes = random() % (burst % 7 == 0 ? 200 : 12);
+      for (std::uint64_t w = 0; w < writes; ++w) {
+        const std::size_t size = std::min<std::size_t>(
+            writer.max_payload_size(),
+            random() % 16 == 0 ? 1 + random() % writer.max_payload_size() : 1 + random() % 90);
+        write_seq(writer, ++seq, size);
+      }
+      const std::size_t max_entries = random() % 4 == 0 ? 1 + random() % 3 : 1024;
+      const std::size_t max_bytes = random() % 4 == 0 ? random() % 300 : 64 * 1024;
+      const std::vector<read_event> expected = batch::drain_next(one, nullptr);
+      const std::size_t before = many.entries_delivered();
+      const std::vector<read_event> got =
+          batch::drain_batches(many, max_entries, max_bytes, nullptr);
+      ASSERT_EQ(got, expected) << "shape " << shape << " burst " << burst;
+      EXPECT_EQ(
+          many.entries_delivered() - before,
+          static_cast<std::size_t>(std::count_if(got.begin(), got.end(), [](const read_event& e) {
+            return e.status == read_status::ok;
+          })));
+      EXPECT_EQ(many.entries_lost(), one.entries_lost());
+      EXPECT_EQ(many.position_sequence(), one.position_sequence());
+      if (got.size() > 1) ++batches_of_many;
+    }
+  }
+  EXPECT_GT(batches_of_many, 0u);
+}
+
+// Hostile buffers: the same results as read_next, corrupt verdicts and their reasons included.
+TEST(ReadBatch, HostileBuffersGiveTheSameResultsAsReadNext) {
+  for (const auto kind :
+       {crafted_entry::corrupt, crafted_entry::empty, crafted_entry::one_then_corrupt}) {
+    const crafted_ring ring = make_crafted_ring(64, kind);
+    ring_reader one;
+    ring_reader many;
+    ASSERT_EQ(one.attach(ring.bytes()).status, read_status::ok);
+    ASSERT_EQ(many.attach(ring.bytes()).status, read_status::ok);
+    std::vector<std::string> one_details;
+    std::vector<std::string> many_details;
+    const auto expected = batch::drain_next(one, &one_details);
+    EXPECT_EQ(batch::drain_batches(many, 1024, 64 * 1024, &many_details), expected);
+    EXPECT_EQ(many_details, one_details);
+  }
+  // Random garbage after valid entries: lengths past the end, reserved lengths, wrap markers.
+  std::mt19937_64 random(5);
+  for (int trial = 0; trial < 200; ++trial) {
+    aligned_buffer buffer(required_buffer_size(config_of(4, 256)));
+    ring_writer writer(buffer, config_of(4, 256));
+    for (std::uint64_t seq = 1; seq <= 30; ++seq) write_seq(writer, seq, 1 + random() % 60);
+    const std::size_t at = writer.first_entry_offset() + 4 * (random() % 200);
+    for (int k = 0; k < 4; ++k) {
+      const std::uint32_t word = static_cast<std::uint32_t>(random());
+      std::memcpy(buffer.data() + std::min(at + 4 * k, buffer.size() - 4), &word, 4);
+    }
+    ring_reader one;
+    ring_reader many;
+    ASSERT_EQ(one.attach(buffer).status, read_status::ok);
+    ASSERT_EQ(many.attach(buffer).status, read_status::ok);
+    std::vector<std::string> one_details;
+    std::vector<std::string> many_details;
+    const auto expected = batch::drain_next(one, &one_details);
+    ASSERT_EQ(batch::drain_batches(many, 1 + trial % 50, 64 * 1024, &many_details), expected)
+        << "trial " << trial;
+    EXPECT_EQ(many_details, one_details);
+  }
+}
+
+// Limits, consecutive sequence numbers, and views that stay valid until the next call.
+TEST(ReadBatch, LimitsAndViews) {
+  aligned_buffer buffer(required_buffer_size(config_of(2, 64 * 1024)));
+  ring_writer writer(buffer, config_of(2, 64 * 1024));
+  for (std::uint64_t seq = 1; seq <= 100; ++seq) write_seq(writer, seq, 40);
+  ring_reader reader;
+  ASSERT_EQ(reader.attach(buffer).status, read_status::ok);
+  batch_result b = reader.read_batch(30);
+  ASSERT_EQ(b.status, read_status::ok);
+  ASSERT_EQ(b.entries.size(), 30u);
+  for (std::size_t k = 0; k < 30; ++k) {
+    EXPECT_EQ(b.entries[k].sequence, k + 1);
+    EXPECT_TRUE(content_matches(b.entries[k].payload, k + 1));
+    // Never a view of the shared buffer: overwriting it does not change what was handed out.
+    EXPECT_FALSE(b.entries[k].payload.data() >= buffer.data() &&
+                 b.entries[k].payload.data() < buffer.data() + buffer.size());
+  }
+  // A byte limit: at least one entry, never more than the limit otherwise (44 bytes each).
+  b = reader.read_batch(1024, 1000);
+  ASSERT_EQ(b.status, read_status::ok);
+  EXPECT_EQ(b.entries.size(), 1000u / 44);
+  EXPECT_EQ(b.entries.front().sequence, 31u);
+  b = reader.read_batch();
+  ASSERT_EQ(b.status, read_status::ok);
+  EXPECT_EQ(b.entries.back().sequence, 100u);
+  EXPECT_EQ(reader.read_batch().status, read_status::no_data);
+  EXPECT_EQ(reader.entries_delivered(), 100u);
+  // Interleaving both calls keeps one stream.
+  for (std::uint64_t seq = 101; seq <= 110; ++seq) write_seq(writer, seq, 40);
+  EXPECT_EQ(reader.read_next().sequence, 101u);
+  b = reader.read_batch(3);
+  ASSERT_EQ(b.entries.size(), 3u);
+  EXPECT_EQ(b.entries[0].sequence, 102u);
+  EXPECT_EQ(reader.read_next().sequence, 105u);
+  // A detached reader says so.
+  ring_reader detached;
+  EXPECT_EQ(detached.read_batch().status, read_status::not_a_log);
 }
 
 }  // namespace

@@ -554,8 +554,11 @@ TEST(Follower, GapMarkersAccountForEveryLostEntry) {
           EXPECT_EQ(item.entry->message, "entry " + std::to_string(item.entry->sequence));
           expected_next = item.entry->sequence + 1;
           ++entries;
-          // Lap the reader several times while it is in the middle of reading.
-          if (entries % 10 == 0 && written < 5000) write_some(700);
+          // Lap the reader several times while it is in the middle of reading. The follower
+          // reads a run of entries (up to a chunk) before it hands them over, so it notices a
+          // lap once per run, not once per 10 entries: write enough for several runs to be
+          // lapped.
+          if (entries % 10 == 0 && written < 30000) write_some(700);
         } else if (item.gap != nullptr) {
           EXPECT_EQ(item.gap->first, expected_next) << "a gap starts right after the last entry";
           EXPECT_EQ(item.gap->last - item.gap->first + 1, item.gap->lost);

@@ -233,25 +233,36 @@ void segment_poller::pump() {
   for (int i = 0; i < entries_per_pump; ++i) {
     // A hostile segment can make single reads slow: stop means now, not after the batch.
     if (stop_.load(std::memory_order_relaxed)) return;
-    const read_result result = reader_->read_next();
+    // A run of entries per call (one copy and one row re-check for all of them); any other
+    // result is what read_next would have returned. `i` counts entries and other results.
+    const batch_result batch = reader_->read_batch();
+    read_result result;
+    result.status = batch.status;
+    result.lost = batch.lost;
+    result.detail = batch.detail;
     switch (result.status) {
       case read_status::ok:
         busy_retries_ = 0;
-        if (skip_through_ != 0) {
-          if (result.sequence <= skip_through_) continue;  // read before the segment shrank
-          if (result.sequence > skip_through_ + 1) {
-            const std::uint64_t lost = result.sequence - skip_through_ - 1;
-            pending_gap_lost_ += lost;
-            status_.entries_lost += lost;
-            ++status_.gaps;
+        for (std::size_t k = 0; k < batch.entries.size(); ++k) {
+          result.sequence = batch.entries[k].sequence;
+          result.payload = batch.entries[k].payload;
+          if (skip_through_ != 0) {
+            if (result.sequence <= skip_through_) continue;  // read before the segment shrank
+            if (result.sequence > skip_through_ + 1) {
+              const std::uint64_t lost = result.sequence - skip_through_ - 1;
+              pending_gap_lost_ += lost;
+              status_.entries_lost += lost;
+              ++status_.gaps;
+            }
+            skip_through_ = 0;
           }
-          skip_through_ = 0;
+          append_read_entry(result);
+          if (((i + static_cast<int>(k)) & 1023) == 1023) {
+            last_data_ = std::chrono::steady_clock::now();  // per 1024: a clock read costs ~20 ns
+            housekeeping(false);
+          }
         }
-        append_read_entry(result);
-        if ((i & 1023) == 1023) {
-          last_data_ = std::chrono::steady_clock::now();  // per batch: a clock read costs ~20 ns
-          housekeeping(false);
-        }
+        i += static_cast<int>(batch.entries.size()) - 1;
         continue;
       case read_status::lapped:
         pending_gap_lost_ += result.lost;

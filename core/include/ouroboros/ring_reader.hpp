@@ -8,11 +8,17 @@
 // the same buffer concurrently, in any processes.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
+
+#include "ouroboros/detail/shared_words.hpp"
+#include "ouroboros/layout.hpp"
 
 namespace ouroboros {
 
@@ -49,6 +55,20 @@ struct read_result {
   std::string_view detail;  // corrupt, not_a_log, unsupported_version, segment_truncated: why
 };
 
+// One entry of a batch (ring_reader::read_batch): its sequence number and a view of its payload in
+// the reader's private copy.
+struct batch_entry {
+  std::uint64_t sequence = 0;
+  std::span<const std::byte> payload;
+};
+
+struct batch_result {
+  read_status status = read_status::no_data;  // ok: `entries` holds at least one entry
+  std::span<const batch_entry> entries;       // ok: in order, consecutive sequence numbers
+  std::uint64_t lost = 0;                     // as read_result::lost
+  std::string_view detail;                    // as read_result::detail
+};
+
 class ring_reader {
  public:
   ring_reader() = default;
@@ -61,7 +81,27 @@ class ring_reader {
   void detach() noexcept;
 
   // The next entry, or why there is none. Bounded work per call whatever the buffer holds.
-  read_result read_next();
+  // Inline: the common case (a committed entry inside the current chunk, no chunk starting at
+  // it) is a header load, one load of the next row's offset word, the copy, an acquire fence and
+  // the row re-check; everything else goes to the out-of-line step() (docs/format.md 7.6).
+  read_result read_next() {
+    read_result result;
+    if (next_in_chunk(result)) return result;
+    return read_next_slow();
+  }
+
+  // Many entries per call: the run of committed entries that follows in the current chunk (at
+  // most `max_entries`, and at most `max_bytes` of entries, headers included, unless the first
+  // alone is larger: then it is read as by read_next),
+  // copied with one memcpy and validated with one row re-check after the copy (a run whose row
+  // changed is discarded whole: more may be lost to a lapping writer than entry by entry, and
+  // the loss is counted exactly). Where the run cannot start (no data, a chunk or wrap
+  // transition, a resync, anything corrupt) it returns exactly what read_next() would, an `ok`
+  // as a batch of one. The same entries, sequence numbers and losses as read_next() calls.
+  // Lifetime: the views point into this reader's private buffer and stay valid until the next
+  // call of read_next, read_batch, attach or detach on this reader, or its destruction; they
+  // never point into the shared buffer. Thread-safety: as the reader's (one thread).
+  batch_result read_batch(std::size_t max_entries = 1024, std::size_t max_bytes = 16 * 1024);
 
   bool attached() const noexcept { return base_ != nullptr; }
   // Sequence number of the last entry delivered (or of the start position before the first).
@@ -82,6 +122,8 @@ class ring_reader {
   // O(N log N) over a full pass, whatever the table holds. For tests.
   std::uint64_t choice_rows_loaded() const noexcept { return rows_scanned_; }
   std::uint32_t chunk_count() const noexcept { return chunk_count_; }
+  // Byte offset of the next entry to read (meaningful while attached).
+  std::size_t position() const noexcept { return position_; }
   std::span<const std::byte> buffer() const noexcept { return {base_, size_}; }
 
   // The number of entries the writer has committed as far as the chunk table tells (the largest
@@ -102,6 +144,58 @@ class ring_reader {
   };
 
   row_snapshot load_row(std::uint32_t index) const noexcept;
+
+  // read_next's common case (see there); false leaves everything to step(). Step c (re-load the
+  // current row before the copy) is deferred to the re-check after the copy, which covers every
+  // copy (docs/format.md 7.6); any header that does not validate goes to step(), which re-checks
+  // the row first, so a lapped reader still reports lapped, never corrupt.
+  bool next_in_chunk(read_result& result) noexcept {
+    const std::size_t position = position_;
+    // stop_ is 0 while detached or a resync is pending; else min(far row, size - 3) (step a).
+    if (position >= stop_) return false;
+    // (b) committed with a length of at least 4, and inside the buffer.
+    const auto header = detail::load_shared<std::uint32_t>(base_, position);
+    if (header < (layout::entry_committed_bit | layout::length_min_entry)) return false;
+    const std::uint32_t length = header & layout::entry_length_mask;
+    if (length > size_ - position) return false;
+    // (d) after the header: no chunk starts here (one load; next_word_ is the magic, never a
+    // committed offset word, when the current row is the last).
+    if (detail::load_shared<std::uint64_t>(base_, next_word_) ==
+        (static_cast<std::uint64_t>(position) | layout::row_committed_bit)) {
+      return false;
+    }
+    const std::size_t payload_size = length - layout::entry_header_size;
+    if (payload_size > scratch_size_ || sequence_ == std::numeric_limits<std::uint64_t>::max()) {
+      return false;
+    }
+    // (f) copy, fence, re-check the whole row (offset word, token, offset word).
+    detail::copy_from_shared(scratch_.get(), base_ + position + layout::entry_header_size,
+                             payload_size);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (!row_unchanged()) {
+      schedule_resync(sequence_);  // the copy may be torn: discard it; step() reports the loss
+      return false;
+    }
+    ++sequence_;
+    ++delivered_;
+    const std::size_t next = layout::align_up(position + length, layout::entry_alignment);
+    position_ = next < size_ ? next : size_;
+    result.status = read_status::ok;
+    result.sequence = sequence_;
+    result.payload = std::span<const std::byte>(scratch_.get(), payload_size);
+    return true;
+  }
+  // The entered row, loaded as in docs/format.md 3.2, still holds the values it was entered with
+  // (which were usable, so equal values are usable too).
+  bool row_unchanged() const noexcept {
+    const auto first = detail::load_shared<std::uint64_t>(base_, row_word_);
+    const auto token =
+        detail::load_shared<std::uint64_t>(base_, row_word_ + layout::row_token_word);
+    const auto second = detail::load_shared<std::uint64_t>(base_, row_word_);
+    return first == entered_.offset_word && token == entered_.token && second == first;
+  }
+  read_result read_next_slow();
+  void grow_scratch(std::size_t size);
 
   // Resync, rule 5 and the start of attach choose rows from one sorted snapshot of the table
   // instead of scanning all N rows each time (a scan per corrupt entry made a pass O(N^2)). The
@@ -192,7 +286,10 @@ class ring_reader {
   row_snapshot entered_;
   std::uint32_t far_index_ = 0;  // see enter()
   std::size_t far_offset_ = 0;
-  std::size_t stop_ = 0;  // min(far_offset_, size_ - 3): where step a leaves the fast path
+  std::size_t stop_ = 0;       // min(far_offset_, size_ - 3): where step a leaves the fast path;
+                               // 0 while detached or a resync is pending
+  std::size_t row_word_ = 0;   // the current row's offset word
+  std::size_t next_word_ = 0;  // the next row's offset word (the magic's when there is none)
   std::size_t position_ = 0;
   std::uint64_t sequence_ = 0;  // s: the current chunk's token plus entries read from it
   std::uint64_t start_sequence_ = 0;
@@ -212,7 +309,11 @@ class ring_reader {
   std::uint64_t snapshots_ = 0;  // snapshots taken since attach: names the one in use
   loop_watch watch_;
   mutable std::vector<table_entry> newest_rows_;  // newest_chunk_token's copy of the table
-  std::vector<std::byte> scratch_;
+  // The private copy read_next and read_batch hand out (never zero-filled: only copied bytes are
+  // handed out).
+  std::unique_ptr<std::byte[]> scratch_;
+  std::size_t scratch_size_ = 0;
+  std::vector<batch_entry> views_;  // read_batch's entries
 };
 
 }  // namespace ouroboros

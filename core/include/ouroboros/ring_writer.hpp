@@ -72,23 +72,22 @@ class ring_writer {
   // called on the writer in between. Readers see the entry only once it is published.
   std::byte* claim(std::size_t payload_size) noexcept {
     const std::size_t length = layout::entry_header_size + payload_size;
-    if (length > size_ - position_) [[unlikely]] {
-      wrap();
-    } else if (position_ - chunk_start_ >= chunk_target_ && chunk_ + 1 < chunk_count_)
-        [[unlikely]] {
-      advance();
+    const std::size_t slot_end =
+        position_ + layout::align_up(length, layout::entry_alignment) + layout::entry_header_size;
+    // One comparison for the three rare cases: an entry (and the slot after it) that ends at or
+    // before limit_ needs no wrap (it fits before the end), no advance (it starts before the
+    // chunk's advance point) and no guard (it stays below the oldest row ahead). An entry that
+    // crosses the advance point takes the exact path once per chunk.
+    if (slot_end > limit_) [[unlikely]] {
+      claim_rare(length);
+    } else {
+      // The slot after this entry may still hold a committed header from an earlier lap; zero
+      // it so a reader that catches up never mistakes it for a new entry.
+      detail::store_shared<std::uint32_t>(base_, slot_end - layout::entry_header_size, 0,
+                                          std::memory_order_relaxed);
     }
-    const std::size_t next = position_ + layout::align_up(length, layout::entry_alignment);
-    if (next + layout::entry_header_size > guard_offset_) [[unlikely]] {
-      protect(next + layout::entry_header_size);
-    }
-    detail::store_shared<std::uint32_t>(base_, position_, static_cast<std::uint32_t>(length),
-                                        std::memory_order_relaxed);
-    // The slot after this entry may still hold a committed header from an earlier lap; zero it
-    // so a reader that catches up never mistakes it for a new entry.
-    if (next + layout::entry_header_size <= size_) {
-      detail::store_shared<std::uint32_t>(base_, next, 0, std::memory_order_relaxed);
-    }
+    // No uncommitted header store: the slot at position_ already reads 0 ("no data"), zeroed as
+    // the previous entry's next slot, by start_chunk, or when the ring was formatted.
     pending_length_ = static_cast<std::uint32_t>(length);
 #ifdef OUROBOROS_TSAN
     return staging_for(payload_size);
@@ -147,6 +146,8 @@ class ring_writer {
     position_ += layout::align_up(pending_length_, layout::entry_alignment);
     ++entries_written_;
   }
+  void claim_rare(std::size_t length) noexcept;
+  void update_limit() noexcept;
   void wrap() noexcept;
   void advance() noexcept;
   void start_chunk(std::uint32_t index, std::size_t offset) noexcept;
@@ -179,6 +180,9 @@ class ring_writer {
   // ahead of position_, so no byte below guard_offset_ is described by another committed row.
   std::uint32_t guard_row_ = 0;
   std::size_t guard_offset_ = 0;
+  // min(size_, guard_offset_, chunk_start_ + chunk_target_ unless the chunk is the last): the
+  // end below which claim() needs none of its rare paths.
+  std::size_t limit_ = 0;
 };
 
 }  // namespace ouroboros

@@ -134,6 +134,12 @@ class shm_reader {
   // shm_reader to read on.
   read_result read_next();
 
+  // As ring_reader::read_batch, with read_next's additions above (the same results, a run of
+  // entries per call, each run inside one 4 KiB page so that a shrink is attributed as by
+  // read_next). The views stay valid until the next read_next or read_batch call on this
+  // reader (or a re-attach by check_replaced), never longer than the reader.
+  batch_result read_batch(std::size_t max_entries = 1024, std::size_t max_bytes = 16 * 1024);
+
   // Re-checks the name now; returns true (and re-attaches) if it refers to a new segment.
   bool check_replaced();
 
@@ -153,6 +159,7 @@ class shm_reader {
   struct platform_state;
   void open_and_attach(start_position start);
   read_result truncated_result() const;
+  void check_replaced_on_no_data(read_status& status, std::uint64_t& lost);
   std::string name_;
   std::unique_ptr<platform_state> platform_;
   std::string truncated_detail_;
@@ -160,6 +167,7 @@ class shm_reader {
   std::chrono::steady_clock::time_point next_check_{};
   bool restart_loss_pending_ = false;  // a re-attach whose start (and loss) is not known yet
   std::optional<read_result> held_;    // an entry held back behind that loss report
+  batch_entry single_;                 // read_batch's view of an entry read_next handed over
 };
 
 struct segment_info {

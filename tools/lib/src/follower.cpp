@@ -240,28 +240,36 @@ follow_end segment_follower::run(const entry_filter& filter,
       since_check = 0;
       if (stop.load(std::memory_order_relaxed)) return follow_end::stopped;
     }
-    const read_result result = reader_->read_next();
+    // A run of entries per call (one copy and one row re-check for all of them); every other
+    // result is what read_next would have returned.
+    const batch_result batch = reader_->read_batch();
+    read_result result;
+    result.status = batch.status;
+    result.lost = batch.lost;
+    result.detail = batch.detail;
     switch (result.status) {
       case read_status::ok: {
-        since_check += 1 + result.payload.size() / 1024;
-        ++handed_over_;
-        if (expect_next_ != 0) {
-          const std::uint64_t expected = std::exchange(expect_next_, 0);
-          if (result.sequence < expected) {
-            expect_next_ = expected;  // shown before the segment was truncated
-            break;
+        for (const batch_entry& view : batch.entries) {
+          since_check += 1 + view.payload.size() / 1024;
+          ++handed_over_;
+          if (expect_next_ != 0) {
+            const std::uint64_t expected = std::exchange(expect_next_, 0);
+            if (view.sequence < expected) {
+              expect_next_ = expected;  // shown before the segment was truncated
+              continue;
+            }
+            if (view.sequence > expected && !emit_gap(gap_between(expected, view.sequence - 1))) {
+              return follow_end::stopped;
+            }
           }
-          if (result.sequence > expected && !emit_gap(gap_between(expected, result.sequence - 1))) {
-            return follow_end::stopped;
+          ++entries_;
+          last_sequence_ = view.sequence;
+          const decoded_entry entry = decode_entry(view.sequence, view.payload, interpreter_);
+          if (filter.matches(entry)) {
+            follow_item item;
+            item.entry = &entry;
+            if (!on_item(item)) return follow_end::stopped;
           }
-        }
-        ++entries_;
-        last_sequence_ = result.sequence;
-        const decoded_entry entry = decode_entry(result.sequence, result.payload, interpreter_);
-        if (filter.matches(entry)) {
-          follow_item item;
-          item.entry = &entry;
-          if (!on_item(item)) return follow_end::stopped;
         }
         break;
       }
