@@ -410,6 +410,11 @@ std::vector<test_vector> build() {
     std::memset(room, 0x5A, 20);
     s.vec->written = s.writer->entries_written();
     s.vec->buffer = s.buffer;  // copy taken before publish()
+    // Our writer leaves the claimed slot at 0; a writer that follows the format's publishing
+    // order literally has stored the length with bit 31 clear by now. The snapshot shows that
+    // header, the case a reader has to hold back on.
+    const auto header_at = static_cast<std::size_t>(room - s.buffer.bytes().data()) - 4;
+    s.vec->buffer.put_u32(header_at, 4 + 20);
     s.writer->publish();
     s.writer.reset();
   }
