@@ -159,6 +159,7 @@ class shm_reader {
   ring_reader ring_;
   std::chrono::steady_clock::time_point next_check_{};
   bool restart_loss_pending_ = false;  // a re-attach whose start (and loss) is not known yet
+  std::uint64_t incarnation_ = 0;      // of the segment attached (0: no extension block)
   std::optional<read_result> held_;    // an entry held back behind that loss report
 };
 
