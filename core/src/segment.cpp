@@ -491,6 +491,14 @@ std::optional<segment_info> describe(const std::string& name, const platform::ma
 }
 }  // namespace
 
+std::uint32_t current_user_id() noexcept {
+  return platform::effective_uid();
+}
+
+std::string user_name_of(std::uint32_t uid) {
+  return platform::user_name(uid);
+}
+
 std::vector<segment_info> list_segments() {
   std::vector<segment_info> segments;
   for (const std::string& name : platform::list_names()) {
