@@ -5,9 +5,6 @@
 // shm_writer for raw payloads); the main thread prints statistics, refreshes the raw segment's
 // heartbeat and carries out the fault plan (restart, crash, stall), pausing the producers at a
 // barrier when it must swap or freeze the sink.
-#include <signal.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -29,6 +26,7 @@
 #include "ouroboros/segment.hpp"
 #include "ouroboros/tools/cli_options.hpp"
 #include "ouroboros/tools/entry_format.hpp"
+#include "ouroboros/tools/process.hpp"
 #include "ouroboros/tools/rate_schedule.hpp"
 
 namespace {
@@ -391,8 +389,8 @@ int demo_writer::run() {
     fmt::print(
         "{{\"type\":\"start\",\"segment\":\"{}\",\"pid\":{},\"incarnation\":\"{:016x}\","
         "\"chunks\":{},\"chunk_size\":{},\"rate\":{},\"threads\":{},\"records\":{}}}\n",
-        json_text(name), ::getpid(), sink_->incarnation(), o_.chunks, o_.chunk_size, o_.rate,
-        o_.threads, !o_.raw);
+        json_text(name), tools::process_id(), sink_->incarnation(), o_.chunks, o_.chunk_size,
+        o_.rate, o_.threads, !o_.raw);
   } else if (!o_.quiet) {
     fmt::print(
         "demo_writer: writing {} to segment {} ({} chunks x {} = {}), {}, {} thread{}; "
@@ -433,13 +431,8 @@ int demo_writer::run() {
                  o_.crash_mode);
       std::fflush(stdout);
       std::fflush(stderr);
-      if (o_.crash_mode == "kill") ::raise(SIGKILL);
-      if (o_.crash_mode == "abort") {
-        const rlimit no_core{0, 0};
-        ::setrlimit(RLIMIT_CORE, &no_core);  // a test's crash should not litter core files
-        std::abort();
-      }
-      ::_exit(70);  // no destructors, no unlink, no "closed" flag: what a crash leaves behind
+      // No destructors, no unlink, no "closed" flag: what a crash leaves behind.
+      tools::crash_now(o_.crash_mode);
     }
     if (o_.stall_for > 0 && !stalled && now >= at(o_.stall_after)) {
       stalled = true;
@@ -711,11 +704,7 @@ int main(int argc, char** argv) {
                                    largest, o.chunks, o.chunk_size));
   }
 
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  sigemptyset(&action.sa_mask);
-  ::sigaction(SIGINT, &action, nullptr);
-  ::sigaction(SIGTERM, &action, nullptr);
+  tools::install_stop_handler(on_stop_signal);
 
   try {
     canonical_segment_name(o.segment);

@@ -17,7 +17,13 @@ packages=(
   # dpkg-shlibdeps, man pages come from help2man, the wheel from Debian's python3-build
   dpkg-dev fakeroot file help2man lintian desktop-file-utils appstream
   python3-build python3-setuptools python3-wheel
+  # the Windows cross build and its tests (the windows preset, docs/windows.md): MinGW-w64 GCC 12
+  # with POSIX threads, Wine to run the programs, GoogleTest's sources to build it for the target
+  googletest
 )
+# Wine is installed with its recommended packages (the 64-bit loader and the libraries its
+# wineboot needs), as tested; the rest above without.
+windows_packages=(g++-mingw-w64-x86-64-posix wine wine64)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -26,11 +32,25 @@ for p in "${packages[@]}"; do
   fi
 done
 
+missing_windows=()
+for p in "${windows_packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing_windows+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -gt 0 ] || [ "${#missing_windows[@]}" -gt 0 ]; then
+  $SUDO apt-get update -qq
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "deps: installing ${missing[*]}"
-  $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-else
+fi
+if [ "${#missing_windows[@]}" -gt 0 ]; then
+  echo "deps: installing ${missing_windows[*]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing_windows[@]}"
+fi
+if [ "${#missing[@]}" -eq 0 ] && [ "${#missing_windows[@]}" -eq 0 ]; then
   echo "deps: all Debian packages present"
 fi
 

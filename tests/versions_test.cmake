@@ -3,9 +3,9 @@
 # Variables: VERSION (the CMake project version), SOURCE_DIR, PROGRAMS (;-list of executables).
 set(failures "")
 foreach(program IN LISTS PROGRAMS)
-  execute_process(COMMAND "${program}" --version RESULT_VARIABLE result OUTPUT_VARIABLE out
+  execute_process(COMMAND ${EMULATOR} "${program}" --version RESULT_VARIABLE result OUTPUT_VARIABLE out
                   ERROR_VARIABLE err)
-  get_filename_component(name "${program}" NAME)
+  get_filename_component(name "${program}" NAME_WE)  # without .exe on Windows
   string(FIND "${out}" "\n" end)
   string(SUBSTRING "${out}" 0 ${end} first_line)
   if(NOT result EQUAL 0)

@@ -1,11 +1,9 @@
 #include "ouroboros/clock.hpp"
 
-#include <time.h>
-
 #include <chrono>
-#include <fstream>
-#include <string>
 #include <thread>
+
+#include "platform/shared_memory.hpp"
 
 #ifdef OUROBOROS_HAS_TSC
 #include <cpuid.h>
@@ -15,13 +13,6 @@ namespace ouroboros {
 
 namespace {
 __extension__ using uint128 = unsigned __int128;
-
-std::uint64_t read_clock_ns(clockid_t id) noexcept {
-  timespec ts{};
-  ::clock_gettime(id, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
-         static_cast<std::uint64_t>(ts.tv_nsec);
-}
 
 std::uint64_t read_ticks() noexcept {
 #ifdef OUROBOROS_HAS_TSC
@@ -45,7 +36,7 @@ bool invariant_tsc() noexcept {
 
 namespace detail {
 std::uint64_t realtime_now_ns() noexcept {
-  return read_clock_ns(CLOCK_REALTIME);
+  return platform::realtime_ns();
 }
 }  // namespace detail
 
@@ -60,11 +51,7 @@ std::string_view to_string(clock_source source) noexcept {
 
 bool record_clock::tsc_trusted() noexcept {
   if (!invariant_tsc()) return false;
-  // A kernel that found the TSC unreliable (unsynchronised between CPUs, stopping in idle)
-  // switches away from it; then neither do we trust it.
-  std::ifstream source("/sys/devices/system/clocksource/clocksource0/current_clocksource");
-  std::string name;
-  return static_cast<bool>(source >> name) && name == "tsc";
+  return platform::os_trusts_tsc();
 }
 
 record_clock::sample record_clock::take_sample() noexcept {
@@ -74,8 +61,8 @@ record_clock::sample record_clock::take_sample() noexcept {
   std::uint64_t best_window = ~std::uint64_t{0};
   for (int attempt = 0; attempt < 8; ++attempt) {
     const std::uint64_t before = read_ticks();
-    const std::uint64_t realtime = read_clock_ns(CLOCK_REALTIME);
-    const std::uint64_t monotonic = read_clock_ns(CLOCK_MONOTONIC);
+    const std::uint64_t realtime = platform::realtime_ns();
+    const std::uint64_t monotonic = platform::monotonic_ns();
     const std::uint64_t after = read_ticks();
     if (after - before < best_window) {
       best_window = after - before;

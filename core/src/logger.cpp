@@ -1,11 +1,10 @@
 #include "ouroboros/logger.hpp"
 
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+
+#include "platform/shared_memory.hpp"
 
 namespace ouroboros {
 
@@ -60,7 +59,7 @@ void producer_lock::contended() noexcept {
 }
 
 std::uint32_t os_thread_id() noexcept {
-  return static_cast<std::uint32_t>(::syscall(SYS_gettid));
+  return platform::current_thread_id();
 }
 
 void record_builder::sanitize(std::byte* text, std::size_t size) noexcept {

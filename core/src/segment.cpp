@@ -1,6 +1,7 @@
 #include "ouroboros/segment.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -61,6 +62,9 @@ std::string canonical_segment_name(std::string_view name) {
   if (canonical == "/." || canonical == "/..") {
     throw segment_error(segment_errc::invalid_name, "segment name '" + canonical + "' is reserved");
   }
+  if (const std::string problem = platform::name_problem(canonical); !problem.empty()) {
+    throw segment_error(segment_errc::invalid_name, problem);
+  }
   return canonical;
 }
 
@@ -95,6 +99,29 @@ struct shm_writer::platform_state {
 };
 
 namespace {
+// Where a name cannot be removed while readers hold it (Windows), a stale segment is reused: every
+// word is cleared (the magic first, so no new reader attaches to a half-cleared ring) and the new
+// writer builds its ring in the same memory with a new incarnation id. Attached readers then see
+// no data, find a different incarnation (shm_reader::check_replaced) and re-attach, as they do
+// when a POSIX name is re-created.
+std::unique_ptr<platform::mapping> take_over_in_place(const std::string& name, std::size_t size) {
+  auto memory = std::make_unique<platform::mapping>();
+  std::string error;
+  const auto opened = platform::reuse(name, size, *memory, error);
+  if (opened != platform::open_result::ok) {
+    throw segment_error(
+        opened == platform::open_result::exists ? segment_errc::invalid_config : to_errc(opened),
+        error);
+  }
+  std::byte* bytes = memory->data();
+  detail::store_shared<std::uint64_t>(bytes, layout::magic_offset, 0);
+  for (std::size_t offset = 8; offset + 8 <= memory->size(); offset += 8) {
+    detail::store_shared<std::uint64_t>(bytes, offset, 0, std::memory_order_relaxed);
+  }
+  std::atomic_thread_fence(std::memory_order_release);
+  return memory;
+}
+
 // Creates the object, replacing what a dead writer left behind. Returns the mapping.
 std::unique_ptr<platform::mapping> create_segment(const std::string& name, std::size_t size,
                                                   const shm_writer_options& options) {
@@ -136,8 +163,22 @@ std::unique_ptr<platform::mapping> create_segment(const std::string& name, std::
                                   "); stop it or take the segment over explicitly");
         }
       }
+      if (is_log && options.take_over && !platform::names_are_removable()) {
+        // Taking over in place while the old writer still writes would interleave two writers
+        // in one ring: where the name cannot be removed (Windows), a live writer must stop first.
+        if (const auto ext = read_extension(bytes); ext &&
+                                                    liveness_of(*ext) == writer_liveness::alive &&
+                                                    ext->writer_pid != platform::current_pid()) {
+          throw segment_error(segment_errc::owned_by_live_writer,
+                              "segment '" + name + "' belongs to a running writer (pid " +
+                                  std::to_string(ext->writer_pid) +
+                                  "); on Windows a running writer's segment cannot be taken "
+                                  "over (its memory cannot be replaced under it): stop it first");
+        }
+      }
     }
     existing.reset();
+    if (!platform::names_are_removable()) return take_over_in_place(name, size);
     // Stale (or taken over): readers of the old one re-attach.
     if (const int e = platform::unlink(name); e != 0 && e != ENOENT) {
       std::uint32_t owner = 0;
@@ -212,7 +253,10 @@ shm_writer::shm_writer(std::string_view name, const shm_writer_options& options)
   info.payload_encoding = options.payload_encoding;
   info.dictionary_capacity = options.dictionary_capacity;
   const writer_config config = checked_config(options, &info);
-  platform_->memory = std::move(*create_segment(name_, required_buffer_size(config), options));
+  // Where views are whole pages (Windows), the ring fills them: readers take its end from there.
+  const std::size_t granule = platform::size_granularity();
+  const std::size_t size = (required_buffer_size(config) + granule - 1) / granule * granule;
+  platform_->memory = std::move(*create_segment(name_, size, options));
   incarnation_ = info.incarnation;
   try {
     ring_.emplace(span_of(platform_->memory), config);
@@ -222,6 +266,7 @@ shm_writer::shm_writer(std::string_view name, const shm_writer_options& options)
   }
   extension_ = extension_writer(ring_->extension_block());
   heartbeat();
+  platform::register_name(name_);
 }
 
 shm_writer::~shm_writer() {
@@ -242,6 +287,11 @@ void shm_writer::close() noexcept {
   heartbeat();
   extension_.set_flags(layout::extension_layout::flag_closed);
   if (keep_) return;
+  if (!platform::names_are_removable()) {
+    // The section lives on while readers hold it; it goes with the last handle.
+    (void)platform::unlink(name_);
+    return;
+  }
   // Unlink only our own segment: after a take-over the name belongs to someone else.
   platform::object_identity now;
   if (platform::identity_of(name_, now) && now == platform_->memory.identity()) {
@@ -299,6 +349,8 @@ void shm_reader::open_and_attach(start_position start) {
   if (attached.status != read_status::ok) throw_attach_failure(name_, attached);
   // Commit only after success, so a failed re-attach leaves the current segment readable.
   ring_ = std::move(fresh);
+  const auto ext = read_extension({memory.data(), memory.size()});
+  incarnation_ = ext ? ext->incarnation : 0;
   platform_->memory = std::move(memory);
   held_.reset();
   restart_loss_pending_ = false;
@@ -323,6 +375,19 @@ read_result shm_reader::read_next() {
   if (platform_->memory.truncated()) return truncated_result();
   read_result result = ring_.read_next();
   if (platform_->memory.truncated()) return truncated_result();
+  if (incarnation_ != 0 && result.status != read_status::no_data &&
+      !platform::names_are_removable()) {
+    // A take-over in place (Windows) rewrites this very memory: whatever was just read may be
+    // the new writer's, read under the old incarnation's sequence numbers. The extension block
+    // is cleared before the ring and rewritten before any new row is committed, so an unchanged
+    // incarnation id here proves the result came from the incarnation attached.
+    const auto ext = read_extension(bytes());
+    if (!ext || ext->incarnation != incarnation_) {
+      result = {};
+      result.status = read_status::no_data;
+      next_check_ = std::chrono::steady_clock::now();
+    }
+  }
   if (restart_loss_pending_ && !ring_.start_deferred()) {
     // The new incarnation had no committed chunk when it was attached: its start is known now.
     restart_loss_pending_ = false;
@@ -395,6 +460,24 @@ batch_result shm_reader::read_batch(std::size_t max_entries, std::size_t max_byt
 }
 
 bool shm_reader::check_replaced() {
+  if (!platform::names_are_removable()) {
+    // No inode to compare (Windows): a writer that took the name over rewrote the incarnation
+    // id in this very memory, or (if every handle had closed) created a new section under it.
+    platform::mapping current;
+    std::string error;
+    if (platform::mapping::open(name_, false, current, error) != platform::open_result::ok) {
+      return false;
+    }
+    const auto theirs = read_extension({current.data(), current.size()});
+    if (!theirs) return false;  // being created or cleared: try again later
+    if (theirs->incarnation == incarnation_) return false;
+    try {
+      open_and_attach(start_position::oldest);
+      return true;
+    } catch (const segment_error&) {
+      return false;
+    }
+  }
   platform::object_identity now;
   if (!platform::identity_of(name_, now) || now == platform_->memory.identity()) return false;
   try {
@@ -447,6 +530,14 @@ std::optional<segment_info> describe(const std::string& name, const platform::ma
   return info;
 }
 }  // namespace
+
+std::uint32_t current_user_id() noexcept {
+  return platform::effective_uid();
+}
+
+std::string user_name_of(std::uint32_t uid) {
+  return platform::user_name(uid);
+}
 
 std::vector<segment_info> list_segments() {
   std::vector<segment_info> segments;

@@ -3,6 +3,7 @@
 // thousands of times. Every payload carries its own sequence number and a checksum.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <sstream>
 
@@ -24,8 +25,8 @@ std::map<std::string, std::uint64_t> parse_result(const std::string& line) {
 }
 
 TEST(RingStress, OneWriterThreeReaderProcesses) {
-  const std::string helper = bin_dir() + "/ouroboros-test-ring-stress";
-  ASSERT_EQ(::access(helper.c_str(), X_OK), 0) << helper;
+  const std::string helper = bin_dir() + "/ouroboros-test-ring-stress" + exe_suffix;
+  ASSERT_TRUE(std::filesystem::exists(helper)) << helper;
   segment_guard guard(unique_segment_name("stress"));
   const std::uint64_t count = scaled(250000, 20000);
 

@@ -1,6 +1,10 @@
 // The publishing API end to end: logger -> shared memory -> shm_reader -> entry_interpreter.
 #include <gtest/gtest.h>
+#ifdef _WIN32
+#include <windows.h>
+#else
 #include <unistd.h>
+#endif
 
 #include <atomic>
 #include <chrono>
@@ -12,15 +16,25 @@
 #include "ouroboros/logger.hpp"
 #include "ouroboros/record_reader.hpp"
 #include "ouroboros/segment.hpp"
+#include "test_support.hpp"
 
 namespace {
 
 using namespace ouroboros;
 
+// The id the logger stamps into records: the kernel's thread id.
+std::uint32_t os_thread_id() {
+#ifdef _WIN32
+  return static_cast<std::uint32_t>(::GetCurrentThreadId());
+#else
+  return static_cast<std::uint32_t>(::gettid());
+#endif
+}
+
 std::string unique_name(const char* what) {
   static std::atomic<int> counter{0};
-  return "ouroboros-test-logger-" + std::string(what) + "-" + std::to_string(::getpid()) + "-" +
-         std::to_string(counter++);
+  return "ouroboros-test-logger-" + std::string(what) + "-" +
+         std::to_string(test::current_process_id()) + "-" + std::to_string(counter++);
 }
 
 bool format_in_ring = true;  // the tests run once per formatting strategy (see main below)
@@ -77,7 +91,7 @@ TEST(Logger, RecordsArriveWithEveryPart) {
   EXPECT_EQ(first.severity, level::info);
   EXPECT_EQ(first.tag, "net");
   EXPECT_EQ(first.message, "sent 1500 bytes to 10.0.0.1");
-  EXPECT_EQ(first.thread, static_cast<std::uint32_t>(::gettid()));
+  EXPECT_EQ(first.thread, os_thread_id());
   ASSERT_TRUE(first.unix_ns.has_value());
   // Wall-clock time within the call window (the TSC conversion allows a millisecond of slack).
   EXPECT_GE(*first.unix_ns + 1'000'000, before);

@@ -5,11 +5,15 @@
 // objects belong to one thread.
 #pragma once
 
+#ifdef _WIN32
+#include <windows.h>
+#else
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include <atomic>
 #include <chrono>
@@ -56,13 +60,177 @@ inline std::uint64_t scaled(std::uint64_t count, std::uint64_t minimum = 1) {
   return value < minimum ? minimum : value;
 }
 
+#ifdef _WIN32
+using process_id = DWORD;
+inline process_id current_process_id() noexcept {
+  return ::GetCurrentProcessId();
+}
+// Programs in the build's bin directory carry this suffix.
+inline constexpr const char* exe_suffix = ".exe";
+#else
+using process_id = pid_t;
+inline process_id current_process_id() noexcept {
+  return ::getpid();
+}
+inline constexpr const char* exe_suffix = "";
+#endif
+
 // A shared-memory name no other test (or concurrent test run) uses: includes the pid.
 inline std::string unique_segment_name(std::string_view tag) {
   static std::atomic<unsigned> counter{0};
-  return "/ouroboros-test-" + std::string(tag) + "-" + std::to_string(::getpid()) + "-" +
+  return "/ouroboros-test-" + std::string(tag) + "-" + std::to_string(current_process_id()) + "-" +
          std::to_string(counter.fetch_add(1));
 }
 
+#ifdef _WIN32
+// A Windows section has no name to remove: it goes with its last handle, so there is nothing to
+// clean up; the guard only carries the name.
+class segment_guard {
+ public:
+  explicit segment_guard(std::string name) : name_(std::move(name)) {}
+  segment_guard(const segment_guard&) = delete;
+  segment_guard& operator=(const segment_guard&) = delete;
+  const std::string& name() const noexcept { return name_; }
+
+ private:
+  std::string name_;
+};
+
+inline bool segment_exists(const std::string& name) {
+  const std::string bare = name.front() == '/' ? name.substr(1) : name;
+  const std::wstring object = L"Local\\" + std::wstring(bare.begin(), bare.end());
+  HANDLE section = ::OpenFileMappingW(FILE_MAP_READ, FALSE, object.c_str());
+  if (section == nullptr) return false;
+  ::CloseHandle(section);
+  return true;
+}
+
+inline std::string bin_dir() {
+  if (const char* env = std::getenv("OUROBOROS_BIN_DIR")) return env;
+  char path[MAX_PATH];
+  const DWORD n = ::GetModuleFileNameA(nullptr, path, MAX_PATH);
+  std::string exe(path, n);
+  const auto slash = exe.find_last_of("\\/");
+  return slash == std::string::npos ? "." : exe.substr(0, slash);
+}
+
+// A child process with its stdin and stdout connected to pipes. Terminated on destruction if
+// still running, so a failing test leaves nothing behind.
+class child_process {
+ public:
+  child_process(const std::string& program, const std::vector<std::string>& args) {
+    SECURITY_ATTRIBUTES inherit{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
+    HANDLE child_in = nullptr;
+    HANDLE child_out = nullptr;
+    if (!::CreatePipe(&child_in, &in_, &inherit, 0) ||
+        !::CreatePipe(&out_, &child_out, &inherit, 0)) {
+      throw std::runtime_error("CreatePipe failed");
+    }
+    // Our ends stay here.
+    ::SetHandleInformation(in_, HANDLE_FLAG_INHERIT, 0);
+    ::SetHandleInformation(out_, HANDLE_FLAG_INHERIT, 0);
+    std::string command = quote(program);
+    for (const auto& a : args) command += " " + quote(a);
+    STARTUPINFOA startup{};
+    startup.cb = sizeof(startup);
+    startup.dwFlags = STARTF_USESTDHANDLES;
+    startup.hStdInput = child_in;
+    startup.hStdOutput = child_out;
+    startup.hStdError = ::GetStdHandle(STD_ERROR_HANDLE);
+    PROCESS_INFORMATION info{};
+    const BOOL started = ::CreateProcessA(program.c_str(), command.data(), nullptr, nullptr, TRUE,
+                                          0, nullptr, nullptr, &startup, &info);
+    ::CloseHandle(child_in);
+    ::CloseHandle(child_out);
+    if (!started) throw std::runtime_error("cannot start " + program);
+    ::CloseHandle(info.hThread);
+    process_ = info.hProcess;
+    pid_ = info.dwProcessId;
+  }
+  ~child_process() {
+    close_stdin();
+    if (out_ != nullptr) ::CloseHandle(out_);
+    if (process_ != nullptr) {
+      if (!reaped_) {
+        ::TerminateProcess(process_, 137);
+        ::WaitForSingleObject(process_, 10000);
+      }
+      ::CloseHandle(process_);
+    }
+  }
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  process_id pid() const noexcept { return pid_; }
+  HANDLE handle() const noexcept { return process_; }
+
+  void send_line(std::string_view line) {
+    std::string data(line);
+    data.push_back('\n');
+    DWORD written = 0;
+    if (in_ != nullptr) {
+      ::WriteFile(in_, data.data(), static_cast<DWORD>(data.size()), &written, nullptr);
+    }
+  }
+  void close_stdin() {
+    if (in_ != nullptr) ::CloseHandle(in_);
+    in_ = nullptr;
+  }
+
+  // One line from the child's stdout (without the newline or a '\r' before it); nullopt on EOF.
+  std::optional<std::string> read_line() {
+    for (;;) {
+      const auto newline = buffered_.find('\n');
+      if (newline != std::string::npos) {
+        std::string line = buffered_.substr(0, newline);
+        buffered_.erase(0, newline + 1);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        return line;
+      }
+      char chunk[4096];
+      DWORD n = 0;
+      if (!::ReadFile(out_, chunk, sizeof(chunk), &n, nullptr) || n == 0) {
+        if (buffered_.empty()) return std::nullopt;
+        std::string rest = std::move(buffered_);
+        buffered_.clear();
+        return rest;
+      }
+      buffered_.append(chunk, n);
+    }
+  }
+
+  // Ends the child at once, as a crash would.
+  void terminate() { ::TerminateProcess(process_, 137); }
+
+  // Waits for exit; returns the exit code, or nullopt on timeout.
+  std::optional<int> wait(std::chrono::milliseconds timeout) {
+    if (::WaitForSingleObject(process_, static_cast<DWORD>(timeout.count())) != WAIT_OBJECT_0) {
+      return std::nullopt;
+    }
+    reaped_ = true;
+    DWORD code = 0;
+    ::GetExitCodeProcess(process_, &code);
+    return static_cast<int>(code);
+  }
+
+ private:
+  static std::string quote(const std::string& arg) {
+    if (!arg.empty() && arg.find_first_of(" \t\"") == std::string::npos) return arg;
+    std::string out = "\"";
+    for (const char c : arg) {
+      if (c == '"') out += '\\';
+      out += c;
+    }
+    return out + "\"";
+  }
+  HANDLE process_ = nullptr;
+  process_id pid_ = 0;
+  HANDLE in_ = nullptr;
+  HANDLE out_ = nullptr;
+  bool reaped_ = false;
+  std::string buffered_;
+};
+#else
 // Unlinks a segment name when the test ends, whatever happened.
 class segment_guard {
  public:
@@ -137,6 +305,8 @@ class child_process {
   child_process& operator=(const child_process&) = delete;
 
   pid_t pid() const noexcept { return pid_; }
+  // Ends the child at once, as a crash would.
+  void terminate() { ::kill(pid_, SIGKILL); }
 
   void send_line(std::string_view line) {
     std::string data(line);
@@ -198,6 +368,7 @@ class child_process {
   bool reaped_ = false;
   std::string buffered_;
 };
+#endif
 
 // --- self-checking payloads --------------------------------------------------------------------
 

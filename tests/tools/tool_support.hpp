@@ -5,11 +5,17 @@
 // Thread-safety: test-only helpers; use from the test's main thread.
 #pragma once
 
+#ifdef _WIN32
+#include <windows.h>
+// After windows.h:
+#include <csignal>
+#else
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include <atomic>
 #include <chrono>
@@ -26,13 +32,27 @@
 
 #include <gtest/gtest.h>
 
+#ifndef _WIN32
 extern char** environ;
+#endif
 
 namespace ouroboros::test_tools {
 
+#ifdef _WIN32
+inline constexpr const char* exe_suffix = ".exe";
+inline unsigned long current_pid() {
+  return ::GetCurrentProcessId();
+}
+#else
+inline constexpr const char* exe_suffix = "";
+inline pid_t current_pid() {
+  return ::getpid();
+}
+#endif
+
 inline std::string bin(const std::string& name) {
   const char* dir = std::getenv("OUROBOROS_BIN_DIR");
-  return std::string(dir != nullptr ? dir : ".") + "/" + name;
+  return std::string(dir != nullptr ? dir : ".") + "/" + name + exe_suffix;
 }
 
 // The programs under test, from the build's bin directory.
@@ -47,7 +67,7 @@ inline std::string shm_path(const std::string& name) {
 // A segment name unique to this process and call, so parallel test runs never collide.
 inline std::string unique_segment(const std::string& what) {
   static std::atomic<int> counter{0};
-  return "ouroboros-test-" + what + "-" + std::to_string(::getpid()) + "-" +
+  return "ouroboros-test-" + what + "-" + std::to_string(current_pid()) + "-" +
          std::to_string(counter++);
 }
 
@@ -66,6 +86,126 @@ inline std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
+#ifdef _WIN32
+// A child process with stdout and stderr captured in temporary files (stdin is NUL). It runs in
+// a process group of its own so signal(SIGINT) can send it Ctrl-Break (its stop request).
+class process {
+ public:
+  explicit process(std::vector<std::string> args) : args_(std::move(args)) {
+    static std::atomic<int> counter{0};
+    char temp[MAX_PATH];
+    ::GetTempPathA(MAX_PATH, temp);
+    const std::string base = std::string(temp) + "ouroboros-tools-test-" +
+                             std::to_string(current_pid()) + "-" + std::to_string(counter++);
+    out_path_ = base + ".out";
+    err_path_ = base + ".err";
+    SECURITY_ATTRIBUTES inherit{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
+    const DWORD share = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+    HANDLE in = ::CreateFileA("NUL", GENERIC_READ, share, &inherit, OPEN_EXISTING, 0, nullptr);
+    HANDLE out = ::CreateFileA(out_path_.c_str(), GENERIC_WRITE, share, &inherit, CREATE_ALWAYS,
+                               FILE_ATTRIBUTE_NORMAL, nullptr);
+    HANDLE err = ::CreateFileA(err_path_.c_str(), GENERIC_WRITE, share, &inherit, CREATE_ALWAYS,
+                               FILE_ATTRIBUTE_NORMAL, nullptr);
+    std::string command;
+    for (const auto& a : args_) command += (command.empty() ? "" : " ") + quote(a);
+    STARTUPINFOA startup{};
+    startup.cb = sizeof(startup);
+    startup.dwFlags = STARTF_USESTDHANDLES;
+    startup.hStdInput = in;
+    startup.hStdOutput = out;
+    startup.hStdError = err;
+    PROCESS_INFORMATION info{};
+    const BOOL started =
+        ::CreateProcessA(args_[0].c_str(), command.data(), nullptr, nullptr, TRUE,
+                         CREATE_NEW_PROCESS_GROUP, nullptr, nullptr, &startup, &info);
+    ::CloseHandle(in);
+    ::CloseHandle(out);
+    ::CloseHandle(err);
+    if (!started) throw std::runtime_error("cannot start " + args_[0]);
+    ::CloseHandle(info.hThread);
+    handle_ = info.hProcess;
+    pid_ = info.dwProcessId;
+  }
+  ~process() {
+    if (!exited_) {
+      ::TerminateProcess(handle_, 137);
+      ::WaitForSingleObject(handle_, 10000);
+    }
+    ::CloseHandle(handle_);
+    ::DeleteFileA(out_path_.c_str());
+    ::DeleteFileA(err_path_.c_str());
+  }
+  process(const process&) = delete;
+  process& operator=(const process&) = delete;
+
+  unsigned long pid() const { return pid_; }
+  bool running() {
+    poll();
+    return !exited_;
+  }
+  // Exit code, or -1 on timeout.
+  int wait(std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    if (!exited_) {
+      ::WaitForSingleObject(handle_, static_cast<DWORD>(timeout.count()));
+      poll();
+    }
+    return exited_ ? code_ : -1;
+  }
+  // SIGKILL: TerminateProcess (exit code 137, as 128 + 9 on POSIX); anything else: Ctrl-Break,
+  // which the programs take as a stop request like SIGINT/SIGTERM.
+  void signal(int sig) {
+    if (sig == 9) {
+      ::TerminateProcess(handle_, 137);
+    } else {
+      ::GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, pid_);
+    }
+  }
+  std::string out() const { return read_file(out_path_); }
+  std::string err() const { return read_file(err_path_); }
+  bool wait_for_output(const std::string& text, std::chrono::milliseconds timeout) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+      if (out().find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+
+ private:
+  static std::string quote(const std::string& arg) {
+    if (!arg.empty() && arg.find_first_of(" \t\"") == std::string::npos) return arg;
+    std::string out = "\"";
+    std::size_t backslashes = 0;
+    for (const char c : arg) {
+      if (c == '\\') {
+        ++backslashes;
+      } else {
+        if (c == '"') out.append(backslashes + 1, '\\');
+        backslashes = 0;
+      }
+      out += c;
+    }
+    out.append(backslashes, '\\');
+    return out + "\"";
+  }
+  void poll() {
+    if (exited_) return;
+    if (::WaitForSingleObject(handle_, 0) == WAIT_OBJECT_0) {
+      DWORD code = 0;
+      ::GetExitCodeProcess(handle_, &code);
+      exited_ = true;
+      code_ = static_cast<int>(code);
+    }
+  }
+  std::vector<std::string> args_;
+  std::string out_path_;
+  std::string err_path_;
+  HANDLE handle_ = nullptr;
+  unsigned long pid_ = 0;
+  bool exited_ = false;
+  int code_ = -1;
+};
+#else
 // A child process with stdout and stderr captured in temporary files.
 class process {
  public:
@@ -146,6 +286,7 @@ class process {
   bool exited_ = false;
   int code_ = -1;
 };
+#endif
 
 struct run_result {
   int code = -1;
@@ -336,8 +477,11 @@ inline std::vector<json> parse_json_lines(const std::string& text) {
 }
 
 // Removes a segment a test left behind (e.g. after a simulated crash).
-inline void remove_segment(const std::string& name) {
+// (On Windows a section goes with its last handle: there is nothing to remove.)
+inline void remove_segment([[maybe_unused]] const std::string& name) {
+#ifndef _WIN32
   ::unlink(("/dev/shm/" + (name.front() == '/' ? name.substr(1) : name)).c_str());
+#endif
 }
 
 // Removes the segment when the test ends, failed assertions included.

@@ -64,6 +64,10 @@ stream_check check_stream(const std::vector<json>& lines) {
 }
 
 TEST(DemoWriterAndTail, JsonOutputParsesBackCompletely) {
+#ifdef _WIN32
+  GTEST_SKIP() << "reads a segment kept (--keep) after its writer exited; a Windows section goes "
+                  "with its last handle (docs/format.md 10.3)";
+#endif
   const std::string name = unique_segment("json");
   const auto w =
       run({writer_bin, "-s", name, "--rate", "20000", "--count", "600", "--keep", "--json"});
@@ -162,6 +166,10 @@ TEST(DemoWriterAndTail, FollowGivesAJustStartedWriterTimeToCreateTheSegment) {
 }
 
 TEST(DemoWriterAndTail, RawPayloadsWithFixedSizes) {
+#ifdef _WIN32
+  GTEST_SKIP() << "reads a segment kept (--keep) after its writer exited; a Windows section goes "
+                  "with its last handle (docs/format.md 10.3)";
+#endif
   const std::string name = unique_segment("raw");
   const auto w = run({writer_bin, "-s", name, "--raw", "--size-dist", "fixed", "--payload-size",
                       "100", "--rate", "0", "--count", "300", "--keep", "-q"});
@@ -197,6 +205,10 @@ TEST(DemoWriterAndTail, BurstAndRampPlansWriteTheirIntegral) {
 }
 
 TEST(DemoWriterAndTail, TailReportsGapsInBothFormatsWhenLapped) {
+#ifdef _WIN32
+  GTEST_SKIP() << "needs SIGSTOP/SIGCONT to freeze the reader (Windows has no such signals); the "
+                  "gap reports themselves are covered by the core suites on Windows";
+#else
   for (const std::string format : {"json", "text"}) {
     const std::string name = unique_segment("gap");
     process writer({writer_bin, "-s", name, "--rate", "20000", "-d", "1.5", "--chunks", "4",
@@ -234,6 +246,7 @@ TEST(DemoWriterAndTail, TailReportsGapsInBothFormatsWhenLapped) {
       EXPECT_GE(gaps, 1);
     }
   }
+#endif
 }
 
 TEST(FaultModes, RestartIsSeenAndTailReattaches) {
@@ -280,21 +293,33 @@ TEST(FaultModes, CrashIsSeenAsWriterGone) {
         {cli_bin, "tail", name, "--wait", "-f", "--from", "oldest", "--exit-on-close", "--json"});
     const int code = writer.wait();  // reaped here, so the pid is really gone
     EXPECT_NE(code, 0) << mode;
+#ifdef _WIN32
+    if (mode == "kill") {
+      EXPECT_EQ(code, 137);  // TerminateProcess with 128 + 9, as on POSIX
+    }
+    if (mode == "abort") {
+      EXPECT_EQ(code, 3);  // the C runtime's abort()
+    }
+#else
     if (mode == "kill") {
       EXPECT_EQ(code, 128 + SIGKILL);
     }
     if (mode == "abort") {
       EXPECT_EQ(code, 128 + SIGABRT);
     }
+#endif
     ASSERT_EQ(tail.wait(10s), 0) << "tail stops by itself once the writer is gone: " << tail.err();
     const auto c = check_stream(parse_json_lines(tail.out()));
     ASSERT_FALSE(c.events.empty());
     EXPECT_EQ(c.events.back(), "writer_gone") << mode;
     EXPECT_GT(c.entries, 500u);
     EXPECT_EQ(c.lost, 0u);
-    // The crash left the segment behind, as a crash does.
+#ifndef _WIN32
+    // The crash left the segment behind, as a crash does (on Windows it went with the tail's
+    // handle, the last one).
     std::ifstream left("/dev/shm/" + name);
     EXPECT_TRUE(left.good());
+#endif
     remove_segment(name);
   }
 }
@@ -328,6 +353,10 @@ TEST(FaultModes, StallPausesWritingButNotTheWriter) {
 }
 
 TEST(ListAndInspect, LiveDeadAndForeignSegments) {
+#ifdef _WIN32
+  GTEST_SKIP() << "plants a foreign file in /dev/shm and expects a crashed writer's segment to "
+                  "outlive every handle; on Windows see ListAndInspectOnWindows";
+#endif
   const std::string live = unique_segment("live");
   const std::string dead = unique_segment("dead");
   const std::string foreign = unique_segment("foreign");
@@ -461,10 +490,55 @@ TEST(BadInput, ClearErrorsAndExitCodes) {
   EXPECT_NE(second.err.find("belongs to a running writer"), std::string::npos) << second.err;
   EXPECT_NE(second.err.find("--take-over"), std::string::npos);
   const auto taken = run({writer_bin, "-s", owned, "--take-over", "-d", "0.2", "-q"});
+#ifdef _WIN32
+  // A section cannot be replaced under its running writer (docs/windows.md).
+  EXPECT_EQ(taken.code, 2) << taken.err;
+  EXPECT_NE(taken.err.find("cannot be taken over"), std::string::npos) << taken.err;
+#else
   EXPECT_EQ(taken.code, 0) << taken.err;
+#endif
+#ifdef _WIN32
+  first.signal(9);  // no console for Ctrl-Break under a headless Wine
+  EXPECT_EQ(first.wait(), 137);
+#else
   first.signal(SIGTERM);
   EXPECT_EQ(first.wait(), 0);
+#endif
 }
+
+#ifdef _WIN32
+// demo_writer -> ouroboros-cli list, inspect and tail on Windows: discovery through the per-user
+// registration directory, liveness through the process creation time, and the registration
+// pruned once the writer exited and no handle is left.
+TEST(ListAndInspect, ListAndInspectOnWindows) {
+  const std::string live = unique_segment("live");
+  // Stopped by its duration: Ctrl-Break needs a console, which a headless Wine does not give.
+  process running({writer_bin, "-s", live, "--rate", "2000", "--chunks", "16", "--chunk-size",
+                   "32K", "-d", "6"});
+  std::this_thread::sleep_for(1500ms);
+  const auto list = run({cli_bin, "list", "--json"});
+  ASSERT_EQ(list.code, 0) << list.err;
+  bool found = false;
+  for (const json& row : parse_json_lines(list.out)) {
+    if (row.has("name") && row["name"].str() == "/" + live) {
+      found = true;
+      EXPECT_EQ(row["writer"].str(), "alive") << list.out;
+    }
+  }
+  EXPECT_TRUE(found) << list.out;
+  const auto inspect = run({cli_bin, "inspect", live});
+  EXPECT_EQ(inspect.code, 0) << inspect.err;
+  EXPECT_NE(inspect.out.find("(alive)"), std::string::npos) << inspect.out;
+  const auto tail = run({cli_bin, "tail", live, "-n", "5", "--json"});
+  EXPECT_EQ(tail.code, 0) << tail.err;
+  EXPECT_EQ(parse_json_lines(tail.out).size(), 5u) << tail.out;
+
+  EXPECT_EQ(running.wait(30s), 0) << running.err();
+  EXPECT_NE(running.out().find("unlinked"), std::string::npos) << running.out();
+  const auto after = run({cli_bin, "list", "--json"});
+  EXPECT_EQ(after.out.find("/" + live + "\""), std::string::npos) << after.out;
+}
+#endif
 
 TEST(BadInput, HelpExplainsEveryOption) {
   const auto w = run({writer_bin, "--help"});

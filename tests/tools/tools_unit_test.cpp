@@ -2,7 +2,9 @@
 // the follower's gap accounting) and of demo_writer's message generator.
 #include <gtest/gtest.h>
 
+#ifndef _WIN32
 #include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -40,8 +42,8 @@ std::vector<std::byte> encode(level severity, std::string_view tag, std::string_
   return out;
 }
 
-std::vector<std::byte> encode_large(level severity, std::string_view tag,
-                                    std::string_view message) {
+[[maybe_unused]] std::vector<std::byte> encode_large(level severity, std::string_view tag,
+                                                     std::string_view message) {
   std::vector<std::byte> out(message.size() + 1024);
   record_header header;
   header.severity = severity;
@@ -458,6 +460,9 @@ TEST(NumericOptions, SegmentModesRefuseWritersOtherThanTheOwner) {
 // --- filters ---------------------------------------------------------------------------------
 
 TEST(EntryFilter, LevelTagAndRegex) {
+#ifdef _WIN32
+  GTEST_SKIP() << "--grep needs RE2, which the Windows cross build does not have (docs/windows.md)";
+#else
   auto interpreter = record_interpreter();
   const auto warn_net = encode(level::warn, "net", "connection reset", {}, 1);
   const auto info_db = encode(level::info, "db", "Query OK", {}, 1);
@@ -493,9 +498,13 @@ TEST(EntryFilter, LevelTagAndRegex) {
   by_regex.set_pattern("query", true);
   EXPECT_TRUE(by_regex.matches(b));
   EXPECT_THROW(by_regex.set_pattern("(", false), std::invalid_argument);
+#endif
 }
 
 TEST(EntryFilter, RegexIsLinearTimeOnLongAndHostileInput) {
+#ifdef _WIN32
+  GTEST_SKIP() << "--grep needs RE2, which the Windows cross build does not have (docs/windows.md)";
+#else
   auto interpreter = record_interpreter();
   std::string long_message(100 * 1024, 'x');
   long_message.replace(50000, 7, "timeout");
@@ -519,6 +528,7 @@ TEST(EntryFilter, RegexIsLinearTimeOnLongAndHostileInput) {
   EXPECT_TRUE(filter.matches(decode_entry(5, big, interpreter)));
   const entry_filter copy = filter;  // tail and forward copy their filter
   EXPECT_TRUE(copy.matches(decode_entry(5, big, interpreter)));
+#endif
 }
 
 // --- following a segment in process ----------------------------------------------------------
@@ -575,6 +585,9 @@ TEST(Follower, GapMarkersAccountForEveryLostEntry) {
 }
 
 TEST(Follower, TruncatedSegmentEndsANonFollowingReadWithWhatWasRead) {
+#ifdef _WIN32
+  GTEST_SKIP() << "truncates the segment's file in /dev/shm; a Windows section cannot shrink";
+#else
   const std::string name = test_tools::unique_segment("follow-truncated");
   shm_writer_options options;
   options.chunk_count = 8;
@@ -606,9 +619,14 @@ TEST(Follower, TruncatedSegmentEndsANonFollowingReadWithWhatWasRead) {
   EXPECT_EQ(events[0], event_kind::segment_truncated);
   writer.close();
   ::unlink(("/dev/shm" + follower.name()).c_str());
+#endif
 }
 
 TEST(Follower, CorruptReadsAreReportedAtMostOncePerInterval) {
+#ifdef _WIN32
+  GTEST_SKIP()
+      << "damages the segment through its file in /dev/shm, which Windows sections do not have";
+#else
   const std::string name = test_tools::unique_segment("follow-corrupt");
   shm_writer_options options;
   options.chunk_count = 64;
@@ -665,6 +683,7 @@ TEST(Follower, CorruptReadsAreReportedAtMostOncePerInterval) {
   EXPECT_EQ(counts.front(), 1u);
   EXPECT_GT(unlimited.size(), 10u) << "without the limit, each corrupt read is an event";
   EXPECT_EQ(total, unlimited.size());
+#endif
 }
 
 TEST(Follower, MissingSegmentIsAClearError) {

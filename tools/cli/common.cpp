@@ -1,15 +1,12 @@
 #include "common.hpp"
 
-#include <pwd.h>
-#include <signal.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <limits>
 #include <stdexcept>
 
 #include "ouroboros/tools/cli_options.hpp"
+#include "ouroboros/tools/process.hpp"
 
 namespace ouroboros::cli {
 
@@ -34,19 +31,7 @@ int report_error(const std::string& message, int code) {
 }
 
 std::optional<std::string> user_name(std::uint32_t uid) {
-  passwd entry{};
-  passwd* found = nullptr;
-  std::vector<char> buffer(4096);
-  while (true) {
-    const int rc =
-        ::getpwuid_r(static_cast<uid_t>(uid), &entry, buffer.data(), buffer.size(), &found);
-    if (rc == ERANGE && buffer.size() < (1 << 20)) {
-      buffer.resize(buffer.size() * 2);
-      continue;
-    }
-    if (rc != 0 || found == nullptr) return std::nullopt;
-    return std::string(entry.pw_name);
-  }
+  return tools::user_name(uid);
 }
 
 std::string owner_text(std::uint32_t uid) {
@@ -56,7 +41,7 @@ std::string owner_text(std::uint32_t uid) {
 
 void warn_if_foreign_owner(const std::string& segment, std::uint32_t owner) {
   static std::optional<std::uint32_t> warned;
-  const auto me = static_cast<std::uint32_t>(::geteuid());
+  const auto me = tools::user_id();
   if (owner == me || warned == owner) return;
   warned = owner;
   flush_stdout();
@@ -94,11 +79,7 @@ int report_segment_error(const segment_error& error) {
 }
 
 const std::atomic<bool>& install_stop_handlers() {
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  sigemptyset(&action.sa_mask);
-  ::sigaction(SIGINT, &action, nullptr);
-  ::sigaction(SIGTERM, &action, nullptr);
+  tools::install_stop_handler(on_stop_signal);
   return stop_requested;
 }
 
@@ -131,12 +112,12 @@ bool color_wanted_on(const std::string& mode, int fd) {
   if (mode == "always") return true;
   if (mode == "never") return false;
   const char* term = std::getenv("TERM");
-  return ::isatty(fd) == 1 && std::getenv("NO_COLOR") == nullptr &&
+  return tools::is_terminal(fd) && std::getenv("NO_COLOR") == nullptr &&
          (term == nullptr || std::string(term) != "dumb");
 }
 
 bool color_wanted(const std::string& mode) {
-  return color_wanted_on(mode, STDOUT_FILENO);
+  return color_wanted_on(mode, 1);
 }
 
 void read_options::add_to(CLI::App& command, const std::string& default_from) {

@@ -1,12 +1,12 @@
 // `ouroboros-cli forward`: ship entries to a log pipeline (JSON lines on stdout, or RFC 5424
 // syslog over UDP or TCP), gap markers and writer events included.
-#include <unistd.h>
 
 #include <chrono>
 #include <memory>
 #include <thread>
 
 #include "common.hpp"
+#include "ouroboros/tools/process.hpp"
 #include "ouroboros/tools/rate_schedule.hpp"
 #include "ouroboros/tools/syslog.hpp"
 
@@ -20,9 +20,7 @@ std::uint64_t wall_now_ns() {
 }
 
 std::string local_hostname() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0) return "-";
-  return name;
+  return tools::host_name();
 }
 }  // namespace
 

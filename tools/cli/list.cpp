@@ -92,7 +92,12 @@ int run_list(bool json, int window_ms) {
                      ext ? fmt::format("{}", ext->writer_pid) : "-", to_string(r.info.liveness),
                      human_size(r.info.size), chunks, r.after, r.fill * 100, r.rate);
     }
-    if (rows.empty()) fmt::format_to(std::back_inserter(out), "(no log segments in /dev/shm)\n");
+#ifdef _WIN32
+    constexpr const char* where = "registered by running writers";
+#else
+    constexpr const char* where = "in /dev/shm";
+#endif
+    if (rows.empty()) fmt::format_to(std::back_inserter(out), "(no log segments {})\n", where);
   }
   write_stdout(out);
   flush_stdout();

@@ -1,6 +1,4 @@
 // `ouroboros-cli tail`: print a segment's entries as they arrive.
-#include <unistd.h>
-
 #include "common.hpp"
 
 namespace ouroboros::cli {
@@ -19,7 +17,7 @@ int run_tail(const read_options& read, const std::string& format, const std::str
   text.color = !json && color_wanted(color);
   text.utc = utc;
   text.show_sequence = show_sequence;
-  const bool color_on_stderr = !json && color_wanted_on(color, STDERR_FILENO);
+  const bool color_on_stderr = !json && color_wanted_on(color, 2);
 
   try {
     tools::segment_follower follower(read.segment, read.follow_options());

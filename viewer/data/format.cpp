@@ -51,11 +51,20 @@ void time_of_day_cache::convert(std::int64_t seconds, bool utc) {
   utc_ = utc;
   const auto when = static_cast<std::time_t>(seconds);
   std::tm parts{};
+  // POSIX's reentrant conversions; the Windows C runtime's _s twins take the arguments swapped.
+#ifdef _WIN32
+  if (utc) {
+    ::gmtime_s(&parts, &when);
+  } else {
+    ::localtime_s(&parts, &when);
+  }
+#else
   if (utc) {
     ::gmtime_r(&when, &parts);
   } else {
     ::localtime_r(&when, &parts);
   }
+#endif
   std::snprintf(date_, sizeof date_, "%04d-%02d-%02d", parts.tm_year + 1900, parts.tm_mon + 1,
                 parts.tm_mday);
   std::snprintf(clock_, sizeof clock_, "%02d:%02d:%02d", parts.tm_hour, parts.tm_min, parts.tm_sec);

@@ -1,8 +1,14 @@
 #include "data/memory.hpp"
 
-#include <unistd.h>
-
 #include <cstdio>
+
+#if defined(_WIN32)
+#include <windows.h>
+// After windows.h:
+#include <psapi.h>
+#else
+#include <unistd.h>
+#endif
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -26,6 +32,12 @@ void return_memory_to_system() {
 }
 
 std::size_t resident_bytes() {
+#if defined(_WIN32)
+  // The working set is Windows' resident size (not built here: docs/windows.md).
+  PROCESS_MEMORY_COUNTERS counters{};
+  if (!::K32GetProcessMemoryInfo(::GetCurrentProcess(), &counters, sizeof(counters))) return 0;
+  return static_cast<std::size_t>(counters.WorkingSetSize);
+#else
   std::FILE* statm = std::fopen("/proc/self/statm", "r");
   if (statm == nullptr) return 0;
   unsigned long long total = 0;
@@ -34,6 +46,7 @@ std::size_t resident_bytes() {
   std::fclose(statm);
   if (read != 2) return 0;
   return static_cast<std::size_t>(resident) * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+#endif
 }
 
 }  // namespace ouroboros::viewer

@@ -1,8 +1,5 @@
 #include "data/segment_catalog.hpp"
 
-#include <pwd.h>
-#include <unistd.h>
-
 #include <QCoreApplication>
 #include <QThreadPool>
 
@@ -25,13 +22,8 @@ QString human_bytes(quint64 bytes) {
 }
 
 QString user_name(quint32 uid) {
-  passwd entry{};
-  passwd* found = nullptr;
-  char buffer[1024];
-  if (::getpwuid_r(uid, &entry, buffer, sizeof buffer, &found) == 0 && found != nullptr &&
-      found->pw_name != nullptr) {
-    return QString::fromLocal8Bit(found->pw_name);
-  }
+  const std::string name = ouroboros::user_name_of(uid);
+  if (!name.empty()) return QString::fromLocal8Bit(name.data(), static_cast<int>(name.size()));
   return QStringLiteral("uid %1").arg(uid);
 }
 
@@ -136,7 +128,7 @@ std::vector<catalog_row> segment_catalog::scan() {
       row.pid = info.extension->writer_pid;
     row.size = info.size;
     row.owner_uid = info.owner_uid;
-    row.foreign_owner = info.owner_uid != static_cast<quint32>(::geteuid());
+    row.foreign_owner = info.owner_uid != static_cast<quint32>(ouroboros::current_user_id());
     row.chunks = info.chunk_count;
     row.entries = info.newest_token;
     // The chunk table counts entries a chunk at a time; a reader placed at "now" walks the

@@ -1,7 +1,6 @@
 #include "data/segment_poller.hpp"
 
 #include <pthread.h>
-#include <unistd.h>
 #include <algorithm>
 #include <cstring>
 

@@ -166,6 +166,7 @@ class shm_reader {
   ring_reader ring_;
   std::chrono::steady_clock::time_point next_check_{};
   bool restart_loss_pending_ = false;  // a re-attach whose start (and loss) is not known yet
+  std::uint64_t incarnation_ = 0;      // of the segment attached (0: no extension block)
   std::optional<read_result> held_;    // an entry held back behind that loss report
   batch_entry single_;                 // read_batch's view of an entry read_next handed over
 };
@@ -180,7 +181,14 @@ struct segment_info {
   std::uint32_t owner_uid = 0;     // the user id owning the shared-memory object
 };
 
+// The current user as segment_info::owner_uid names owners (the effective uid on POSIX; 0 on
+// Windows, where a segment's DACL admits only its creator's user), and a user's login name ("" if
+// unknown; on Windows the current user's name). For programs that must not call the OS directly.
+std::uint32_t current_user_id() noexcept;
+std::string user_name_of(std::uint32_t uid);
+
 // Every shared-memory object on this machine that holds a v1 log; others are skipped silently.
+// On Windows: every segment registered by a writer whose section still exists (docs/format.md).
 std::vector<segment_info> list_segments();
 // Details of one segment; throws segment_error like shm_reader.
 segment_info inspect_segment(std::string_view name);

@@ -421,6 +421,29 @@ std::vector<std::string> list_names() {
   return names;
 }
 
+std::string name_problem(const std::string&) {
+  return {};
+}
+
+std::size_t size_granularity() noexcept {
+  return 1;
+}
+
+bool names_are_removable() noexcept {
+  return true;
+}
+
+open_result reuse(const std::string& name, std::size_t, mapping&, std::string& error) {
+  error = "'" + name + "' exists";  // POSIX removes and re-creates a stale name instead
+  return open_result::exists;
+}
+
+void register_name(const std::string&) noexcept {}
+
+std::uint32_t current_thread_id() noexcept {
+  return static_cast<std::uint32_t>(::syscall(SYS_gettid));
+}
+
 std::uint64_t current_pid() noexcept {
   return static_cast<std::uint64_t>(::getpid());
 }
@@ -481,6 +504,25 @@ std::uint64_t realtime_ns() noexcept {
   ::clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
          static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+std::uint64_t monotonic_ns() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+bool os_trusts_tsc() noexcept {
+  // A kernel that found the TSC unreliable (unsynchronised between CPUs, stopping in idle)
+  // switches away from it; then neither do we trust it.
+  try {
+    std::ifstream source("/sys/devices/system/clocksource/clocksource0/current_clocksource");
+    std::string name;
+    return static_cast<bool>(source >> name) && name == "tsc";
+  } catch (...) {
+    return false;
+  }
 }
 
 std::uint64_t random_u64() noexcept {

@@ -1,6 +1,8 @@
 // The platform boundary: named shared memory and process facts. Everything above this header
 // works on byte spans; only the implementation files below it include operating-system headers
-// (posix_shared_memory.cpp is the one place that includes <sys/mman.h>).
+// (posix_shared_memory.cpp is the one place that includes <sys/mman.h>;
+// windows_shared_memory.cpp the one that includes <windows.h>). docs/format.md, "Windows", says
+// what the Windows implementation maps each function to.
 //
 // Thread-safety: mapping objects are not thread-safe; the free functions are.
 #pragma once
@@ -55,6 +57,9 @@ class mapping {
   object_identity identity_;
   std::uint32_t owner_uid_ = 0;
   int guard_slot_ = -1;  // this mapping's entry in the fault guard's registry, -1 if none
+  // Windows: the section handle, held as long as the view. A name disappears when its last
+  // handle closes, even while views remain, so readers and writer each keep one.
+  void* section_ = nullptr;
 };
 
 // The identity of whatever `name` refers to now; false when it does not exist.
@@ -71,12 +76,35 @@ std::string user_name(std::uint32_t uid);
 // Names (with their leading '/') of every shared-memory object this user can see.
 std::vector<std::string> list_names();
 
+// Why `canonical` (a name that passed the portable checks) cannot name a segment on this
+// platform, or "" if it can (Windows: no backslash, which would reach into another namespace).
+std::string name_problem(const std::string& canonical);
+// Segment sizes are rounded up to this (1 on POSIX; the page size on Windows, where a view's
+// mapped size is always whole pages and readers take the ring's end from it).
+std::size_t size_granularity() noexcept;
+// False where a name cannot be removed while others hold it open (Windows: a mapping lives until
+// its last handle closes). Then identity() is meaningless too and re-creation is recognised by
+// the extension block's incarnation id; a stale segment is taken over in place (mapping::reuse).
+bool names_are_removable() noexcept;
+// Opens an existing object read-write for a take-over in place; fails (`exists`) when it holds
+// fewer than `size` bytes.
+open_result reuse(const std::string& name, std::size_t size, mapping& out, std::string& error);
+// Tells the per-user discovery directory that a writer created `name` (Windows; a no-op on POSIX,
+// where list_names reads /dev/shm). Failures are ignored: listing is best effort.
+void register_name(const std::string& name) noexcept;
+
 std::uint64_t current_pid() noexcept;
+std::uint32_t current_thread_id() noexcept;
 // Start time of a process as unix nanoseconds (0 if unknown or gone).
 std::uint64_t process_start_unix_ns(std::uint64_t pid) noexcept;
 // False for a process that does not exist or is a zombie (killed, not reaped: state Z or X).
 bool process_exists(std::uint64_t pid) noexcept;
 std::uint64_t realtime_ns() noexcept;
+// A clock that never steps (CLOCK_MONOTONIC; QueryPerformanceCounter on Windows), in ns.
+std::uint64_t monotonic_ns() noexcept;
+// Whether the operating system itself relies on the TSC (Linux: it is the clocksource; Windows:
+// QueryPerformanceCounter runs at the TSC's invariant rate), so the record clock may use it.
+bool os_trusts_tsc() noexcept;
 std::uint64_t random_u64() noexcept;
 
 }  // namespace ouroboros::platform

@@ -6,6 +6,7 @@ Thread-safety: stateless functions.
 
 import errno
 import os
+import sys
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
@@ -105,6 +106,10 @@ def ticks_to_unix_ns(ticks: int, clock: Tuple[int, int, int]) -> int:
 
 # -- liveness -------------------------------------------------------------------------------------
 def _process_exists(pid: int) -> bool:
+    if sys.platform == "win32":
+        from . import _windows
+
+        return _windows.process_exists(pid)
     if pid == 0 or pid > 0x7FFFFFFF:
         return False
     try:
@@ -127,6 +132,10 @@ def _proc_stat_fields(pid: int) -> Optional[List[str]]:
 
 def process_start_unix_ns(pid: int, fields: Optional[List[str]] = None) -> int:
     """Start time of a process from /proc (0 if unknown), as the C++ platform layer computes it."""
+    if sys.platform == "win32":
+        from . import _windows
+
+        return _windows.process_start_unix_ns(pid)
     if fields is None:
         fields = _proc_stat_fields(pid)
     try:

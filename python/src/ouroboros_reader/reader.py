@@ -9,6 +9,7 @@ import errno
 import mmap
 import os
 import stat
+import sys
 import time
 from typing import Any, Iterator, List, Optional, Tuple, Union
 
@@ -397,6 +398,8 @@ class _Mapping:
 
 
 def _map_shm(canonical: str) -> _Mapping:
+    if sys.platform == "win32":
+        return _map_windows(canonical)
     path = SHM_DIR + canonical
     try:
         fd, st = _open_regular(path, follow_symlinks=False)
@@ -426,7 +429,33 @@ def _map_bytes(data: bytes) -> _Mapping:
     return _Mapping(mm, (0, 0))
 
 
+def _map_windows(canonical: str) -> _Mapping:
+    """The Windows section Local\\NAME (docs/format.md 10.3); identity = (0, incarnation id)."""
+    from . import _windows
+
+    try:
+        mm, _ = _windows.map_section(canonical)
+    except _windows.Missing:
+        raise SegmentNotFoundError(
+            f"segment '{canonical}' does not exist (no writer has created it, or it was removed)"
+        ) from None
+    except _windows.Denied:
+        raise SegmentPermissionError(f"cannot open shared memory '{canonical}': access denied") from None
+    mapping = _Mapping(mm, (0, 0))
+    info = read_extension(mapping.words)
+    mapping.identity = (0, info.incarnation if info is not None else 0)
+    return mapping
+
+
 def _identity_of(canonical: str) -> Optional[Tuple[int, int]]:
+    if sys.platform == "win32":
+        try:
+            probe = _map_windows(canonical)
+        except (SegmentNotFoundError, SegmentPermissionError, OSError):
+            return None
+        identity = probe.identity
+        probe.close()
+        return identity
     try:
         st = os.lstat(SHM_DIR + canonical)
     except OSError:

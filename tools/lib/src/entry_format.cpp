@@ -9,6 +9,25 @@
 namespace ouroboros::tools {
 
 namespace {
+// The thread-safe broken-down time: gmtime_r/localtime_r on POSIX, the _s twins (arguments
+// swapped) in the Windows C runtime.
+void utc_parts(std::time_t t, std::tm& parts) noexcept {
+#ifdef _WIN32
+  ::gmtime_s(&parts, &t);
+#else
+  ::gmtime_r(&t, &parts);
+#endif
+}
+void local_parts(std::time_t t, std::tm& parts) noexcept {
+#ifdef _WIN32
+  ::localtime_s(&parts, &t);
+#else
+  ::localtime_r(&t, &parts);
+#endif
+}
+}  // namespace
+
+namespace {
 constexpr std::string_view reset = "\x1b[0m";
 constexpr std::string_view dim = "\x1b[2m";
 
@@ -88,9 +107,9 @@ void append_local_time(fmt::memory_buffer& out, std::uint64_t unix_ns, bool utc)
     const time_t t = static_cast<time_t>(second);
     struct tm parts {};
     if (utc) {
-      gmtime_r(&t, &parts);
+      utc_parts(t, parts);
     } else {
-      localtime_r(&t, &parts);
+      local_parts(t, parts);
     }
     cache.size = std::strftime(cache.text.data(), cache.text.size(), "%Y-%m-%d %H:%M:%S", &parts);
     cache.second = second;
@@ -350,7 +369,7 @@ void append_json_escaped(fmt::memory_buffer& out, std::string_view text) {
 std::string iso8601_utc(std::uint64_t unix_ns, int fraction_digits) {
   const time_t t = static_cast<time_t>(unix_ns / 1'000'000'000ULL);
   struct tm parts {};
-  gmtime_r(&t, &parts);
+  utc_parts(t, parts);
   std::array<char, 32> text{};
   const std::size_t size = std::strftime(text.data(), text.size(), "%Y-%m-%dT%H:%M:%S", &parts);
   std::uint64_t fraction = unix_ns % 1'000'000'000ULL;

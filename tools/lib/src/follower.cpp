@@ -1,6 +1,8 @@
 #include "ouroboros/tools/follower.hpp"
 
+#ifndef OUROBOROS_NO_RE2
 #include <re2/re2.h>
+#endif
 
 #include <algorithm>
 #include <stdexcept>
@@ -11,6 +13,15 @@ namespace ouroboros::tools {
 
 using clock = std::chrono::steady_clock;
 
+#ifdef OUROBOROS_NO_RE2
+// The Windows cross build has no RE2 (Debian ships it for the build machine only, and std::regex
+// must never see untrusted messages): --grep is refused there, with this reason.
+void entry_filter::set_pattern(const std::string&, bool) {
+  throw std::invalid_argument(
+      "--grep is not available in this build: it was built without RE2 (the Windows "
+      "cross build; see docs/windows.md)");
+}
+#else
 void entry_filter::set_pattern(const std::string& pattern, bool ignore_case) {
   RE2::Options options;
   options.set_case_sensitive(!ignore_case);
@@ -22,6 +33,7 @@ void entry_filter::set_pattern(const std::string& pattern, bool ignore_case) {
   if (!compiled->ok()) throw std::invalid_argument(compiled->error());
   pattern_ = std::move(compiled);
 }
+#endif
 
 bool entry_filter::active() const noexcept {
   return min_level || !tags.empty() || !exclude_tags.empty() || pattern_;
@@ -37,10 +49,12 @@ bool entry_filter::matches(const decoded_entry& entry) const {
       std::find(exclude_tags.begin(), exclude_tags.end(), entry.tag) != exclude_tags.end()) {
     return false;
   }
+#ifndef OUROBOROS_NO_RE2
   if (pattern_ &&
       !RE2::PartialMatch(re2::StringPiece(entry.message.data(), entry.message.size()), *pattern_)) {
     return false;
   }
+#endif
   return true;
 }
 

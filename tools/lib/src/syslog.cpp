@@ -1,9 +1,14 @@
 #include "ouroboros/tools/syslog.hpp"
 
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
 #include <netdb.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -15,6 +20,71 @@
 namespace ouroboros::tools {
 
 namespace {
+// The few socket calls that differ between POSIX and Winsock.
+#ifdef _WIN32
+constexpr int no_sigpipe = 0;  // Winsock raises no signal on a closed connection
+void close_socket(std::intptr_t fd) {
+  ::closesocket(static_cast<SOCKET>(fd));
+}
+int last_socket_error() {
+  return ::WSAGetLastError();
+}
+std::string socket_error_text(int error) {
+  return "Winsock error " + std::to_string(error);
+}
+std::intptr_t open_socket(int family, int type, int protocol) {
+  static const bool started = [] {
+    WSADATA data{};
+    return ::WSAStartup(MAKEWORD(2, 2), &data) == 0;
+  }();
+  if (!started) return -1;
+  const SOCKET s = ::socket(family, type, protocol);
+  return s == INVALID_SOCKET ? -1 : static_cast<std::intptr_t>(s);
+}
+void set_send_timeout(std::intptr_t fd, int seconds) {
+  const DWORD milliseconds = static_cast<DWORD>(seconds) * 1000;
+  ::setsockopt(static_cast<SOCKET>(fd), SOL_SOCKET, SO_SNDTIMEO,
+               reinterpret_cast<const char*>(&milliseconds), sizeof milliseconds);
+}
+long send_bytes(std::intptr_t fd, const char* data, std::size_t size) {
+  const int chunk = static_cast<int>(std::min<std::size_t>(size, 1 << 30));
+  return ::send(static_cast<SOCKET>(fd), data, chunk, 0);
+}
+bool interrupted(int) {
+  return false;
+}
+std::string resolve_error_text(int error) {
+  return ::gai_strerrorA(error);
+}
+#else
+constexpr int no_sigpipe = MSG_NOSIGNAL;
+void close_socket(std::intptr_t fd) {
+  ::close(static_cast<int>(fd));
+}
+int last_socket_error() {
+  return errno;
+}
+std::string socket_error_text(int error) {
+  return std::strerror(error);
+}
+std::intptr_t open_socket(int family, int type, int protocol) {
+  return ::socket(family, type | SOCK_CLOEXEC, protocol);
+}
+void set_send_timeout(std::intptr_t fd, int seconds) {
+  timeval timeout{seconds, 0};
+  ::setsockopt(static_cast<int>(fd), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+}
+long send_bytes(std::intptr_t fd, const char* data, std::size_t size) {
+  return ::send(static_cast<int>(fd), data, size, no_sigpipe);
+}
+bool interrupted(int error) {
+  return error == EINTR;
+}
+std::string resolve_error_text(int error) {
+  return ::gai_strerror(error);
+}
+#endif
+
 // Any private enterprise number works for SD-IDs; 32473 is the one RFC 5612 reserves for
 // documentation and examples, which keeps us from claiming someone else's.
 constexpr std::string_view enterprise = "@32473";
@@ -228,12 +298,12 @@ syslog_sender::syslog_sender(const syslog_target& target) : target_(target) {
 }
 
 syslog_sender::~syslog_sender() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) close_socket(fd_);
 }
 
 void syslog_sender::connect() {
   if (fd_ >= 0) {
-    ::close(fd_);
+    close_socket(fd_);
     fd_ = -1;
   }
   addrinfo hints{};
@@ -242,39 +312,45 @@ void syslog_sender::connect() {
   addrinfo* found = nullptr;
   const int resolved = ::getaddrinfo(target_.host.c_str(), target_.port.c_str(), &hints, &found);
   if (resolved != 0) {
-    throw std::runtime_error(
-        fmt::format("cannot resolve syslog host '{}': {}", target_.host, ::gai_strerror(resolved)));
+    throw std::runtime_error(fmt::format("cannot resolve syslog host '{}': {}", target_.host,
+                                         resolve_error_text(resolved)));
   }
   int last_error = 0;
   for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
-    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    const std::intptr_t fd = open_socket(a->ai_family, a->ai_socktype, a->ai_protocol);
     if (fd < 0) {
-      last_error = errno;
+      last_error = last_socket_error();
       continue;
     }
     // A receiver that stops reading must not hang the forwarder forever.
-    timeval timeout{5, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-    if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+    set_send_timeout(fd, 5);
+#ifdef _WIN32
+    const int connected =
+        ::connect(static_cast<SOCKET>(fd), a->ai_addr, static_cast<int>(a->ai_addrlen));
+#else
+    const int connected = ::connect(static_cast<int>(fd), a->ai_addr, a->ai_addrlen);
+#endif
+    if (connected == 0) {
       fd_ = fd;
       break;
     }
-    last_error = errno;
-    ::close(fd);
+    last_error = last_socket_error();
+    close_socket(fd);
   }
   ::freeaddrinfo(found);
   if (fd_ < 0) {
     throw std::runtime_error(fmt::format("cannot connect to syslog {}://{}:{}: {}",
                                          target_.protocol == transport::udp ? "udp" : "tcp",
-                                         target_.host, target_.port, std::strerror(last_error)));
+                                         target_.host, target_.port,
+                                         socket_error_text(last_error)));
   }
 }
 
 bool syslog_sender::send_all(const char* data, std::size_t size) {
   while (size > 0) {
-    const ssize_t n = ::send(fd_, data, size, MSG_NOSIGNAL);
+    const long n = send_bytes(fd_, data, size);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (interrupted(last_socket_error())) continue;
       return false;
     }
     data += n;
@@ -287,7 +363,7 @@ void syslog_sender::send(std::string_view message) {
   if (target_.protocol == transport::udp) {
     // A datagram to a port nobody listens on comes back as ECONNREFUSED on the next send; UDP
     // syslog is lossy by design, so it is counted, not fatal.
-    if (::send(fd_, message.data(), message.size(), MSG_NOSIGNAL) < 0) {
+    if (send_bytes(fd_, message.data(), message.size()) < 0) {
       ++udp_errors_;
     } else {
       ++sent_;
@@ -302,17 +378,17 @@ void syslog_sender::send(std::string_view message) {
       ++sent_;
       return;
     }
-    const int error = errno;
+    const int error = last_socket_error();
     if (attempt >= 4) {
       throw std::runtime_error(fmt::format("lost the syslog connection to tcp://{}:{}: {}",
-                                           target_.host, target_.port, std::strerror(error)));
+                                           target_.host, target_.port, socket_error_text(error)));
     }
     // A partially sent frame is lost with the connection; the receiver discards it as broken.
     std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
     try {
       connect();
     } catch (const std::runtime_error&) {
-      if (fd_ >= 0) ::close(fd_);
+      if (fd_ >= 0) close_socket(fd_);
       fd_ = -1;
     }
   }

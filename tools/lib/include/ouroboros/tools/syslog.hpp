@@ -75,7 +75,7 @@ class syslog_sender {
   void connect();
   bool send_all(const char* data, std::size_t size);
   syslog_target target_;
-  int fd_ = -1;
+  std::intptr_t fd_ = -1;  // a socket descriptor (a SOCKET on Windows)
   std::uint64_t sent_ = 0;
   std::uint64_t udp_errors_ = 0;
   fmt::memory_buffer frame_;
