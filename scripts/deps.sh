@@ -24,6 +24,8 @@ packages=(
 # Wine is installed with its recommended packages (the 64-bit loader and the libraries its
 # wineboot needs), as tested; the rest above without.
 windows_packages=(g++-mingw-w64-x86-64-posix wine wine64)
+# scripts/run.sh needs none of them: it passes --no-windows.
+if [ "${1:-}" = "--no-windows" ]; then windows_packages=(); fi
 
 missing=()
 for p in "${packages[@]}"; do

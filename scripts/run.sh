@@ -3,7 +3,7 @@
 # Without a display it falls back to printing the log in this terminal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
+scripts/deps.sh --no-windows
 cmake --preset dev >/dev/null
 cmake --build --preset dev -j "$(nproc)"
 segment="${OUROBOROS_SEGMENT:-ouroboros-demo}"
