@@ -1009,7 +1009,7 @@ TEST(Gui, BookmarksNavigateSurviveFilteringExportAndLeaveWithEvictedRows) {
   window->action("next_bookmark")->trigger();  // nothing to go to: no wrong row
   const QLabel* note = nullptr;
   for (QLabel* label : tab->findChildren<QLabel*>()) {
-    if (label->text().contains("evicted")) note = label;
+    if (label->text().contains("2 bookmarks went with their rows")) note = label;
   }
   EXPECT_NE(note, nullptr) << "the panel tells why the bookmarks went";
   screenshot(window.get(), "bookmarks");
@@ -1063,6 +1063,23 @@ TEST(Gui, ClearAndHideGapsInAMergedView) {
   EXPECT_TRUE(model.filter()->hide_gaps);
   window->action("hide_gaps")->trigger();
   EXPECT_FALSE(tab->hide_gaps());
+
+  // The header's "choose columns" menu lists the Segment column of a merged view and hides it.
+  QHeaderView* header = tab->view()->header();
+  QStringList columns;
+  QTimer::singleShot(100, [&] {
+    auto* popup = qobject_cast<QMenu*>(QApplication::activePopupWidget());
+    if (!popup) return;
+    for (QAction* a : popup->actions()) {
+      columns << a->text();
+      if (a->text() == "Segment") a->setChecked(false);
+    }
+    popup->close();
+  });
+  emit header->customContextMenuRequested(QPoint(10, 5));
+  EXPECT_TRUE(columns.contains("Segment")) << columns.join(',').toStdString();
+  EXPECT_EQ(columns.size(), log_model::column_count + 1);
+  EXPECT_TRUE(header->isSectionHidden(log_model::col_segment));
 }
 
 TEST(Gui, HideGapRowsKeepsTheLostTotals) {

@@ -488,6 +488,7 @@ void segment_tab::update_status() {
   if (st.lost_per_second > 0) lost += tr(" (%1)").arg(rate(st.lost_per_second));
   pieces.push_back({dot + lost, s.entries_lost != 0 ? alert : QColor(), false});
   pieces.push_back({dot + tr("evicted %1").arg(number(st.evicted)), {}, false});
+  if (!cleared_note_.isEmpty()) pieces.push_back({dot + cleared_note_, muted, false});
   const log_model& model = *this->model();
   if (model.paused()) {
     pieces.push_back({dot + tr("showing %1 (paused)").arg(number(model.view().size())), {}, false});
@@ -498,7 +499,6 @@ void segment_tab::update_status() {
          false});
   }
   if (hide_gaps_) pieces.push_back({dot + tr("gap rows hidden"), muted, false});
-  if (!cleared_note_.isEmpty()) pieces.push_back({dot + cleared_note_, muted, false});
   pieces.push_back({dot + tr("tick p99 %1 ms").arg(st.tick_p99_ms, 0, 'f', 1), muted, false});
   status_->set_pieces(std::move(pieces));
 }
@@ -530,8 +530,8 @@ void segment_tab::update_merged_status() {
   if (model.rowCount() != static_cast<int>(model.view().size()))
     pieces.push_back({dot + tr("showing %1").arg(number(model.rowCount())), {}, false});
   pieces.push_back({dot + tr("evicted %1").arg(number(st.evicted)), {}, false});
-  if (hide_gaps_) pieces.push_back({dot + tr("gap rows hidden"), muted, false});
   if (!cleared_note_.isEmpty()) pieces.push_back({dot + cleared_note_, muted, false});
+  if (hide_gaps_) pieces.push_back({dot + tr("gap rows hidden"), muted, false});
   pieces.push_back({dot + tr("tick p99 %1 ms").arg(st.tick_p99_ms, 0, 'f', 1), muted, false});
   status_->set_pieces(std::move(pieces));
 }
@@ -721,8 +721,11 @@ void segment_tab::update_bookmark_list() {
   }
   QString note = tr("Bookmarks (Ctrl+B, F2, Shift+F2)");
   if (marks.dropped() != 0) {
-    note += QLatin1Char('\n') + tr("%n bookmark(s) left with rows evicted from the history", "",
-                                   static_cast<int>(marks.dropped()));
+    const QString went = marks.dropped() == 1
+                             ? tr("1 bookmark went with its row (evicted or cleared)")
+                             : tr("%1 bookmarks went with their rows (evicted or cleared)")
+                                   .arg(number(marks.dropped()));
+    note += QLatin1Char('\n') + went;
   }
   bookmark_note_->setText(note);
   bookmark_panel_->setVisible(!marks.empty() || marks.dropped() != 0);
