@@ -9,6 +9,7 @@
 #include <QJsonObject>
 #include <QTemporaryDir>
 
+#include "data/bookmarks.hpp"
 #include "data/bulk_job.hpp"
 #include "data/entry_store.hpp"
 #include "data/exporter.hpp"
@@ -374,7 +375,7 @@ TEST(Export, TextJsonCsv) {
   QBuffer json;
   json.open(QIODevice::WriteOnly);
   ASSERT_TRUE(
-      export_rows(json, store.view(), serials, tags, {export_format::json_lines, true}, error));
+      export_rows(json, store.view(), serials, tags, {export_format::json_lines, true, {}}, error));
   const auto lines = json.data().split('\n');
   ASSERT_EQ(lines.size(), 3);  // two rows and the empty tail
   const QJsonObject first = QJsonDocument::fromJson(lines[0]).object();
@@ -389,14 +390,15 @@ TEST(Export, TextJsonCsv) {
 
   QBuffer csv;
   csv.open(QIODevice::WriteOnly);
-  ASSERT_TRUE(export_rows(csv, store.view(), serials, tags, {export_format::csv, true}, error));
+  ASSERT_TRUE(export_rows(csv, store.view(), serials, tags, {export_format::csv, true, {}}, error));
   EXPECT_TRUE(csv.data().startsWith("kind,seq,time,level,tag,thread,message,fields\nrecord,1,"));
   EXPECT_TRUE(csv.data().contains("\"hello, \"\"world\"\"\nsecond line\""));
   EXPECT_TRUE(csv.data().contains("\ngap,2,"));
 
   QBuffer text;
   text.open(QIODevice::WriteOnly);
-  ASSERT_TRUE(export_rows(text, store.view(), serials, tags, {export_format::text, true}, error));
+  ASSERT_TRUE(
+      export_rows(text, store.view(), serials, tags, {export_format::text, true, {}}, error));
   EXPECT_TRUE(text.data().startsWith("1 2023-11-14 22:13:20.000001000 ERROR [net] 3: hello"));
   EXPECT_TRUE(text.data().contains("----- 8 entries overwritten"));
 
@@ -816,4 +818,158 @@ TEST(Timeline, HostileTimesNeitherOverflowNorGrowWithoutBound) {
   evict_counted(store, counts, store.retained());
   EXPECT_EQ(counts.entries(), 0U);
   EXPECT_TRUE(counts.buckets().empty());
+}
+
+TEST(Filter, HideGapsLeavesOutGapRowsOnly) {
+  tag_table tags;
+  row_factory rows(tags);
+  const entry& gap = rows.add(row_kind::gap, 5, -1, "", 0, "gap");
+  const entry& restart = rows.add(row_kind::separator, 0, -1, "", 0, "restart");
+  const entry& record = rows.record(9, 2, "net", "hello");
+  auto spec = std::make_shared<filter_spec>();
+  EXPECT_TRUE(spec->passes_everything());
+  spec->hide_gaps = true;
+  EXPECT_FALSE(spec->passes_everything());
+  filter_engine engine(spec, &tags);
+  EXPECT_FALSE(engine.accepts(gap));
+  EXPECT_TRUE(engine.accepts(restart)) << "only gap rows are hidden";
+  EXPECT_TRUE(engine.accepts(record));
+  filter_engine shown(std::make_shared<filter_spec>(), &tags);
+  EXPECT_TRUE(shown.accepts(gap));
+}
+
+TEST(Bookmarks, ToggleNextAndDrop) {
+  bookmark_set marks;
+  EXPECT_FALSE(marks.contains(3));
+  EXPECT_TRUE(marks.toggle(30));
+  EXPECT_TRUE(marks.toggle(10));
+  EXPECT_TRUE(marks.toggle(20));
+  EXPECT_EQ(marks.serials(), (std::vector<std::uint64_t>{10, 20, 30}));
+  EXPECT_TRUE(marks.contains(20));
+  EXPECT_FALSE(marks.toggle(20));
+  EXPECT_FALSE(marks.contains(20));
+  auto all = [](std::uint64_t) { return true; };
+  EXPECT_EQ(marks.next(0, true, all), 10U);
+  EXPECT_EQ(marks.next(10, true, all), 30U);
+  EXPECT_EQ(marks.next(30, true, all), 10U) << "wraps around";
+  EXPECT_EQ(marks.next(30, false, all), 10U);
+  EXPECT_EQ(marks.next(10, false, all), 30U) << "wraps around backwards";
+  EXPECT_EQ(marks.next(25, false, all), 10U);
+  EXPECT_EQ(marks.next(0, true, [](std::uint64_t s) { return s != 10; }), 30U)
+      << "bookmarks the filter hides are skipped";
+  EXPECT_EQ(marks.next(0, true, [](std::uint64_t) { return false; }), 0U);
+  EXPECT_EQ(marks.drop_before(30), 1U);
+  EXPECT_EQ(marks.dropped(), 1U);
+  EXPECT_EQ(marks.serials(), (std::vector<std::uint64_t>{30}));
+}
+
+TEST_F(ModelTest, BookmarksSurviveFilteringAndLeaveWithTheirRows) {
+  for (int i = 1; i <= 100; ++i) rows.record(i, i % 2 == 0 ? 4 : 2, "", "row");
+  feed(rows.take());
+  int changes = 0;
+  QObject::connect(&model, &log_model::bookmarksChanged, [&] { ++changes; });
+  model.toggle_bookmark(model.serial_at(9));   // serial 10, an error
+  model.toggle_bookmark(model.serial_at(10));  // serial 11, info
+  model.toggle_bookmark(model.serial_at(59));  // serial 60, an error
+  EXPECT_EQ(model.next_bookmark(0, true), 9);
+  EXPECT_EQ(model.next_bookmark(10, true), 10);
+  EXPECT_EQ(model.next_bookmark(11, true), 59);
+  EXPECT_EQ(model.next_bookmark(60, true), 9) << "wraps";
+  EXPECT_EQ(model.next_bookmark(10, false), 59) << "wraps backwards";
+
+  auto errors = std::make_shared<filter_spec>();
+  errors->level_mask = 1U << 4;
+  model.set_filter(errors);
+  model.wait_for_refilter();
+  ASSERT_EQ(model.rowCount(), 50);
+  EXPECT_EQ(model.bookmarks().size(), 3U) << "a filter hides bookmarks, it does not drop them";
+  const int first = model.next_bookmark(0, true);
+  ASSERT_GE(first, 0);
+  EXPECT_EQ(model.serial_at(first), 10U);
+  const int second = model.next_bookmark(10, true);
+  ASSERT_GE(second, 0);
+  EXPECT_EQ(model.serial_at(second), 60U) << "the hidden info bookmark is skipped";
+  model.set_filter(std::make_shared<filter_spec>());
+  model.wait_for_refilter();
+  EXPECT_EQ(model.serial_at(model.next_bookmark(10, true)), 11U) << "and back with its row";
+
+  // Eviction drops the bookmarks of evicted rows; the rest still point at their own rows.
+  store.set_limits({100, 0});
+  for (int i = 101; i <= 150; ++i) rows.record(i, 2, "", "more");
+  feed(rows.take());
+  EXPECT_EQ(model.bookmarks().serials(), (std::vector<std::uint64_t>{60}));
+  EXPECT_EQ(model.bookmarks().dropped(), 2U);
+  EXPECT_GT(changes, 0);
+  const int row = model.next_bookmark(0, true);
+  ASSERT_GE(row, 0);
+  EXPECT_EQ(model.entry_at(row).sequence, 60U);
+}
+
+TEST_F(ModelTest, ClearEmptiesTheTableAndReadingGoesOn) {
+  for (int i = 1; i <= 100; ++i) rows.record(i, 2, "", "old");
+  feed(rows.take());
+  model.toggle_bookmark(50);
+  store.clear();
+  model.drop_evicted();
+  EXPECT_EQ(model.rowCount(), 0);
+  EXPECT_TRUE(model.bookmarks().empty()) << "no bookmark points into the cleared rows";
+  EXPECT_EQ(model.bookmarks().dropped(), 1U);
+  for (int i = 101; i <= 110; ++i) rows.record(i, 2, "", "new");
+  feed(rows.take());
+  ASSERT_EQ(model.rowCount(), 10);
+  EXPECT_EQ(model.entry_at(0).sequence, 101U);
+
+  // Cleared while paused: the frozen rows go too, and resuming shows what arrived since.
+  model.set_paused(true);
+  for (int i = 111; i <= 120; ++i) rows.record(i, 2, "", "during");
+  feed(rows.take());
+  store.clear();
+  model.drop_evicted();
+  EXPECT_EQ(model.rowCount(), 0);
+  for (int i = 121; i <= 125; ++i) rows.record(i, 2, "", "after");
+  feed(rows.take());
+  EXPECT_EQ(model.rowCount(), 0) << "still paused";
+  model.set_paused(false);
+  model.wait_for_refilter();
+  ASSERT_EQ(model.rowCount(), 5);
+  EXPECT_EQ(model.entry_at(0).sequence, 121U);
+}
+
+TEST(Export, BookmarkColumn) {
+  tag_table tags;
+  row_factory rows(tags);
+  rows.record(1, 2, "net", "one");
+  rows.record(2, 2, "net", "two");
+  entry_store store;
+  for (const auto& s : rows.take()) store.append(s);
+  const std::vector<std::uint64_t> serials{1, 2};
+  auto run = [&](export_format format, std::vector<std::uint64_t> marks) {
+    QBuffer buffer;
+    buffer.open(QIODevice::WriteOnly);
+    export_options options;
+    options.format = format;
+    options.utc = true;
+    options.bookmarks = std::move(marks);
+    QString error;
+    EXPECT_TRUE(export_rows(buffer, store.view(), serials, tags, options, error));
+    return QString::fromUtf8(buffer.data()).split('\n', Qt::SkipEmptyParts);
+  };
+  const QStringList csv = run(export_format::csv, {2});
+  ASSERT_EQ(csv.size(), 3);
+  EXPECT_TRUE(csv[0].endsWith(",fields,bookmark"));
+  EXPECT_TRUE(csv[1].endsWith(','));
+  EXPECT_TRUE(csv[2].endsWith(",1"));
+  const QStringList json = run(export_format::json_lines, {2});
+  ASSERT_EQ(json.size(), 2);
+  EXPECT_FALSE(json[0].contains("bookmark"));
+  const QJsonDocument marked = QJsonDocument::fromJson(json[1].toUtf8());
+  ASSERT_TRUE(marked.isObject()) << json[1].toStdString();
+  EXPECT_TRUE(marked.object().value("bookmark").toBool());
+  EXPECT_EQ(marked.object().value("message").toString(), "two");
+  const QStringList text = run(export_format::text, {1});
+  ASSERT_EQ(text.size(), 2);
+  EXPECT_TRUE(text[0].startsWith("* "));
+  EXPECT_TRUE(text[1].startsWith("  "));
+  const QStringList plain = run(export_format::csv, {});
+  EXPECT_FALSE(plain[0].contains("bookmark")) << "no column without bookmarks";
 }

@@ -15,6 +15,8 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
+#include <QListWidget>
+#include <QMenu>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QScrollBar>
@@ -841,4 +843,278 @@ TEST(Gui, TimelineStripJumpsAndFiltersByTime) {
   EXPECT_FALSE(clear->isVisible());
   EXPECT_EQ(tab->time_range().first, no_time);
   screenshot(window.get(), "timeline");
+}
+
+// Issue 11, daily-driver conveniences: the row context menu's filters and "show around".
+TEST(Gui, RowContextMenuFiltersAndShowsAroundATime) {
+  app();
+  const std::string name = unique_name("gui-menu");
+  record_writer writer(name, 16, 16 * 1024);
+  const char* tags[] = {"net", "db", "ui"};
+  for (int i = 0; i < 300; ++i) {
+    writer.write(static_cast<level>(i % 6), tags[i % 3], 1000 + static_cast<std::uint32_t>(i % 4),
+                 "menu row " + std::to_string(i));
+  }
+  auto window = open_window();
+  segment_tab* tab = window->attach(QString::fromStdString(name));
+  log_model& model = *tab->model();
+  ASSERT_TRUE(wait_until([&] { return model.rowCount() == 300; }));
+  auto menu_action = [&](const QString& object_name) -> QAction* {
+    auto* menu = new QMenu(window.get());
+    tab->view()->fill_context_menu(*menu);
+    for (QAction* a : menu->findChildren<QAction*>()) {
+      if (a->objectName() == object_name) return a;
+    }
+    for (QAction* a : menu->actions()) {
+      if (a->objectName() == object_name) return a;
+    }
+    return nullptr;
+  };
+  tab->view()->go_to_row(7);  // "menu row 7": level 1 (debug), tag db, thread 1003
+  ASSERT_NE(menu_action("copy"), nullptr);
+  ASSERT_NE(menu_action("copy_messages"), nullptr);
+  ASSERT_NE(menu_action("toggle_bookmark"), nullptr);
+
+  QAction* only_tag = menu_action("only_tag");
+  ASSERT_NE(only_tag, nullptr);
+  EXPECT_TRUE(only_tag->text().contains("db"));
+  only_tag->trigger();
+  model.wait_for_refilter();
+  ASSERT_EQ(model.rowCount(), 100);
+  for (int r = 0; r < model.rowCount(); ++r)
+    ASSERT_EQ(model.cell_text(r, log_model::col_tag), "db");
+
+  tab->view()->go_to_row(0);
+  QAction* only_thread = menu_action("only_thread");
+  ASSERT_NE(only_thread, nullptr);
+  const QString thread = model.cell_text(0, log_model::col_thread);
+  only_thread->trigger();
+  model.wait_for_refilter();
+  ASSERT_GT(model.rowCount(), 0);
+  ASSERT_LT(model.rowCount(), 100);
+  for (int r = 0; r < model.rowCount(); ++r)
+    ASSERT_EQ(model.cell_text(r, log_model::col_thread), thread);
+
+  tab->view()->go_to_row(0);
+  QAction* only_level = menu_action("only_level");
+  ASSERT_NE(only_level, nullptr);
+  const QString level_text = model.cell_text(0, log_model::col_level);
+  only_level->trigger();
+  model.wait_for_refilter();
+  ASSERT_GT(model.rowCount(), 0);
+  for (int r = 0; r < model.rowCount(); ++r)
+    ASSERT_EQ(model.cell_text(r, log_model::col_level), level_text);
+
+  // "Show around" turns every filter off and keeps a time range around the row.
+  const std::uint64_t serial = model.serial_at(0);
+  QAction* around = menu_action("around_1");
+  ASSERT_NE(around, nullptr);
+  around->trigger();
+  model.wait_for_refilter();
+  pump(50);
+  EXPECT_EQ(model.rowCount(), 300) << "all rows were written within a second";
+  EXPECT_EQ(tab->view()->current_serial(), serial) << "the row stays current";
+  const auto range = tab->time_range();
+  EXPECT_NE(range.first, no_time);
+  const filter_spec& spec = *model.filter();
+  EXPECT_TRUE(spec.text.isEmpty() && spec.tags_include.isEmpty() && spec.threads.empty() &&
+              spec.level_mask == 0x7F);
+
+  tab->view()->go_to_row(2);  // tag "ui"
+  QAction* exclude = menu_action("exclude_tag");
+  ASSERT_NE(exclude, nullptr);
+  exclude->trigger();
+  model.wait_for_refilter();
+  ASSERT_EQ(model.rowCount(), 200);
+  for (int r = 0; r < model.rowCount(); ++r)
+    ASSERT_NE(model.cell_text(r, log_model::col_tag), "ui");
+}
+
+TEST(Gui, BookmarksNavigateSurviveFilteringExportAndLeaveWithEvictedRows) {
+  app();
+  const std::string name = unique_name("gui-marks");
+  record_writer writer(name, 16, 16 * 1024);
+  for (int i = 0; i < 100; ++i)
+    writer.write(i % 2 ? level::info : level::error, "m", 1, "mark row " + std::to_string(i));
+  auto window = open_window();
+  segment_tab* tab = window->attach(QString::fromStdString(name));
+  log_model& model = *tab->model();
+  ASSERT_TRUE(wait_until([&] { return model.rowCount() == 100; }));
+  log_view* view = tab->view();
+  const std::uint64_t seq10 = model.entry_at(10).sequence;
+  const std::uint64_t seq41 = model.entry_at(41).sequence;
+  view->go_to_row(10);
+  QTest::keyClick(view, Qt::Key_B, Qt::ControlModifier);
+  view->go_to_row(41);
+  window->action("toggle_bookmark")->trigger();
+  ASSERT_EQ(model.bookmarks().size(), 2U);
+  EXPECT_EQ(tab->bookmark_list()->count(), 2);
+  EXPECT_TRUE(tab->bookmark_list()->isVisible());
+
+  view->go_to_row(0);
+  QTest::keyClick(view, Qt::Key_F2);
+  EXPECT_EQ(view->current_row(), 10);
+  window->action("next_bookmark")->trigger();
+  EXPECT_EQ(view->current_row(), 41);
+  window->action("next_bookmark")->trigger();
+  EXPECT_EQ(view->current_row(), 10) << "wraps";
+  QTest::keyClick(view, Qt::Key_F2, Qt::ShiftModifier);
+  EXPECT_EQ(view->current_row(), 41);
+
+  // A click in the list jumps to the row.
+  view->go_to_row(0);
+  QListWidgetItem* second = tab->bookmark_list()->item(1);
+  tab->bookmark_list()->itemClicked(second);
+  EXPECT_EQ(model.entry_at(view->current_row()).sequence, seq41);
+
+  // Filtering hides the info bookmark (row 41) but keeps it.
+  view->go_to_row(10);
+  auto* menu = new QMenu(window.get());
+  view->fill_context_menu(*menu);
+  for (QAction* a : menu->actions()) {
+    if (a->objectName() == "only_level") a->trigger();
+  }
+  model.wait_for_refilter();
+  ASSERT_EQ(model.rowCount(), 50);
+  EXPECT_EQ(model.bookmarks().size(), 2U);
+  window->action("next_bookmark")->trigger();
+  EXPECT_EQ(model.entry_at(view->current_row()).sequence, seq10) << "the hidden one is skipped";
+
+  // Exported as a column.
+  QTemporaryDir dir;
+  const QString path = dir.filePath("marks.csv");
+  window->export_rows_to(path, false);
+  ASSERT_TRUE(wait_until([&] { return window->running_job() == nullptr; }));
+  QFile file(path);
+  ASSERT_TRUE(file.open(QIODevice::ReadOnly));
+  const QList<QByteArray> lines = file.readAll().split('\n');
+  ASSERT_GE(lines.size(), 51);
+  EXPECT_TRUE(lines[0].endsWith(",bookmark"));
+  int marked = 0;
+  for (const QByteArray& line : lines) {
+    if (line.endsWith(",1")) {
+      ++marked;
+      EXPECT_TRUE(line.contains("mark row 10")) << line.toStdString();
+    }
+  }
+  EXPECT_EQ(marked, 1) << "one bookmark is visible and exported";
+
+  // Rows evicted from the history take their bookmarks with them, and the panel says so.
+  window->set_history_limits({50, 0});
+  for (int i = 100; i < 200; ++i) writer.write(level::error, "m", 1, "later " + std::to_string(i));
+  ASSERT_TRUE(wait_until([&] { return model.view().first > 43; }));
+  pump(50);
+  EXPECT_TRUE(model.bookmarks().empty());
+  EXPECT_EQ(tab->bookmark_list()->count(), 0);
+  window->action("next_bookmark")->trigger();  // nothing to go to: no wrong row
+  const QLabel* note = nullptr;
+  for (QLabel* label : tab->findChildren<QLabel*>()) {
+    if (label->text().contains("2 bookmarks went with their rows")) note = label;
+  }
+  EXPECT_NE(note, nullptr) << "the panel tells why the bookmarks went";
+  screenshot(window.get(), "bookmarks");
+}
+
+TEST(Gui, ClearEmptiesTheTableWhileReadingGoesOn) {
+  app();
+  const std::string name = unique_name("gui-clear");
+  record_writer writer(name, 16, 16 * 1024);
+  for (int i = 0; i < 100; ++i) writer.write(level::info, "c", 1, "old " + std::to_string(i));
+  auto window = open_window();
+  segment_tab* tab = window->attach(QString::fromStdString(name));
+  log_model& model = *tab->model();
+  ASSERT_TRUE(wait_until([&] { return model.rowCount() == 100; }));
+  const std::uint64_t last_before = model.entry_at(99).sequence;
+  EXPECT_EQ(window->action("clear")->shortcut(), QKeySequence(QStringLiteral("Ctrl+L")));
+  EXPECT_EQ(window->action("focus_filter")->shortcut(),
+            QKeySequence(QStringLiteral("Ctrl+Shift+L")));
+  QTest::keyClick(tab->view(), Qt::Key_L, Qt::ControlModifier);
+  EXPECT_EQ(model.rowCount(), 0);
+  EXPECT_EQ(tab->session().store().retained(), 0U) << "the history is freed, not only hidden";
+  EXPECT_TRUE(tab->status()->plain_text().contains("cleared 100 rows at"))
+      << tab->status()->plain_text().toStdString();
+  for (int i = 100; i < 110; ++i) writer.write(level::info, "c", 1, "new " + std::to_string(i));
+  ASSERT_TRUE(wait_until([&] { return model.rowCount() == 10; }));
+  EXPECT_EQ(model.entry_at(0).sequence, last_before + 1) << "reading went on where it was";
+
+  // Ctrl+Shift+L still goes to the message filter.
+  QTest::keyClick(tab->view(), Qt::Key_L, Qt::ControlModifier | Qt::ShiftModifier);
+  EXPECT_EQ(QApplication::focusWidget(), tab->filters()->text_field());
+}
+
+TEST(Gui, ClearAndHideGapsInAMergedView) {
+  app();
+  const std::string a = unique_name("gui-clear-a");
+  const std::string b = unique_name("gui-clear-b");
+  live_writer wa(a);
+  live_writer wb(b);
+  auto window = open_window(1400, 800);
+  segment_tab* tab = window->open_merged({QString::fromStdString(a), QString::fromStdString(b)});
+  ASSERT_NE(tab, nullptr);
+  log_model& model = *tab->model();
+  ASSERT_TRUE(wait_until([&] { return model.rowCount() > 100; }));
+  window->action("clear")->trigger();
+  EXPECT_EQ(model.rowCount(), 0);
+  EXPECT_EQ(tab->merged()->store().retained(), 0U);
+  EXPECT_TRUE(tab->status()->plain_text().contains("cleared"));
+  ASSERT_TRUE(wait_until([&] { return model.rowCount() > 20; })) << "reading goes on";
+  window->action("hide_gaps")->trigger();
+  EXPECT_TRUE(tab->hide_gaps());
+  EXPECT_TRUE(model.filter()->hide_gaps);
+  window->action("hide_gaps")->trigger();
+  EXPECT_FALSE(tab->hide_gaps());
+
+  // The header's "choose columns" menu lists the Segment column of a merged view and hides it.
+  QHeaderView* header = tab->view()->header();
+  QStringList columns;
+  QTimer::singleShot(100, [&] {
+    auto* popup = qobject_cast<QMenu*>(QApplication::activePopupWidget());
+    if (!popup) return;
+    for (QAction* a : popup->actions()) {
+      columns << a->text();
+      if (a->text() == "Segment") a->setChecked(false);
+    }
+    popup->close();
+  });
+  emit header->customContextMenuRequested(QPoint(10, 5));
+  EXPECT_TRUE(columns.contains("Segment")) << columns.join(',').toStdString();
+  EXPECT_EQ(columns.size(), log_model::column_count + 1);
+  EXPECT_TRUE(header->isSectionHidden(log_model::col_segment));
+}
+
+TEST(Gui, HideGapRowsKeepsTheLostTotals) {
+  app();
+  const std::string name = unique_name("gui-hide-gaps");
+  record_writer writer(name, 8, 1024);
+  auto window = open_window();
+  segment_tab* tab = window->attach(QString::fromStdString(name));
+  for (int i = 0; i < 20; ++i) writer.write(level::info, "g", 1, "before");
+  ASSERT_TRUE(wait_until([&] { return tab->session().model()->rowCount() == 20; }));
+  tab->session().poller().hold(true);
+  QThread::msleep(20);
+  for (int i = 0; i < 3000; ++i) writer.write(level::info, "g", 1, "flood " + std::to_string(i));
+  tab->session().poller().hold(false);
+  ASSERT_TRUE(wait_until([&] {
+    const auto& s = tab->session().stats().poller;
+    return s.gaps > 0 && s.entries_read + s.entries_lost == writer.written();
+  }));
+  log_model& model = *tab->model();
+  ASSERT_GE(model.find_gap(-1, true), 0);
+  const int with_gaps = model.rowCount();
+  QAction* hide = window->action("hide_gaps");
+  ASSERT_TRUE(hide->isCheckable());
+  hide->trigger();
+  EXPECT_TRUE(hide->isChecked());
+  model.wait_for_refilter();
+  EXPECT_EQ(model.find_gap(-1, true), -1) << "no gap row left in the table";
+  EXPECT_LT(model.rowCount(), with_gaps);
+  ASSERT_TRUE(wait_ticks(tab, 8));
+  const QString status = tab->status()->plain_text();
+  EXPECT_TRUE(status.contains("lost")) << status.toStdString();
+  EXPECT_FALSE(status.contains("lost 0")) << status.toStdString();
+  EXPECT_TRUE(status.contains("gap rows hidden")) << status.toStdString();
+  hide->trigger();
+  model.wait_for_refilter();
+  EXPECT_GE(model.find_gap(-1, true), 0) << "and back";
+  EXPECT_EQ(model.rowCount(), with_gaps);
 }

@@ -1,5 +1,7 @@
 #include "data/exporter.hpp"
 
+#include <algorithm>
+
 #include <QJsonDocument>
 #include <QJsonObject>
 
@@ -79,8 +81,10 @@ QByteArray json_line(const entry& row, const tag_table& tags) {
   return QJsonDocument(object).toJson(QJsonDocument::Compact);
 }
 
-QByteArray csv_header() {
-  return "kind,seq,time,level,tag,thread,message,fields";
+QByteArray csv_header(bool bookmark_column) {
+  QByteArray header = "kind,seq,time,level,tag,thread,message,fields";
+  if (bookmark_column) header += ",bookmark";
+  return header;
 }
 
 QByteArray csv_line(const entry& row, const tag_table& tags, bool utc) {
@@ -120,7 +124,8 @@ bool export_rows(QIODevice& out, const store_view& view, const std::vector<std::
     buffer.clear();
     return true;
   };
-  if (options.format == export_format::csv) buffer += csv_header() + '\n';
+  const bool marks = !options.bookmarks.empty();
+  if (options.format == export_format::csv) buffer += csv_header(marks) + '\n';
   std::uint64_t done = 0;
   for (const std::uint64_t serial : serials) {
     if ((++done & 1023) == 0) {
@@ -132,10 +137,26 @@ bool export_rows(QIODevice& out, const store_view& view, const std::vector<std::
     }
     if (!view.contains(serial)) continue;
     const entry& row = view.at(serial);
+    const bool marked =
+        marks && std::binary_search(options.bookmarks.begin(), options.bookmarks.end(), serial);
     switch (options.format) {
-      case export_format::text: buffer += text_line(row, tags, options.utc).toUtf8(); break;
-      case export_format::json_lines: buffer += json_line(row, tags); break;
-      case export_format::csv: buffer += csv_line(row, tags, options.utc); break;
+      case export_format::text:
+        if (marks) buffer += marked ? "* " : "  ";
+        buffer += text_line(row, tags, options.utc).toUtf8();
+        break;
+      case export_format::json_lines:
+        if (marked) {
+          QByteArray line = json_line(row, tags);
+          line.chop(1);  // the closing brace
+          buffer += line + ",\"bookmark\":true}";
+        } else {
+          buffer += json_line(row, tags);
+        }
+        break;
+      case export_format::csv:
+        buffer += csv_line(row, tags, options.utc);
+        if (marks) buffer += marked ? ",1" : ",";
+        break;
       case export_format::messages: buffer += full_text(row.message()).toUtf8(); break;
     }
     buffer += '\n';

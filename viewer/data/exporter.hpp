@@ -18,6 +18,9 @@ enum class export_format { text, json_lines, csv, messages };  // messages: the 
 struct export_options {
   export_format format = export_format::text;
   bool utc = false;  // text and CSV times (JSON carries unix nanoseconds and UTC ISO text)
+  // Bookmarked serials (sorted). When there are any, every row says whether it is one: a last
+  // CSV column "bookmark" (1 or empty), a JSON member "bookmark":true, a text prefix "* ".
+  std::vector<std::uint64_t> bookmarks;
 };
 
 // One row as a line of text (no newline): "time LEVEL [tag] thread: message".
@@ -26,7 +29,7 @@ QString text_line(const entry& row, const tag_table& tags, bool utc);
 QByteArray json_line(const entry& row, const tag_table& tags);
 // One row as a CSV record (RFC 4180 quoting, no newline).
 QByteArray csv_line(const entry& row, const tag_table& tags, bool utc);
-QByteArray csv_header();
+QByteArray csv_header(bool bookmark_column = false);
 
 // Writes the rows with the given serials (all contained in `view`). Returns false and sets
 // `error` when the device fails; stops early (returning false, error "cancelled") if `cancel`

@@ -7,7 +7,7 @@ namespace ouroboros::viewer {
 bool filter_spec::passes_everything() const {
   return text.isEmpty() && (level_mask & 0x7F) == 0x7F && tags_include.isEmpty() &&
          tags_exclude.isEmpty() && threads.empty() && hidden_sources == 0 && time_from == no_time &&
-         time_to == no_time;
+         time_to == no_time && !hide_gaps;
 }
 
 bool parse_thread_list(const QString& text, std::vector<std::uint32_t>& out) {
@@ -162,7 +162,7 @@ bool filter_engine::accepts(const entry& row) {
                                  (s.time_to != no_time && row.time_ns > s.time_to))) {
     return false;
   }
-  if (row.always_visible()) return true;
+  if (row.always_visible()) return !(s.hide_gaps && row.kind() == row_kind::gap);
   if ((s.level_mask & (1U << row.level_slot())) == 0) return false;
   if (!s.threads.empty() && !std::binary_search(s.threads.begin(), s.threads.end(), row.thread)) {
     return false;

@@ -2,8 +2,8 @@
 //
 // A filter_spec is an immutable value shared between threads; every thread that filters builds
 // its own filter_engine from it (engines cache per-tag verdicts and a UTF-16 scratch buffer).
-// Gap, separator and notice rows pass every filter but a merged view's segment toggle and a
-// time range.
+// Gap, separator and notice rows pass every filter but a merged view's segment toggle, a time
+// range and (gap rows) hide_gaps.
 //
 // Thread-safety: filter_spec is immutable once shared; filter_engine is not thread-safe
 // (one per thread).
@@ -40,6 +40,8 @@ struct filter_spec {
   // a time pass; gap and restart rows outside it do not.
   std::int64_t time_from = no_time;
   std::int64_t time_to = no_time;
+  // Leaves gap rows out of the table (the status bar still counts the entries lost).
+  bool hide_gaps = false;
 
   bool passes_everything() const;
   bool operator==(const filter_spec& other) const = default;

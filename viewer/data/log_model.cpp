@@ -210,6 +210,31 @@ void log_model::remove_front(std::uint64_t first_kept) {
   endRemoveRows();
 }
 
+void log_model::drop_old_bookmarks(std::uint64_t first_kept) {
+  if (!bookmarks_.empty() && bookmarks_.drop_before(first_kept) != 0) emit bookmarksChanged();
+}
+
+void log_model::drop_evicted() {
+  const store_view& current = store_->view();
+  remove_front(current.first);
+  drop_old_bookmarks(current.first);
+  // Paused, the model reads the store's pages from now on: every row it showed is gone, and
+  // resuming re-filters what arrived since.
+  view_ = current;
+}
+
+bool log_model::toggle_bookmark(std::uint64_t serial) {
+  const bool on = bookmarks_.toggle(serial);
+  emit bookmarksChanged();
+  return on;
+}
+
+int log_model::next_bookmark(std::uint64_t from_serial, bool forward) const {
+  const std::uint64_t serial =
+      bookmarks_.next(from_serial, forward, [this](std::uint64_t s) { return row_of(s) >= 0; });
+  return serial == 0 ? -1 : row_of(serial);
+}
+
 void log_model::sync(const std::vector<row_span>& spans) {
   if (paused_) {
     for (const row_span& span : spans) arrivals_since_pause_ += span.end - span.begin;
@@ -217,6 +242,7 @@ void log_model::sync(const std::vector<row_span>& spans) {
   }
   const store_view& current = store_->view();
   remove_front(current.first);
+  drop_old_bookmarks(current.first);
   view_ = current;
 
   std::vector<std::uint64_t> added;
@@ -334,6 +360,7 @@ void log_model::set_paused(bool paused) {
   const std::uint64_t frozen_end = view_.end;
   const store_view& current = store_->view();
   remove_front(current.first);
+  drop_old_bookmarks(current.first);
   view_ = current;
   if (view_.end > frozen_end) start_job(std::max(frozen_end, view_.first), view_.end);
 }

@@ -25,6 +25,7 @@
 #include <optional>
 #include <vector>
 
+#include "data/bookmarks.hpp"
 #include "data/entry_store.hpp"
 #include "data/filter.hpp"
 #include "data/format.hpp"
@@ -129,15 +130,28 @@ class log_model : public QAbstractTableModel {
   // Text of one row as "time level [tag] thread message" (for copying).
   QString row_text(int row) const;
 
+  // Bookmarks of this table (by serial; kept while their rows stay in the history).
+  const bookmark_set& bookmarks() const noexcept { return bookmarks_; }
+  // Returns whether `serial` is bookmarked now.
+  bool toggle_bookmark(std::uint64_t serial);
+  // The row of the next (previous) bookmark the filter shows, wrapping; -1 when none.
+  int next_bookmark(std::uint64_t from_serial, bool forward) const;
+  // After the store evicted rows outside a tick (clear): drops their rows and bookmarks, even
+  // while paused.
+  void drop_evicted();
+
  signals:
   void refilterStarted();
   void refilterFinished();
+  // Bookmarks were added, removed or dropped with their rows.
+  void bookmarksChanged();
 
  private:
   friend struct refilter_job;
   void start_job(std::uint64_t from, std::uint64_t to);
   void apply_job();
   void remove_front(std::uint64_t first_kept);
+  void drop_old_bookmarks(std::uint64_t first_kept);
   void count_row(const entry& row, int sign);
   QVariant display(const entry& row, std::uint64_t serial, int row_index, int column) const;
 
@@ -161,6 +175,7 @@ class log_model : public QAbstractTableModel {
   std::int64_t attach_ns_ = 0;
   mutable time_of_day_cache clock_text_;
   QStringList sources_;
+  bookmark_set bookmarks_;
 };
 
 }  // namespace ouroboros::viewer

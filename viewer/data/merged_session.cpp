@@ -313,6 +313,14 @@ void merged_session::emit_row(input& s, std::size_t index, std::int64_t key) {
   ++s.stats.merged;
 }
 
+std::uint64_t merged_session::clear() {
+  const std::uint64_t count = merged_.retained();
+  evict_counted(merged_, timeline_, count);
+  origins_.clear();
+  model_->drop_evicted();
+  return count;
+}
+
 void merged_session::evict_merged() {
   std::uint64_t count = merged_.over_limits();
   evict_counted(merged_, timeline_, count);

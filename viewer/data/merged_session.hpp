@@ -88,6 +88,9 @@ class merged_session : public QObject {
   void set_paused(bool paused) { model_->set_paused(paused); }
   bool paused() const { return model_->paused(); }
   void set_limits(const history_limits& limits);
+  // Empties the merged history (the segments' own histories and reading go on); returns how
+  // many rows it dropped.
+  std::uint64_t clear();
 
   log_model* model() const noexcept { return model_; }
   const entry_store& store() const noexcept { return merged_; }

@@ -72,6 +72,13 @@ void segment_session::set_limits(const history_limits& limits) {
   options_.limits = limits;
 }
 
+std::uint64_t segment_session::clear() {
+  const std::uint64_t count = store_.retained();
+  evict_counted(store_, timeline_, count);
+  model_->drop_evicted();
+  return count;
+}
+
 void segment_session::tick() {
   QElapsedTimer work;
   work.start();

@@ -63,6 +63,8 @@ class segment_session : public QObject {
   void set_paused(bool paused) { model_->set_paused(paused); }
   bool paused() const { return model_->paused(); }
   void set_limits(const history_limits& limits);
+  // Empties the history (reading goes on); returns how many rows it dropped.
+  std::uint64_t clear();
 
   log_model* model() const noexcept { return model_; }
   const entry_store& store() const noexcept { return store_; }

@@ -175,6 +175,43 @@ void filter_bar::set_text(const QString& text, bool regex) {
   emit changed();
 }
 
+void filter_bar::only_tag(const QString& tag) {
+  include_->setText(tag);
+  debounce_->stop();
+  emit changed();
+}
+
+void filter_bar::exclude_tag(const QString& tag) {
+  QStringList names = parse_tag_list(exclude_->text());
+  if (!names.contains(tag)) names << tag;
+  exclude_->setText(names.join(QStringLiteral(", ")));
+  debounce_->stop();
+  emit changed();
+}
+
+void filter_bar::only_thread(std::uint32_t thread) {
+  threads_->setText(QString::number(thread));
+  debounce_->stop();
+  emit changed();
+}
+
+void filter_bar::only_level(int slot) {
+  for (int i = 0; i < level_slots; ++i) levels_[static_cast<std::size_t>(i)]->setChecked(i == slot);
+  debounce_->stop();
+  emit changed();
+}
+
+void filter_bar::reset() {
+  text_->clear();
+  regex_->setChecked(false);
+  case_->setChecked(false);
+  for (QAbstractButton* level : levels_) level->setChecked(true);
+  include_->clear();
+  exclude_->clear();
+  threads_->clear();
+  debounce_->stop();
+}
+
 void filter_bar::focus_text() {
   text_->setFocus();
   text_->selectAll();

@@ -35,6 +35,14 @@ class filter_bar : public QWidget {
   QLineEdit* text_field() const noexcept { return text_; }
   // Sets the message filter as if typed (e.g. from the command line).
   void set_text(const QString& text, bool regex);
+  // Narrows to one tag / thread / level slot, or hides a tag (a row's context menu); added to
+  // what the fields hold, applied at once.
+  void only_tag(const QString& tag);
+  void exclude_tag(const QString& tag);
+  void only_thread(std::uint32_t thread);
+  void only_level(int slot);
+  // Every filter off, applied at once.
+  void reset();
   // The level row has room on its right for the tab's badges.
   QHBoxLayout* levels_row() const noexcept { return levels_row_; }
 

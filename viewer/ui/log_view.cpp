@@ -170,6 +170,7 @@ void log_view::set_log_model(log_model* model) {
   connect(model, &QAbstractItemModel::modelReset, this, [this] { on_reset(); });
   connect(model, &QAbstractItemModel::dataChanged, this, [this] { viewport()->update(); });
   connect(model, &QAbstractItemModel::headerDataChanged, this, [this] { viewport()->update(); });
+  connect(model, &log_model::bookmarksChanged, this, [this] { viewport()->update(); });
   reposition(true);
 }
 
@@ -585,9 +586,7 @@ void log_view::mouseDoubleClickEvent(QMouseEvent* event) {
   mousePressEvent(event);
 }
 
-void log_view::contextMenuEvent(QContextMenuEvent* event) {
-  if (context_actions_.empty()) return;
-  QMenu menu(this);
+void log_view::fill_context_menu(QMenu& menu) {
   for (QAction* action : context_actions_) {
     if (action == nullptr) {
       menu.addSeparator();
@@ -595,6 +594,13 @@ void log_view::contextMenuEvent(QContextMenuEvent* event) {
       menu.addAction(action);
     }
   }
+  if (context_extras_) context_extras_(menu);
+}
+
+void log_view::contextMenuEvent(QContextMenuEvent* event) {
+  if (context_actions_.empty() && !context_extras_) return;
+  QMenu menu(this);
+  fill_context_menu(menu);
   menu.exec(event->globalPos());
 }
 
@@ -868,6 +874,10 @@ void log_view::paintEvent(QPaintEvent* event) {
   int face_in_use = -1;
   QColor pen_in_use;
 
+  // Bookmarked rows carry a bar at their left edge (one lookup a row; none without bookmarks).
+  const bookmark_set& marks = model_->bookmarks();
+  const QColor bookmark_colour = dark_ ? QColor(0x4f, 0xc3, 0xf7) : QColor(0x15, 0x65, 0xc0);
+  constexpr int bookmark_bar = 5;
   int y = (first - top_) * row_height_;
   if (last >= first) painted_rows_ += static_cast<std::uint64_t>(last - first + 1);
   for (int row = first; row <= last; ++row, y += row_height_) {
@@ -911,6 +921,9 @@ void log_view::paintEvent(QPaintEvent* event) {
       }
       faces_[static_cast<std::size_t>(face)]->draw(painter, cell, std::move(text), c.right,
                                                    c.repeated);
+    }
+    if (marks.contains(serial)) {
+      painter.fillRect(QRect(0, y + 1, bookmark_bar, row_height_ - 2), bookmark_colour);
     }
     if (dates && row > 0 && model_->date_changes_at(row)) {
       painter.setPen(rule);

@@ -15,6 +15,7 @@
 #include <QTimer>
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -83,6 +84,10 @@ class log_view : public QAbstractScrollArea {
 
   // Extra actions for the row context menu (the tab adds copy, filters, ...).
   void set_context_actions(std::vector<QAction*> actions) { context_actions_ = std::move(actions); }
+  // Adds entries that depend on the row (built each time the menu opens, after the actions).
+  void set_context_extras(std::function<void(QMenu&)> fill) { context_extras_ = std::move(fill); }
+  // The row context menu as a right click shows it (tests trigger its actions).
+  void fill_context_menu(QMenu& menu);
 
  signals:
   void followingChanged(bool following);
@@ -169,6 +174,7 @@ class log_view : public QAbstractScrollArea {
   int last_rows_below_ = -1;
   bool last_evicted_ = false;
   std::vector<QAction*> context_actions_;
+  std::function<void(QMenu&)> context_extras_;
   QWidget* overlay_ = nullptr;
   void place_overlay();
   QTimer drag_scroll_;

@@ -171,7 +171,7 @@ void main_window::build_actions() {
                         {QKeySequence(Qt::SHIFT | Qt::Key_F3)}, tr("Previous match"), [this] {
                           if (auto* tab = current_tab()) tab->find(false);
                         });
-  focus_filter_ = make("focus_filter", tr("Filter messages"), {QKeySequence(tr("Ctrl+L"))},
+  focus_filter_ = make("focus_filter", tr("Filter messages"), {QKeySequence(tr("Ctrl+Shift+L"))},
                        tr("Type a message filter"), [this] {
                          if (auto* tab = current_tab()) tab->filters()->focus_text();
                        });
@@ -257,6 +257,43 @@ void main_window::build_actions() {
                      });
 }
 
+void main_window::build_daily_actions(QMenu* menu) {
+  auto make = [this, menu](const char* name, const QString& text, const QList<QKeySequence>& keys,
+                           const QString& what, auto slot) {
+    auto* action = new QAction(text, this);
+    action->setObjectName(QLatin1String(name));
+    action->setShortcuts(keys);
+    connect(action, &QAction::triggered, this, slot);
+    addAction(action);
+    describe(action, what);
+    menu->addAction(action);
+    return action;
+  };
+  menu->addSeparator();
+  toggle_bookmark_ = make("toggle_bookmark", tr("&Bookmark row"), {QKeySequence(tr("Ctrl+B"))},
+                          tr("Bookmark the current row, or remove its bookmark"), [this] {
+                            if (auto* tab = current_tab()) tab->toggle_bookmark();
+                          });
+  make("next_bookmark", tr("Next bookmark"), {QKeySequence(Qt::Key_F2)},
+       tr("Go to the next bookmark the filter shows"), [this] {
+         if (auto* tab = current_tab()) tab->next_bookmark(true);
+       });
+  make("previous_bookmark", tr("Previous bookmark"), {QKeySequence(Qt::SHIFT | Qt::Key_F2)},
+       tr("Go to the previous bookmark the filter shows"), [this] {
+         if (auto* tab = current_tab()) tab->next_bookmark(false);
+       });
+  make("clear", tr("C&lear table"), {QKeySequence(tr("Ctrl+L"))},
+       tr("Empty the table's history; reading goes on"), [this] {
+         if (auto* tab = current_tab()) tab->clear_history();
+       });
+  hide_gaps_ = make("hide_gaps", tr("&Hide gap rows"), {},
+                    tr("Leave gap rows out of the table (the lost totals stay in the status bar)"),
+                    [this](bool on) {
+                      if (auto* tab = current_tab()) tab->set_hide_gaps(on);
+                    });
+  hide_gaps_->setCheckable(true);
+}
+
 void main_window::set_pause_action(bool paused) {
   pause_->setChecked(paused);
   pause_->setText(paused ? tr("&Resume") : tr("&Pause"));
@@ -292,6 +329,7 @@ void main_window::build_ui() {
   view->addSeparator();
   view->addAction(previous_gap_);
   view->addAction(next_gap_);
+  build_daily_actions(view);
   view->addSeparator();
   view->addAction(time_of_day_);
   view->addAction(delta_);
@@ -623,8 +661,8 @@ void main_window::add_tab(segment_tab* tab, const QString& title) {
                                                   : time_mode::since_attach,
                         utc_->isChecked());
   tab->view()->zoom(zoom_);
-  tab->view()->set_context_actions({copy_, copy_messages_, select_all_, nullptr, follow_,
-                                    previous_gap_, next_gap_, nullptr, export_});
+  tab->view()->set_context_actions({copy_, copy_messages_, toggle_bookmark_, select_all_, nullptr,
+                                    follow_, previous_gap_, next_gap_, nullptr, export_});
   connect(tab, &segment_tab::statusChanged, this, [this, tab] { update_tab_title(tab); });
   connect(tab, &segment_tab::pausedChanged, this, [this, tab](bool paused) {
     update_tab_title(tab);
@@ -683,6 +721,7 @@ void main_window::on_current_tab_changed() {
   }
   set_pause_action(tab->paused());
   follow_->setChecked(tab->view()->following());
+  hide_gaps_->setChecked(tab->hide_gaps());
   setWindowTitle(tr("%1 \u2014 Ouroboros").arg(tab->name()));
 }
 
@@ -789,6 +828,7 @@ void main_window::export_rows_to(const QString& path, bool selection_only) {
   export_options options;
   options.format = format_for_file(path);
   options.utc = model.utc();
+  options.bookmarks = model.bookmarks().serials();
   const QString rows = QLocale().toString(static_cast<qulonglong>(serials.size()));
   start_job(
       bulk_job::start_export(path, options, model.view(), std::move(serials), model.tags(), this),

@@ -16,6 +16,7 @@
 #include "data/log_model.hpp"
 
 class QAction;
+class QMenu;
 class QActionGroup;
 class QDockWidget;
 class QLabel;
@@ -86,6 +87,8 @@ class main_window : public QMainWindow {
  private:
   void build_actions();
   void build_ui();
+  // Bookmarks, clear and hide gap rows: their actions, in `menu`.
+  void build_daily_actions(QMenu* menu);
   void attach_from_field();
   void remember(const QString& name);
   void refresh_completion();
@@ -150,6 +153,8 @@ class main_window : public QMainWindow {
   QAction* zoom_in_ = nullptr;
   QAction* zoom_out_ = nullptr;
   QAction* zoom_reset_ = nullptr;
+  QAction* toggle_bookmark_ = nullptr;
+  QAction* hide_gaps_ = nullptr;
 };
 
 }  // namespace ouroboros::viewer

@@ -6,11 +6,14 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QListWidget>
 #include <QLocale>
+#include <QMenu>
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QSignalBlocker>
 #include <QSplitter>
+#include <QTime>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -92,6 +95,7 @@ void segment_tab::apply_filter() {
   spec->hidden_sources = hidden_segments_;
   spec->time_from = range_from_;
   spec->time_to = range_to_;
+  spec->hide_gaps = hide_gaps_;
   if (session_) {
     session_->set_filter(std::move(spec));
   } else {
@@ -268,6 +272,7 @@ void segment_tab::build() {
   splitter_ = new QSplitter(Qt::Vertical, this);
   view_ = new log_view(splitter_);
   view_->set_log_model(model());
+  view_->set_context_extras([this](QMenu& menu) { fill_row_menu(menu); });
   // Holding, paused or evicted: a chip over the table's bottom right corner says so (a click
   // follows again). Over the table it takes no room from anything, so nothing moves when it
   // comes and goes; following, it is hidden.
@@ -281,8 +286,36 @@ void segment_tab::build() {
   detail_->setReadOnly(true);
   detail_->setPlaceholderText(tr("Select a row to see its full message and fields."));
   detail_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+  // Below the table: the detail pane and, once there are bookmarks, their list.
+  auto* lower = new QSplitter(Qt::Horizontal, splitter_);
+  lower->setObjectName(QStringLiteral("detail_splitter"));
+  lower->addWidget(detail_);
+  bookmark_panel_ = new QWidget(lower);
+  auto* marks = new QVBoxLayout(bookmark_panel_);
+  marks->setContentsMargins(0, 0, 0, 0);
+  marks->setSpacing(2);
+  bookmark_note_ = new QLabel(tr("Bookmarks (Ctrl+B, F2, Shift+F2)"), bookmark_panel_);
+  bookmark_note_->setWordWrap(true);
+  bookmark_list_ = new QListWidget(bookmark_panel_);
+  bookmark_list_->setObjectName(QStringLiteral("bookmark_list"));
+  bookmark_list_->setToolTip(tr("Click a bookmark to go to its row"));
+  marks->addWidget(bookmark_note_);
+  marks->addWidget(bookmark_list_, 1);
+  lower->addWidget(bookmark_panel_);
+  lower->setStretchFactor(0, 3);
+  lower->setStretchFactor(1, 1);
+  bookmark_panel_->hide();
+  connect(bookmark_list_, &QListWidget::itemClicked, this,
+          [this](QListWidgetItem* item) { go_to_serial(item->data(Qt::UserRole).toULongLong()); });
+  connect(model(), &log_model::bookmarksChanged, this, &segment_tab::update_bookmark_list);
+  connect(model(), &log_model::refilterFinished, this, [this] {
+    if (pending_serial_ == 0) return;
+    const int row = model()->row_at_or_after(pending_serial_);
+    pending_serial_ = 0;
+    if (row >= 0) view_->go_to_row(row);
+  });
   splitter_->addWidget(view_);
-  splitter_->addWidget(detail_);
+  splitter_->addWidget(lower);
   splitter_->setStretchFactor(0, 4);
   splitter_->setStretchFactor(1, 1);
   splitter_->setSizes({600, 120});
@@ -455,6 +488,7 @@ void segment_tab::update_status() {
   if (st.lost_per_second > 0) lost += tr(" (%1)").arg(rate(st.lost_per_second));
   pieces.push_back({dot + lost, s.entries_lost != 0 ? alert : QColor(), false});
   pieces.push_back({dot + tr("evicted %1").arg(number(st.evicted)), {}, false});
+  if (!cleared_note_.isEmpty()) pieces.push_back({dot + cleared_note_, muted, false});
   const log_model& model = *this->model();
   if (model.paused()) {
     pieces.push_back({dot + tr("showing %1 (paused)").arg(number(model.view().size())), {}, false});
@@ -464,6 +498,7 @@ void segment_tab::update_status() {
          {},
          false});
   }
+  if (hide_gaps_) pieces.push_back({dot + tr("gap rows hidden"), muted, false});
   pieces.push_back({dot + tr("tick p99 %1 ms").arg(st.tick_p99_ms, 0, 'f', 1), muted, false});
   status_->set_pieces(std::move(pieces));
 }
@@ -495,6 +530,8 @@ void segment_tab::update_merged_status() {
   if (model.rowCount() != static_cast<int>(model.view().size()))
     pieces.push_back({dot + tr("showing %1").arg(number(model.rowCount())), {}, false});
   pieces.push_back({dot + tr("evicted %1").arg(number(st.evicted)), {}, false});
+  if (!cleared_note_.isEmpty()) pieces.push_back({dot + cleared_note_, muted, false});
+  if (hide_gaps_) pieces.push_back({dot + tr("gap rows hidden"), muted, false});
   pieces.push_back({dot + tr("tick p99 %1 ms").arg(st.tick_p99_ms, 0, 'f', 1), muted, false});
   status_->set_pieces(std::move(pieces));
 }
@@ -642,6 +679,138 @@ void segment_tab::next_gap(bool forward) {
   const int from = current >= 0 ? current : (forward ? -1 : 0);
   const int row = model()->find_gap(from, forward);
   if (row >= 0) view_->go_to_row(row);
+}
+
+void segment_tab::toggle_bookmark() {
+  const std::uint64_t serial = view_->current_serial();
+  if (serial == 0 || model()->row_of(serial) < 0) return;
+  model()->toggle_bookmark(serial);
+}
+
+void segment_tab::next_bookmark(bool forward) {
+  const std::uint64_t current = view_->current_serial();
+  const std::uint64_t from = current != 0 ? current : (forward ? 0 : ~std::uint64_t{0});
+  const int row = model()->next_bookmark(from, forward);
+  if (row >= 0) view_->go_to_row(row);
+}
+
+void segment_tab::go_to_serial(std::uint64_t serial) {
+  const int row = model()->row_of(serial);
+  if (row >= 0) {
+    view_->go_to_row(row);
+    return;
+  }
+  bookmark_note_->setText(tr("That row is hidden by the filter."));
+}
+
+void segment_tab::update_bookmark_list() {
+  const log_model& m = *model();
+  const bookmark_set& marks = m.bookmarks();
+  bookmark_list_->clear();
+  for (const std::uint64_t serial : marks.serials()) {
+    if (!m.view().contains(serial)) continue;
+    const entry& e = m.view().at(serial);
+    QString text = e.time_ns != no_time ? format_time(e.time_ns, m.utc()).mid(11, 12) : QString();
+    text += QLatin1Char(' ') + one_line(e.message(), 80);
+    auto* item = new QListWidgetItem(text.trimmed(), bookmark_list_);
+    item->setData(Qt::UserRole, QVariant::fromValue<qulonglong>(serial));
+    const QString where = e.source < m.sources().size()
+                              ? m.sources()[e.source] + QStringLiteral(" \u00b7 ")
+                              : QString();
+    item->setToolTip(where + tr("seq %1").arg(e.sequence));
+  }
+  QString note = tr("Bookmarks (Ctrl+B, F2, Shift+F2)");
+  if (marks.dropped() != 0) {
+    const QString went = marks.dropped() == 1
+                             ? tr("1 bookmark went with its row (evicted or cleared)")
+                             : tr("%1 bookmarks went with their rows (evicted or cleared)")
+                                   .arg(number(marks.dropped()));
+    note += QLatin1Char('\n') + went;
+  }
+  bookmark_note_->setText(note);
+  bookmark_panel_->setVisible(!marks.empty() || marks.dropped() != 0);
+}
+
+std::uint64_t segment_tab::clear_history() {
+  const std::uint64_t count = session_ ? session_->clear() : merged_->clear();
+  detail_->clear();
+  detail_serial_ = 0;
+  cleared_note_ =
+      tr("cleared %1 rows at %2")
+          .arg(number(count), QTime::currentTime().toString(QStringLiteral("HH:mm:ss")));
+  update_status();
+  view_->follow();
+  return count;
+}
+
+void segment_tab::set_hide_gaps(bool hide) {
+  if (hide == hide_gaps_) return;
+  hide_gaps_ = hide;
+  apply_filter();
+  update_status();
+}
+
+void segment_tab::show_around(std::uint64_t serial, int seconds) {
+  if (!model()->view().contains(serial)) return;
+  const std::int64_t t = model()->view().at(serial).time_ns;
+  if (t == no_time) return;
+  const std::int64_t span = static_cast<std::int64_t>(seconds) * 1'000'000'000;
+  {
+    // One re-filter for all of it, not one per cleared field.
+    const QSignalBlocker quiet(filters_);
+    filters_->reset();
+  }
+  if (hidden_segments_ != 0) set_hidden_segments(0);
+  pending_serial_ = serial;
+  range_from_ = no_time;  // set_time_range applies even when the range is the same
+  set_time_range(t - span, t + span);
+  if (!model()->refiltering() && pending_serial_ != 0) {
+    const int row = model()->row_at_or_after(pending_serial_);
+    pending_serial_ = 0;
+    if (row >= 0) view_->go_to_row(row);
+  }
+}
+
+void segment_tab::fill_row_menu(QMenu& menu) {
+  const log_model& m = *model();
+  const int row = view_->current_row();
+  if (row < 0) return;
+  const std::uint64_t serial = m.serial_at(row);
+  const entry& e = m.entry_at(row);
+  auto add = [&](const char* name, const QString& text, auto slot) {
+    QAction* action = menu.addAction(text, this, slot);
+    action->setObjectName(QLatin1String(name));
+    return action;
+  };
+  menu.addSeparator();
+  if (e.tag != 0) {
+    const std::string_view raw = m.tags()->name(e.tag);
+    const QString tag = QString::fromUtf8(raw.data(), static_cast<qsizetype>(raw.size()));
+    add("only_tag", tr("Only tag \u201c%1\u201d").arg(tag),
+        [this, tag] { filters_->only_tag(tag); });
+    add("exclude_tag", tr("Hide tag \u201c%1\u201d").arg(tag),
+        [this, tag] { filters_->exclude_tag(tag); });
+  }
+  if (e.kind() == row_kind::record) {
+    const std::uint32_t thread = e.thread;
+    add("only_thread", tr("Only thread %1").arg(thread),
+        [this, thread] { filters_->only_thread(thread); });
+  }
+  if (!e.always_visible()) {
+    const int slot = e.level_slot();
+    const QString name = slot == unleveled_slot ? tr("rows without a level") : level_name(e.level);
+    add("only_level", tr("Only level %1").arg(name), [this, slot] { filters_->only_level(slot); });
+  }
+  if (e.time_ns != no_time) {
+    QMenu* around = menu.addMenu(tr("Show entries around this time (filters off)"));
+    around->setObjectName(QStringLiteral("show_around"));
+    for (const int seconds : {1, 5, 30, 300}) {
+      QAction* action =
+          around->addAction(tr("\u00b1 %1 s").arg(seconds), this,
+                            [this, serial, seconds] { show_around(serial, seconds); });
+      action->setObjectName(QStringLiteral("around_%1").arg(seconds));
+    }
+  }
 }
 
 void segment_tab::show_search() {

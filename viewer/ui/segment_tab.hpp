@@ -26,6 +26,8 @@ class QProgressBar;
 class QSplitter;
 class QToolButton;
 class QFrame;
+class QListWidget;
+class QMenu;
 
 namespace ouroboros::viewer {
 
@@ -72,6 +74,21 @@ class segment_tab : public QWidget {
   void show_search();
   void find(bool forward);
   void set_time_options(time_mode mode, bool utc);
+
+  // Daily-driver conveniences.
+  void toggle_bookmark();  // on the current row
+  void next_bookmark(bool forward);
+  void go_to_serial(std::uint64_t serial);  // a bookmark in the list; says so when filtered out
+  QListWidget* bookmark_list() const noexcept { return bookmark_list_; }
+  // Empties the table's history (reading goes on); returns how many rows it dropped.
+  std::uint64_t clear_history();
+  void set_hide_gaps(bool hide);
+  bool hide_gaps() const noexcept { return hide_gaps_; }
+  // Every filter off and a time range of +-seconds around the row; the row becomes current.
+  void show_around(std::uint64_t serial, int seconds);
+  // Adds the row-specific entries (filter to this tag/thread/level, exclude tag, show around)
+  // for the current row to a context menu.
+  void fill_row_menu(QMenu& menu);
 
   // Rows for copy and export (serials in table order).
   std::vector<std::uint64_t> selected_serials() const;
@@ -131,7 +148,15 @@ class segment_tab : public QWidget {
   bool shown_evicted_ = false;
   static constexpr qint64 text_interval_ms = 500;
   QString last_banner_;
-  std::uint64_t dismissed_deaths_ = 0;  // restarts after a dead writer the user has dismissed
+  std::uint64_t dismissed_deaths_ = 0;
+  void update_bookmark_list();
+  QWidget* bookmark_panel_ = nullptr;
+  QLabel* bookmark_note_ = nullptr;
+  QListWidget* bookmark_list_ = nullptr;
+  bool hide_gaps_ = false;
+  QString cleared_note_;              // "cleared N rows at hh:mm:ss"
+  std::uint64_t pending_serial_ = 0;  // made current once a re-filter is applied  // restarts after
+                                      // a dead writer the user has dismissed
 };
 
 }  // namespace ouroboros::viewer
