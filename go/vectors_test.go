@@ -99,7 +99,11 @@ func eventOf(ev Event) vectorEvent {
 		out.Message = r.Message
 		out.Fields = [][]string{}
 		for _, f := range r.Fields {
-			out.Fields = append(out.Fields, []string{f.Key, f.Value})
+			field := []string{f.Key, f.Value}
+			if f.Type != FieldString {
+				field = append(field, fieldTypeName(f.Type))
+			}
+			out.Fields = append(out.Fields, field)
 		}
 	}
 	return out
@@ -195,4 +199,18 @@ func safeIndex(events []vectorEvent, i int) any {
 		return events[i]
 	}
 	return "(none)"
+}
+
+func fieldTypeName(t FieldType) string {
+	switch t {
+	case FieldI64:
+		return "i64"
+	case FieldU64:
+		return "u64"
+	case FieldF64:
+		return "f64"
+	case FieldBool:
+		return "bool"
+	}
+	return "string"
 }

@@ -156,6 +156,14 @@ int main(int argc, char** argv) {
            }));
   }
   {
+    // Fields (a text record: fields take the formatting path); int and double fields are typed.
+    ouroboros::logger log(segment_name("fields"), bench_options());
+    report("ouroboros 3 fields", measure(calls, [&](std::size_t i) {
+             log.info("db", {{"rows", static_cast<int>(i)}, {"ratio", 0.25}, {"table", "users"}},
+                      "query done");
+           }));
+  }
+  {
     ouroboros::logger log(segment_name("single"), bench_options(ouroboros::producers::single));
     report("ouroboros int+string 1prod", measure(calls, [&](std::size_t i) {
              log.info("net", "sent {} bytes to {}", static_cast<int>(i), peer);

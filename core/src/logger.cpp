@@ -69,21 +69,29 @@ void record_builder::sanitize(std::byte* text, std::size_t size) noexcept {
 bool record_builder::add_fields(std::span<const field> fields) noexcept {
   std::byte* p = buffer_;
   const std::size_t count = std::min(fields.size(), rl::max_fields);
+  const bool typed =
+      std::any_of(fields.begin(), fields.begin() + static_cast<std::ptrdiff_t>(count),
+                  [](const field& f) { return f.type() != field_type::string; });
+  // Only records with a typed field are version 3: string-only records stay readable by
+  // version 1 readers.
+  if (typed) p[1] = std::byte{rl::typed_fields_version};
+  const std::size_t type_size = typed ? 1 : 0;
   std::size_t at = prefix_;
   for (std::size_t i = 0; i < count; ++i) {
     const std::string_view key =
         fields[i].key().substr(0, utf8_prefix(fields[i].key(), rl::max_key_size));
-    if (capacity_ - at < 3 + key.size()) return false;
+    if (capacity_ - at < 3 + type_size + key.size()) return false;
     p[at] = static_cast<std::byte>(key.size());
     if (!key.empty()) std::memcpy(p + at + 1, key.data(), key.size());
     sanitize_utf8(reinterpret_cast<char*>(p + at + 1), key.size());
-    const std::size_t value_at = at + 3 + key.size();
+    if (typed) p[at + 1 + key.size()] = static_cast<std::byte>(fields[i].type());
+    const std::size_t value_at = at + 3 + type_size + key.size();
     format_sink value(reinterpret_cast<char*>(p + value_at),
                       std::min(capacity_ - value_at, rl::max_value_size));
     fields[i].write_value(value);
     if (value.overflowed()) return false;  // a field that does not fit: the large path drops fields
     sanitize_utf8(value.begin(), value.size());
-    store_le(p + at + 1 + key.size(), value.size(), 2);
+    store_le(p + value_at - 2, value.size(), 2);
     at = value_at + value.size();
   }
   prefix_ = at;

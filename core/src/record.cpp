@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 namespace ouroboros {
 
@@ -73,8 +74,91 @@ std::string_view to_string(decode_status status) noexcept {
     case decode_status::bad_format: return "format string does not parse";
     case decode_status::bad_arguments: return "arguments truncated or of an unknown type";
     case decode_status::argument_mismatch: return "arguments do not match the format string";
+    case decode_status::bad_field: return "field of an unknown type or not of its type";
   }
   return "unknown decode status";
+}
+
+std::string_view to_string(field_type type) noexcept {
+  switch (type) {
+    case field_type::i64: return "i64";
+    case field_type::u64: return "u64";
+    case field_type::f64: return "f64";
+    case field_type::boolean: return "bool";
+    case field_type::string: return "string";
+  }
+  return "?";
+}
+
+namespace {
+bool known_field_type(std::uint8_t type) noexcept {
+  switch (static_cast<field_type>(type)) {
+    case field_type::i64:
+    case field_type::u64:
+    case field_type::f64:
+    case field_type::boolean:
+    case field_type::string: return true;
+  }
+  return false;
+}
+bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
+// Decimal digits without a leading zero (other than "0" itself) whose value is <= limit.
+bool decimal_at_most(std::string_view digits, std::uint64_t limit) noexcept {
+  if (digits.empty() || digits.size() > 20) return false;
+  if (digits.size() > 1 && digits[0] == '0') return false;
+  std::uint64_t value = 0;
+  for (const char c : digits) {
+    if (!is_digit(c)) return false;
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    if (value > (limit - d) / 10) return false;
+    value = value * 10 + d;
+  }
+  return true;
+}
+// The JSON number grammar (RFC 8259), which std::to_chars' shortest form always satisfies.
+bool json_number(std::string_view s) noexcept {
+  std::size_t i = 0;
+  const std::size_t n = s.size();
+  if (i < n && s[i] == '-') ++i;
+  if (i >= n) return false;
+  if (s[i] == '0') {
+    ++i;
+  } else if (is_digit(s[i])) {
+    while (i < n && is_digit(s[i])) ++i;
+  } else {
+    return false;
+  }
+  if (i < n && s[i] == '.') {
+    ++i;
+    if (i >= n || !is_digit(s[i])) return false;
+    while (i < n && is_digit(s[i])) ++i;
+  }
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
+    if (i >= n || !is_digit(s[i])) return false;
+    while (i < n && is_digit(s[i])) ++i;
+  }
+  return i == n;
+}
+}  // namespace
+
+bool field_value_matches(field_type type, std::string_view text) noexcept {
+  switch (type) {
+    case field_type::string: return true;
+    case field_type::boolean: return text == "true" || text == "false";
+    case field_type::u64: return decimal_at_most(text, std::numeric_limits<std::uint64_t>::max());
+    case field_type::i64:
+      if (!text.empty() && text[0] == '-')
+        return text != "-0" && decimal_at_most(text.substr(1), std::uint64_t{1} << 63);
+      return decimal_at_most(text, std::numeric_limits<std::int64_t>::max());
+    case field_type::f64:
+      return text == "inf" || text == "-inf" || text == "nan" || text == "-nan" ||
+             json_number(text);
+  }
+  return false;
 }
 
 bool is_valid_utf8(std::string_view text) noexcept {
@@ -162,12 +246,14 @@ std::size_t utf8_prefix(std::string_view text, std::size_t limit) noexcept {
 record_field record_view::field(std::size_t index) const noexcept {
   const std::byte* p = fields_bytes_.data();
   record_field f;
+  const std::size_t type_size = typed_fields_ ? 1 : 0;
   for (std::size_t i = 0; i <= index && i < field_count; ++i) {
     const std::size_t key_size = std::to_integer<std::size_t>(p[0]);
-    const std::size_t value_size = load_u16(p + 1 + key_size);
     f.key = view(p + 1, key_size);
-    f.value = view(p + 3 + key_size, value_size);
-    p += 3 + key_size + value_size;
+    f.type = typed_fields_ ? static_cast<field_type>(p[1 + key_size]) : field_type::string;
+    const std::size_t value_size = load_u16(p + 1 + key_size + type_size);
+    f.value = view(p + 3 + key_size + type_size, value_size);
+    p += 3 + key_size + type_size + value_size;
   }
   return f;
 }
@@ -181,7 +267,8 @@ struct record_decoder {
       return result;
     }
     const auto version = std::to_integer<std::uint8_t>(payload[1]);
-    if (version != rl::version && version != rl::deferred_version) {
+    if (version != rl::version && version != rl::deferred_version &&
+        version != rl::typed_fields_version) {
       result.status = decode_status::bad_version;
       return result;
     }
@@ -217,27 +304,41 @@ struct record_decoder {
     r.tag = view(p + at, tag_size);
     at += tag_size;
     const std::size_t fields_start = at;
+    const bool typed = version == rl::typed_fields_version;
+    r.typed_fields_ = typed;
+    const std::size_t type_size = typed ? 1 : 0;
     for (std::size_t i = 0; i < r.field_count; ++i) {
       if (n - at < 1) {
         result.status = decode_status::truncated;
         return result;
       }
       const std::size_t key_size = std::to_integer<std::size_t>(p[at]);
-      if (n - at - 1 < key_size + 2) {
+      if (n - at - 1 < key_size + type_size + 2) {
         result.status = decode_status::truncated;
         return result;
       }
-      const std::size_t value_size = load_u16(p + at + 1 + key_size);
-      if (n - at - 3 - key_size < value_size) {
+      const std::size_t value_at = at + 3 + key_size + type_size;
+      const std::size_t value_size = load_u16(p + value_at - 2);
+      if (n - value_at < value_size) {
         result.status = decode_status::truncated;
         return result;
       }
-      if (!is_valid_utf8(view(p + at + 1, key_size)) ||
-          !is_valid_utf8(view(p + at + 3 + key_size, value_size))) {
+      const auto type = typed ? std::to_integer<std::uint8_t>(p[at + 1 + key_size])
+                              : static_cast<std::uint8_t>(field_type::string);
+      if (!known_field_type(type)) {
+        result.status = decode_status::bad_field;
+        return result;
+      }
+      const std::string_view value = view(p + value_at, value_size);
+      if (!is_valid_utf8(view(p + at + 1, key_size)) || !is_valid_utf8(value)) {
         result.status = decode_status::invalid_utf8;
         return result;
       }
-      at += 3 + key_size + value_size;
+      if (!field_value_matches(static_cast<field_type>(type), value)) {
+        result.status = decode_status::bad_field;
+        return result;
+      }
+      at = value_at + value_size;
     }
     r.fields_bytes_ = payload.subspan(fields_start, at - fields_start);
     if (deferred) {
@@ -263,12 +364,20 @@ decode_result decode_record(std::span<const std::byte> payload) noexcept {
   return record_decoder::decode(payload);
 }
 
+namespace {
+bool has_typed_field(std::span<const record_field> fields) noexcept {
+  return std::any_of(fields.begin(), fields.end(),
+                     [](const record_field& f) { return f.type != field_type::string; });
+}
+}  // namespace
+
 std::size_t record_prefix_size(const record_header& header,
                                std::span<const record_field> fields) noexcept {
   std::size_t size = rl::fixed_size + cut(header.tag, rl::max_tag_size).size();
   const std::size_t count = std::min(fields.size(), rl::max_fields);
+  const std::size_t type_size = has_typed_field(fields.first(count)) ? 1 : 0;
   for (std::size_t i = 0; i < count; ++i) {
-    size += 3 + cut(fields[i].key, rl::max_key_size).size() +
+    size += 3 + type_size + cut(fields[i].key, rl::max_key_size).size() +
             cut(fields[i].value, rl::max_value_size).size();
   }
   return size;
@@ -280,8 +389,9 @@ std::size_t encode_record_prefix(std::span<std::byte> out, const record_header& 
   std::byte* p = out.data();
   const std::string_view tag = cut(header.tag, rl::max_tag_size);
   const std::size_t count = std::min(fields.size(), rl::max_fields);
+  const bool typed = has_typed_field(fields.first(count));
   p[0] = std::byte{rl::marker};
-  p[1] = std::byte{rl::version};
+  p[1] = std::byte{typed ? rl::typed_fields_version : rl::version};
   p[2] = static_cast<std::byte>(header.severity);
   p[3] = std::byte{header.flags};
   store_le(p + 4, header.thread, 4);
@@ -296,9 +406,11 @@ std::size_t encode_record_prefix(std::span<std::byte> out, const record_header& 
     const std::string_view value = cut(fields[i].value, rl::max_value_size);
     p[at] = static_cast<std::byte>(key.size());
     copy_bytes(p + at + 1, key);
-    store_le(p + at + 1 + key.size(), value.size(), 2);
-    copy_bytes(p + at + 3 + key.size(), value);
-    at += 3 + key.size() + value.size();
+    at += 1 + key.size();
+    if (typed) p[at++] = static_cast<std::byte>(fields[i].type);
+    store_le(p + at, value.size(), 2);
+    copy_bytes(p + at + 2, value);
+    at += 2 + value.size();
   }
   return at;
 }

@@ -121,9 +121,11 @@ log_entry entry_interpreter::to_owned(std::span<const std::byte> payload, std::u
   entry.error = std::string(view.error());
   if (view.kind == entry_kind::record) {
     entry.fields.reserve(view.record.field_count);
+    entry.field_types.reserve(view.record.field_count);
     for (std::size_t i = 0; i < view.record.field_count; ++i) {
       const record_field f = view.record.field(i);
       entry.fields.emplace_back(std::string(f.key), std::string(f.value));
+      entry.field_types.push_back(f.type);
     }
   }
   return entry;

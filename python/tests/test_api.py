@@ -20,9 +20,11 @@ from ouroboros_reader import (
     Status,
     UnsupportedVersionError,
     CorruptSegmentError,
+    FieldType,
     canonical_name,
 )
-from ouroboros_reader.__main__ import main
+from ouroboros_reader.__main__ import entry_json, main
+from ouroboros_reader.records import BAD_FIELD, INVALID_UTF8, TRUNCATED
 
 
 def test_canonical_names() -> None:
@@ -101,7 +103,7 @@ def test_malformed_record_keeps_its_bytes() -> None:
         entries = list(reader)
     assert entries[1].kind is Kind.MALFORMED
     assert entries[1].error == "unknown record version"
-    assert entries[1].payload.startswith(b"\x9e\x03")
+    assert entries[1].payload.startswith(b"\x9e\x04")  # 3 is the typed-field record
 
 
 def test_cli_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -131,3 +133,43 @@ def test_python_dash_m_runs() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "#1 hello"
+
+
+def test_typed_fields_keep_their_type() -> None:
+    import math
+
+    with Reader.from_file(VECTORS / "records_typed.bin") as reader:
+        entries = list(reader)
+    first = entries[0].record
+    assert first is not None
+    assert first.typed_fields() == [
+        ("rows", 12),
+        ("min", -9223372036854775808),
+        ("max", 18446744073709551615),
+        ("ratio", 0.1),
+        ("big", 1e16),
+        ("tiny", 5e-324),
+        ("neg0", -0.0),
+        ("ok", True),
+        ("id", "12"),
+    ]
+    assert [type(v) for _, v in first.typed_fields()] == [int] * 3 + [float] * 4 + [bool, str]
+    assert first.field_types[0] is FieldType.I64
+    line = entry_json(entries[0])
+    assert '"rows":12,' in line and '"ok":true,' in line and '"id":"12"' in line
+    assert '"big":1e+16,' in line  # the writer's text, not re-rendered
+    assert json.loads(line)["fields"]["max"] == 18446744073709551615
+    odd = entries[1].record
+    assert odd is not None
+    values = dict(odd.typed_fields())
+    assert values["inf"] == math.inf and values["ninf"] == -math.inf
+    assert math.isnan(values["nan"]) and math.isnan(values["nnan"]) and values["no"] is False
+    assert json.loads(entry_json(entries[1]))["fields"] == {
+        "inf": "inf",
+        "ninf": "-inf",
+        "nan": "nan",
+        "nnan": "-nan",
+        "no": False,
+    }
+    reasons = [e.error for e in entries[2:-1]]
+    assert reasons == [BAD_FIELD] * 3 + [TRUNCATED] * 2 + [INVALID_UTF8] + [BAD_FIELD] * 3

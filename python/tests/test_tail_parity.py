@@ -9,6 +9,7 @@ between runs). Skipped when the C++ binaries (OUROBOROS_BIN_DIR) or the Go toolc
 """
 
 import difflib
+import json
 import os
 import re
 import shutil
@@ -261,6 +262,7 @@ def test_raw(tails: Tails, shm: Callable[[str], str], variant: Dict[str, object]
 
 @pytest.mark.parametrize("vector,start", [
     ("records_malformed", "oldest"),
+    ("records_typed", "oldest"),  # typed fields: JSON numbers and bools; hostile ones malformed
     ("ticks_uncalibrated", "oldest"),  # a tick stamp without calibration
     ("wrapped_many_chunks", "newest"),  # binary payloads; the newest chunk
     ("no_extension", "oldest"),  # no block: the writer's state is unknown, never reported
@@ -275,6 +277,22 @@ def test_vectors(tails: Tails, shm: Callable[[str], str], vector: str, start: st
                                  (name, {"start": start, "json": True})])
     assert_same(text, "text")
     assert_same(json, "json")
+
+
+def test_typed_fields_are_json_values(tails: Tails, shm: Callable[[str], str]) -> None:
+    """Every tail (not only the same bytes): numbers and bools bare, non-finite floats as
+    strings, string fields quoted even when they look like numbers."""
+    name = shm("typed")
+    put(name, (VECTORS / "records_typed.bin").read_bytes())
+    results = tails.run(name, start="oldest", json=True)
+    assert_same(results, "json")
+    for which, result in results.items():
+        lines = [json.loads(line) for line in result.out.decode().splitlines()]
+        fields = lines[0]["fields"]
+        assert fields["rows"] == 12 and fields["max"] == 18446744073709551615, which
+        assert fields["ratio"] == 0.1 and fields["ok"] is True and fields["id"] == "12", which
+        assert lines[1]["fields"]["nan"] == "nan" and lines[1]["fields"]["no"] is False, which
+        assert lines[2]["malformed"] == "field of an unknown type or not of its type", which
 
 
 def test_gaps(tails: Tails, shm: Callable[[str], str]) -> None:

@@ -7,7 +7,7 @@ from typing import Any, Dict, List
 import pytest
 
 from conftest import VECTORS
-from ouroboros_reader import AttachError, Kind, Reader, Status
+from ouroboros_reader import AttachError, FieldType, Kind, Reader, Status
 
 NAMES = json.loads((VECTORS / "index.json").read_text())
 
@@ -41,7 +41,10 @@ def events_of(reader: Reader) -> List[Dict[str, Any]]:
                     truncated=rec.truncated,
                     tag=rec.tag,
                     message=rec.message,
-                    fields=[list(f) for f in rec.fields],
+                    fields=[
+                        list(f) + ([] if t == FieldType.STRING else [str(t)])
+                        for f, t in zip(rec.fields, rec.field_types)
+                    ],
                 )
             events.append(ev)
         elif r.status is Status.LAPPED:

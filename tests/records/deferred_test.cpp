@@ -198,7 +198,10 @@ TEST(Deferred, FieldsAndUserTypesAreFormattedAtTheCallSite) {
   shm_reader reader(name);
   const read_back back = read_all(reader);
   ASSERT_EQ(back.entries.size(), 3U);
-  EXPECT_EQ(back.versions, (std::vector<int>{1, 1, 2}));
+  // The call with fields is formatted at the call site: a text record, version 3 because its
+  // field is an integer (typed fields, docs/format.md §11.6).
+  EXPECT_EQ(back.versions, (std::vector<int>{1, 3, 2}));
+  EXPECT_EQ(back.entries[1].field_types, std::vector<field_type>{field_type::i64});
   EXPECT_EQ(back.entries[0].message, "at (1,2)");
   EXPECT_EQ(back.entries[1].message, "query 7");
 }

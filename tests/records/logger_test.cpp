@@ -103,9 +103,36 @@ TEST(Logger, RecordsArriveWithEveryPart) {
   const std::vector<std::pair<std::string, std::string>> fields = {
       {"table", "users"}, {"rows", "12"}, {"ratio", "0.5"}, {"ok", "true"}};
   EXPECT_EQ(second.fields, fields);
+  const std::vector<field_type> types = {field_type::string, field_type::i64, field_type::f64,
+                                         field_type::boolean};
+  EXPECT_EQ(second.field_types, types);
   EXPECT_EQ(entries[2].message, "no arguments");
   EXPECT_EQ(entries[2].severity, level::critical);
   EXPECT_EQ(log.records_written(), 3U);
+}
+
+TEST(Logger, TypedFieldsMakeAVersion3RecordStringsStayVersion1) {
+  const std::string name = unique_name("typed");
+  logger log(name, small_options());
+  shm_reader reader(name);
+  log.info("t", {{"s", "text"}}, "strings only");
+  log.info("t", {{"u", std::uint64_t{18446744073709551615ULL}}, {"i", -3}, {"inf", 1.0 / 0.0}},
+           "typed");
+  std::vector<unsigned> versions;
+  {
+    shm_reader raw(name);
+    for (read_result r = raw.read_next(); r.status == read_status::ok; r = raw.read_next())
+      versions.push_back(std::to_integer<unsigned>(r.payload[1]));
+  }
+  EXPECT_EQ(versions, (std::vector<unsigned>{1, 3}));
+  const auto entries = read_all(reader);
+  ASSERT_EQ(entries.size(), 2U);
+  EXPECT_EQ(entries[0].field_types, std::vector<field_type>{field_type::string});
+  const std::vector<std::pair<std::string, std::string>> fields = {
+      {"u", "18446744073709551615"}, {"i", "-3"}, {"inf", "inf"}};
+  EXPECT_EQ(entries[1].fields, fields);
+  const std::vector<field_type> types = {field_type::u64, field_type::i64, field_type::f64};
+  EXPECT_EQ(entries[1].field_types, types);
 }
 
 TEST(Logger, ThresholdFiltersBelowIt) {

@@ -140,7 +140,7 @@ TEST(RecordDecoding, BadLengthsVersionAndLevel) {
   bad[18 + 3 + 1 + 3 + 1] = std::byte{0xFF};
   EXPECT_EQ(decode_record(bad).status, decode_status::truncated);
   bad = payload;
-  bad[1] = std::byte{3};  // 2 is the deferred record
+  bad[1] = std::byte{4};  // 2 is the deferred record, 3 the typed-field record
   EXPECT_EQ(decode_record(bad).status, decode_status::bad_version);
   bad = payload;
   bad[2] = std::byte{6};
@@ -165,6 +165,147 @@ TEST(RecordDecoding, InvalidUtf8AnywhereIsAnError) {
   EXPECT_FALSE(is_valid_utf8("\xF4\x90\x80\x80"));  // beyond U+10FFFF
   EXPECT_FALSE(is_valid_utf8("abc\xE2\x9C"));       // cut sequence
   EXPECT_TRUE(is_valid_utf8("\xF0\x9F\x98\x80 ok"));
+}
+
+std::vector<std::byte> typed_payload() {
+  record_header header;
+  header.tag = "db";
+  const record_field fields[] = {{"rows", "12", field_type::i64},
+                                 {"peer", "10.0.0.1"},
+                                 {"ratio", "0.25", field_type::f64},
+                                 {"ok", "true", field_type::boolean},
+                                 {"big", "18446744073709551615", field_type::u64}};
+  return encode(header, "query done", fields);
+}
+
+TEST(TypedFields, GoldenBytes) {
+  record_header header;
+  header.severity = level::warn;
+  header.thread = 7;
+  header.timestamp = 0x1122334455667788ULL;
+  header.tag = "t";
+  const record_field fields[] = {{"n", "12", field_type::i64}, {"s", "v"}};
+  const auto payload = encode(header, "hi", fields);
+  const std::vector<unsigned> expected = {
+      0x9E, 3,   3, 0,   7, 0, 0, 0,   0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 1,
+      2,    't', 1, 'n', 1, 2, 0, '1', '2',  1,    's',  7,    1,    0,    'v',  'h',  'i'};
+  ASSERT_EQ(payload.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(std::to_integer<unsigned>(payload[i]), expected[i]) << "byte " << i;
+  }
+}
+
+TEST(TypedFields, StringOnlyFieldsStayVersion1) {
+  record_header header;
+  const record_field fields[] = {{"k", "12"}};
+  const auto payload = encode(header, "m", fields);
+  EXPECT_EQ(std::to_integer<unsigned>(payload[1]), 1U);
+  EXPECT_EQ(record_prefix_size(header, fields) + 1, payload.size());
+}
+
+TEST(TypedFields, RoundTripKeepsTextAndType) {
+  const auto payload = typed_payload();
+  record_header header;
+  header.tag = "db";
+  const record_field fields[] = {{"rows", "12", field_type::i64},
+                                 {"peer", "10.0.0.1"},
+                                 {"ratio", "0.25", field_type::f64},
+                                 {"ok", "true", field_type::boolean},
+                                 {"big", "18446744073709551615", field_type::u64}};
+  EXPECT_EQ(record_prefix_size(header, fields) + std::string_view("query done").size(),
+            payload.size());
+  const decode_result result = decode_record(payload);
+  ASSERT_EQ(result.status, decode_status::ok);
+  const record_view& r = result.record;
+  EXPECT_EQ(r.message, "query done");
+  ASSERT_EQ(r.field_count, 5U);
+  for (std::size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(r.field(i).key, fields[i].key);
+    EXPECT_EQ(r.field(i).value, fields[i].value);
+    EXPECT_EQ(r.field(i).type, fields[i].type);
+  }
+}
+
+TEST(TypedFields, EveryTruncationIsAnError) {
+  record_header header;
+  header.tag = "tag";
+  const record_field fields[] = {{"key", "-5", field_type::i64}, {"k2", "v2"}};
+  const auto payload = encode(header, "", fields);
+  for (std::size_t n = 1; n < payload.size(); ++n) {
+    EXPECT_EQ(decode_record(std::span(payload).first(n)).status, decode_status::truncated)
+        << "length " << n;
+  }
+  EXPECT_EQ(decode_record(payload).status, decode_status::ok);
+}
+
+TEST(TypedFields, HostileFieldsAreMalformedWithAReason) {
+  record_header header;
+  header.tag = "tag";
+  const record_field fields[] = {{"key", "42", field_type::u64}};
+  const auto payload = encode(header, "msg", fields);
+  const std::size_t type_at = 18 + 3 + 1 + 3;
+  for (unsigned type : {0U, 4U, 6U, 8U, 0xFFU}) {  // unknown, and deferred-only argument types
+    auto bad = payload;
+    bad[type_at] = std::byte(type);
+    EXPECT_EQ(decode_record(bad).status, decode_status::bad_field) << "type " << type;
+  }
+  auto bad = payload;
+  bad[18 + 3 + 1] = std::byte{0xC0};  // key "key" -> "\xC0ey"
+  EXPECT_EQ(decode_record(bad).status, decode_status::invalid_utf8);
+  bad = payload;
+  bad[type_at + 1] = std::byte{0xFF};  // value length past the end
+  EXPECT_EQ(decode_record(bad).status, decode_status::truncated);
+  bad = payload;
+  bad[type_at + 3] = std::byte{'x'};  // "x2" is no u64
+  EXPECT_EQ(decode_record(bad).status, decode_status::bad_field);
+  bad = payload;
+  bad[type_at] = std::byte{static_cast<unsigned char>(field_type::string)};
+  EXPECT_EQ(decode_record(bad).status, decode_status::ok);
+  EXPECT_EQ(to_string(decode_status::bad_field), "field of an unknown type or not of its type");
+}
+
+TEST(TypedFields, ValueGrammar) {
+  for (const char* ok : {"0", "7", "-7", "9223372036854775807", "-9223372036854775808"})
+    EXPECT_TRUE(field_value_matches(field_type::i64, ok)) << ok;
+  for (const char* bad : {"", "-", "-0", "01", "+1", "1.0", " 1", "9223372036854775808",
+                          "-9223372036854775809", "1e3", "0x10"})
+    EXPECT_FALSE(field_value_matches(field_type::i64, bad)) << bad;
+  for (const char* ok : {"0", "18446744073709551615"})
+    EXPECT_TRUE(field_value_matches(field_type::u64, ok)) << ok;
+  for (const char* bad : {"", "-1", "18446744073709551616", "00", "99999999999999999999"})
+    EXPECT_FALSE(field_value_matches(field_type::u64, bad)) << bad;
+  for (const char* ok :
+       {"0", "-0", "0.25", "1e+16", "1e-05", "-1.5E300", "5e-324", "inf", "-inf", "nan", "-nan"})
+    EXPECT_TRUE(field_value_matches(field_type::f64, ok)) << ok;
+  for (const char* bad : {"", "-", ".5", "1.", "1e", "1e+", "01", "+1", "NaN", "Infinity", "0x1p3"})
+    EXPECT_FALSE(field_value_matches(field_type::f64, bad)) << bad;
+  EXPECT_TRUE(field_value_matches(field_type::boolean, "true"));
+  EXPECT_TRUE(field_value_matches(field_type::boolean, "false"));
+  EXPECT_FALSE(field_value_matches(field_type::boolean, "1"));
+  EXPECT_FALSE(field_value_matches(field_type::boolean, "True"));
+  EXPECT_TRUE(field_value_matches(field_type::string, "anything"));
+}
+
+TEST(TypedFields, RandomBytesNeverCrash) {
+  std::mt19937_64 random(7);
+  const auto valid = typed_payload();
+  std::size_t ok = 0;
+  for (int round = 0; round < 200000; ++round) {
+    std::vector<std::byte> payload = valid;
+    const int flips = 1 + static_cast<int>(random() % 4);
+    for (int i = 0; i < flips; ++i) payload[random() % payload.size()] = std::byte(random() & 0xFF);
+    payload.resize(random() % (payload.size() + 1));
+    const decode_result result = decode_record(payload);
+    if (result.status != decode_status::ok) continue;
+    ++ok;
+    const auto* end = reinterpret_cast<const char*>(payload.data()) + payload.size();
+    for (std::size_t f = 0; f < result.record.field_count; ++f) {
+      const auto field = result.record.field(f);
+      EXPECT_TRUE(field.value.empty() || field.value.data() + field.value.size() <= end);
+      EXPECT_TRUE(field_value_matches(field.type, field.value));
+    }
+  }
+  EXPECT_GT(ok, 0U);
 }
 
 TEST(RecordDecoding, RandomBytesNeverCrash) {
@@ -242,6 +383,16 @@ TEST(EntryInterpreter, RecordSegmentDecodesAndConvertsTicks) {
   ASSERT_EQ(owned.fields.size(), 1U);
   EXPECT_EQ(owned.fields[0].first, "fd");
   EXPECT_EQ(owned.fields[0].second, "3");
+  ASSERT_EQ(owned.field_types.size(), 1U);
+  EXPECT_EQ(owned.field_types[0], field_type::string);
+
+  // Typed fields keep their type in the owning copy.
+  const record_field typed[] = {{"fd", "3", field_type::i64}, {"ok", "false", field_type::boolean}};
+  const log_entry typed_owned = interpreter.to_owned(encode(header, "read", typed), 6);
+  ASSERT_EQ(typed_owned.fields.size(), 2U);
+  EXPECT_EQ(typed_owned.fields[1].second, "false");
+  EXPECT_EQ(typed_owned.field_types,
+            (std::vector<field_type>{field_type::i64, field_type::boolean}));
 
   // Plain text inside a record segment: a message without level or time.
   view = interpreter.interpret(bytes_of("just text"));

@@ -183,6 +183,37 @@ TEST(EntryFormat, JsonRoundTripsEveryAwkwardCharacter) {
   EXPECT_EQ(parsed["fields"]["k\\"].str(), "v\n");
 }
 
+TEST(EntryFormat, TypedFieldsAreJsonNumbersAndBools) {
+  auto interpreter = record_interpreter();
+  record_header header;
+  header.tag = "db";
+  const record_field fields[] = {{"rows", "12", field_type::i64},
+                                 {"max", "18446744073709551615", field_type::u64},
+                                 {"ratio", "1e-05", field_type::f64},
+                                 {"ok", "true", field_type::boolean},
+                                 {"big", "-inf", field_type::f64},
+                                 {"none", "nan", field_type::f64},
+                                 {"id", "12"}};
+  std::vector<std::byte> payload(512);
+  payload.resize(encode_record(payload, header, "done", fields));
+  const decoded_entry entry = decode_entry(1, payload, interpreter);
+  ASSERT_TRUE(entry.is_record);
+  fmt::memory_buffer json;
+  format_json(json, entry);
+  const std::string line = to_string(json);
+  EXPECT_NE(line.find(R"("fields":{"rows":12,"max":18446744073709551615,"ratio":1e-05,"ok":true,)"
+                      R"("big":"-inf","none":"nan","id":"12"})"),
+            std::string::npos)
+      << line;
+  // The text rendering is what a version 1 record with the same text shows.
+  fmt::memory_buffer text;
+  format_text(text, entry, {});
+  EXPECT_NE(to_string(text).find("rows=12 max=18446744073709551615 ratio=1e-05 ok=true big=-inf "
+                                 "none=nan id=12"),
+            std::string::npos)
+      << to_string(text);
+}
+
 TEST(EntryFormat, JsonReplacesInvalidUtf8AndFlagsBinary) {
   entry_interpreter raw;
   const std::string bad = "ok \xFF\xFE end";

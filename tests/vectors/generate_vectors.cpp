@@ -296,7 +296,7 @@ std::vector<test_vector> build() {
       bytes.resize(std::min(size, bytes.size()));
       s.write(bytes);
     };
-    variant([](auto& b) { b[1] = std::byte{3}; }, 1000);         // unknown version (2: deferred)
+    variant([](auto& b) { b[1] = std::byte{4}; }, 1000);         // unknown version (2, 3 are known)
     variant([](auto&) {}, 10);                                   // inside fixed part
     variant([](auto&) {}, 1);                                    // marker only
     variant([](auto& b) { b[2] = std::byte{6}; }, 1000);         // bad level
@@ -305,6 +305,61 @@ std::vector<test_vector> build() {
     variant([](auto& b) { b.back() = std::byte{0xFF}; }, 1000);  // message not UTF-8
     variant([](auto& b) { b[18] = std::byte{0xC3}; }, 1000);     // tag not UTF-8
     s.write_record(h, "good after");
+    s.finish();
+  }
+  {
+    auto& v = add("records_typed",
+                  "Typed fields (record version 3): i64, u64, f64 (shortest text, non-finite "
+                  "too), bool and string fields; then hostile ones, each malformed with the "
+                  "decoder's reason: unknown type tags, a truncated value, a key that is not "
+                  "UTF-8, text that is not of its type.");
+    scenario s(v, 4, 512, true, ext::encoding_record);
+    record_header h;
+    h.severity = level::info;
+    h.timestamp = 1'700'000'000'000'000'000ULL;
+    h.thread = 9;
+    h.tag = "db";
+    const record_field typed[] = {{"rows", "12", field_type::i64},
+                                  {"min", "-9223372036854775808", field_type::i64},
+                                  {"max", "18446744073709551615", field_type::u64},
+                                  {"ratio", "0.1", field_type::f64},
+                                  {"big", "1e+16", field_type::f64},
+                                  {"tiny", "5e-324", field_type::f64},
+                                  {"neg0", "-0", field_type::f64},
+                                  {"ok", "true", field_type::boolean},
+                                  {"id", "12"}};
+    s.write_record(h, "query done", typed);
+    const record_field odd[] = {{"inf", "inf", field_type::f64},
+                                {"ninf", "-inf", field_type::f64},
+                                {"nan", "nan", field_type::f64},
+                                {"nnan", "-nan", field_type::f64},
+                                {"no", "false", field_type::boolean}};
+    s.write_record(h, "non-finite", odd);
+    const record_field one[] = {{"key", "42", field_type::u64}};
+    std::vector<std::byte> good(128);
+    const std::size_t n = encode_record(good, h, "message", one);
+    const std::size_t type_at = record_layout::fixed_size + h.tag.size() + 1 + 3;
+    auto variant = [&](auto mutate, std::size_t size) {
+      std::vector<std::byte> bytes(good.begin(), good.begin() + n);
+      mutate(bytes);
+      bytes.resize(std::min(size, bytes.size()));
+      s.write(bytes);
+    };
+    variant([&](auto& b) { b[type_at] = std::byte{0}; }, 1000);         // unknown type
+    variant([&](auto& b) { b[type_at] = std::byte{8}; }, 1000);         // an argument-only type
+    variant([&](auto& b) { b[type_at] = std::byte{0xFF}; }, 1000);      // unknown type
+    variant([&](auto&) {}, type_at + 3 + 1);                            // value cut after 1 byte
+    variant([&](auto&) {}, type_at + 2);                                // value length cut
+    variant([&](auto& b) { b[type_at - 3] = std::byte{0xC0}; }, 1000);  // key not UTF-8
+    variant([&](auto& b) { b[type_at + 3] = std::byte{'x'}; }, 1000);   // "x2" is no u64
+    variant(
+        [&](auto& b) {
+          b[type_at] = std::byte{1};
+          b[type_at + 3] = std::byte{'0'};
+        },
+        1000);                                                   // "02": a leading zero
+    variant([&](auto& b) { b[type_at] = std::byte{5}; }, 1000);  // "42" is no bool
+    s.write_record(h, "good after", typed);
     s.finish();
   }
   {

@@ -144,7 +144,10 @@ inline std::string payload_json(std::span<const std::byte> buffer,
   for (std::size_t i = 0; i < r.field_count; ++i) {
     const record_field f = r.field(i);
     if (i > 0) out += ", ";
-    out += "[" + json_string(f.key) + ", " + json_string(f.value) + "]";
+    out += "[" + json_string(f.key) + ", " + json_string(f.value);
+    // Typed fields (record version 3) name their type; string fields stay [key, value].
+    if (f.type != field_type::string) out += ", " + json_string(to_string(f.type));
+    out += "]";
   }
   return out + "]";
 }

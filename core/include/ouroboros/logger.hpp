@@ -73,7 +73,8 @@ struct logger_options {
   std::chrono::milliseconds maintenance_interval{1000};
 };
 
-// A key=value field of a record. Values are stored as text; numbers are formatted on write.
+// A key=value field of a record. Values are stored as text (numbers formatted on write) with
+// their type: a record with an integer, double or bool field is a typed-field record.
 // Thread-safety: plain value type.
 class field {
  public:
@@ -102,6 +103,16 @@ class field {
   }
 
   std::string_view key() const noexcept { return key_; }
+  field_type type() const noexcept {
+    switch (kind_) {
+      case kind::signed_int: return field_type::i64;
+      case kind::unsigned_int: return field_type::u64;
+      case kind::floating: return field_type::f64;
+      case kind::boolean: return field_type::boolean;
+      case kind::text: break;
+    }
+    return field_type::string;
+  }
   // Writes the value's text (for strings: the bytes as given).
   void write_value(format_sink& out) const noexcept;
 

@@ -19,6 +19,11 @@
 // (arg_type) and its value. Readers format the message from the interned format string; version
 // 1 readers report it as a record of an unknown version.
 //
+// Version 3, the typed-field record (docs/format.md, "Typed fields"), is version 1 with one u8
+// field_type between each field's key and its value length; the value stays the text a version
+// 1 record would carry, so rendering is unchanged and the type says how to read it. A writer
+// uses it only when a field is not a string; version 1 readers report it as an unknown version.
+//
 // A segment says in its extension block whether its payloads are records; entries of segments
 // without the block (other v1 writers) or with the raw encoding are plain bytes.
 //
@@ -61,6 +66,7 @@ inline constexpr std::size_t max_value_size = 65535;
 inline constexpr std::uint8_t deferred_version = 2;
 inline constexpr std::size_t deferred_fixed_size = 22;
 inline constexpr std::uint8_t dictionary_kind_format = 1;  // dictionary entry: a format string
+inline constexpr std::uint8_t typed_fields_version = 3;
 }  // namespace record_layout
 
 // Argument types of deferred records; values little-endian.
@@ -75,9 +81,24 @@ enum class arg_type : std::uint8_t {
   pointer = 8,    // 8 bytes, the address
 };
 
+// Types of the fields of typed-field records (numbered as the matching arg_type). The value is
+// always text: decimal for i64/u64, std::to_chars' shortest round-trip form for f64 ("inf",
+// "-inf", "nan", "-nan" for the non-finite), "true"/"false" for bool.
+enum class field_type : std::uint8_t {
+  i64 = 1,
+  u64 = 2,
+  f64 = 3,
+  boolean = 5,
+  string = 7,
+};
+std::string_view to_string(field_type type) noexcept;
+// Whether `text` is a value the writer could have written for `type` (docs/format.md grammar).
+bool field_value_matches(field_type type, std::string_view text) noexcept;
+
 struct record_field {
   std::string_view key;
-  std::string_view value;
+  std::string_view value;  // the value's text, whatever its type
+  field_type type = field_type::string;
 };
 
 // A decoded record pointing into the payload it was decoded from (no allocation).
@@ -104,6 +125,7 @@ class record_view {
  private:
   friend struct record_decoder;
   std::span<const std::byte> fields_bytes_;
+  bool typed_fields_ = false;  // version 3: a type byte after each key
 };
 
 enum class decode_status {
@@ -118,6 +140,7 @@ enum class decode_status {
   bad_format,         // the format string does not parse
   bad_arguments,      // an argument is truncated, has an unknown type or an invalid value
   argument_mismatch,  // too few arguments, or one whose type the field's spec cannot format
+  bad_field,  // typed-field records: a field of an unknown type, or text its type cannot have
 };
 std::string_view to_string(decode_status status) noexcept;
 
@@ -148,7 +171,9 @@ std::size_t record_prefix_size(const record_header& header,
                                std::span<const record_field> fields = {}) noexcept;
 
 // Encodes the header and fields into `out` (which must hold record_prefix_size bytes) and
-// returns the number of bytes written; the message follows at that offset. Keys and values
+// returns the number of bytes written; the message follows at that offset. The record is a
+// version 3 (typed fields) record when a field's type is not string, else version 1. A typed
+// field's value must satisfy field_value_matches (not checked here). Keys and values
 // longer than their limits are cut at a UTF-8 boundary; more than 255 fields are dropped.
 std::size_t encode_record_prefix(std::span<std::byte> out, const record_header& header,
                                  std::span<const record_field> fields = {}) noexcept;

@@ -69,7 +69,8 @@ struct log_entry {
   std::string tag;
   std::string message;  // plain payloads: the bytes as they are (may not be UTF-8; see printable)
   std::vector<std::pair<std::string, std::string>> fields;
-  std::string error;  // malformed: the decoder's reason
+  std::vector<field_type> field_types;  // one per field: how to read its text
+  std::string error;                    // malformed: the decoder's reason
 };
 
 class entry_interpreter {

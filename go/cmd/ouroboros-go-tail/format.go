@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -182,7 +183,7 @@ func jsonEntry(b []byte, e *ouroboros.Entry) []byte {
 				}
 				b = appendJSONString(b, f.Key)
 				b = append(b, ':')
-				b = appendJSONString(b, f.Value)
+				b = appendJSONFieldValue(b, f)
 			}
 			b = append(b, '}')
 		}
@@ -297,4 +298,18 @@ func (e *event) text(color bool) string {
 		line = "\x1b[1;36m" + line + reset
 	}
 	return line + "\n"
+}
+
+// appendJSONFieldValue writes numbers and bools bare (the decoder checked that their text is
+// JSON) and everything else, the non-finite floats included, as a JSON string, as the C++ tail.
+func appendJSONFieldValue(b []byte, f ouroboros.Field) []byte {
+	switch f.Type {
+	case ouroboros.FieldI64, ouroboros.FieldU64, ouroboros.FieldBool:
+		return append(b, f.Value...)
+	case ouroboros.FieldF64:
+		if !strings.ContainsAny(f.Value, "in") {
+			return append(b, f.Value...)
+		}
+	}
+	return appendJSONString(b, f.Value)
 }

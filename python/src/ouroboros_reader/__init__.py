@@ -34,7 +34,7 @@ from .reader import (
     canonical_name,
     open_segment,
 )
-from .records import Level, Record, decode_record
+from .records import FieldType, Level, Record, decode_record
 
 __version__ = "0.1.0"
 
@@ -42,6 +42,7 @@ __all__ = [
     "AttachError",
     "CorruptSegmentError",
     "Entry",
+    "FieldType",
     "ExtensionInfo",
     "InvalidNameError",
     "Kind",

@@ -30,6 +30,7 @@ from . import __version__
 from ._ring import FORMAT_VERSION
 from .reader import Entry, Kind, Liveness, Reader, Start, Status
 from .records import VERSION as RECORD_VERSION
+from .records import FieldType
 
 PROG = "python -m ouroboros_reader"
 PROGRAM = "ouroboros_reader"  # the prefix of warnings and errors ("ouroboros-cli: ..." in the CLI)
@@ -181,6 +182,16 @@ def time_json(unix_ns: int) -> str:
     return f"{_json_second[1]}.{nanos:09d}Z"
 
 
+def _json_field_value(kind: FieldType, text: str) -> str:
+    """Numbers and bools bare (the decoder checked their text is JSON), the rest, the non-finite
+    floats included, as JSON strings: as the C++ tail."""
+    if kind in (FieldType.I64, FieldType.U64, FieldType.BOOL):
+        return text
+    if kind == FieldType.F64 and "i" not in text and "n" not in text:
+        return text
+    return json_string(text)
+
+
 def entry_json(entry: Entry) -> str:
     """The CLI's entry object (format_json), keys in its order: type, seq, time, time_ns, level,
     tag, thread, message, binary, malformed, truncated, fields (each only where it applies)."""
@@ -198,7 +209,12 @@ def entry_json(entry: Entry) -> str:
             parts.append(',"truncated":true')
         if record.fields:
             parts.append(',"fields":{')
-            parts.append(",".join(f"{json_string(k)}:{json_string(v)}" for k, v in record.fields))
+            parts.append(
+                ",".join(
+                    f"{json_string(k)}:{_json_field_value(t, v)}"
+                    for (k, v), t in zip(record.fields, record.field_types)
+                )
+            )
             parts.append("}")
     else:
         payload = entry.payload

@@ -11,6 +11,7 @@ from typing import Any, Callable, List, Optional, Tuple, Union
 MARKER = 0x9E
 VERSION = 1
 DEFERRED_VERSION = 2
+TYPED_VERSION = 3  # version 1 with a type byte after each field's key
 FIXED_SIZE = 18
 DEFERRED_FIXED_SIZE = 22
 FLAG_TRUNCATED = 1
@@ -35,13 +36,99 @@ BAD_VERSION = "unknown record version"
 TRUNCATED = "record truncated"
 BAD_LEVEL = "invalid level"
 INVALID_UTF8 = "invalid UTF-8"
+BAD_FIELD = "field of an unknown type or not of its type"
+
+
+class FieldType(enum.IntEnum):
+    """How to read a field's text (docs/format.md, typed fields)."""
+
+    I64 = 1
+    U64 = 2
+    F64 = 3
+    BOOL = 5
+    STRING = 7
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+_DIGITS = frozenset(b"0123456789")
+
+
+def _decimal_at_most(digits: bytes, limit: int) -> bool:
+    if not digits or len(digits) > 20 or (len(digits) > 1 and digits[0] == 0x30):
+        return False
+    return all(c in _DIGITS for c in digits) and int(digits) <= limit
+
+
+def _json_number(s: bytes) -> bool:
+    """The RFC 8259 number grammar, which the writer's shortest float text satisfies."""
+    i, n = 0, len(s)
+    if i < n and s[i] == 0x2D:
+        i += 1
+    if i >= n:
+        return False
+    if s[i] == 0x30:
+        i += 1
+    elif s[i] in _DIGITS:
+        while i < n and s[i] in _DIGITS:
+            i += 1
+    else:
+        return False
+    if i < n and s[i] == 0x2E:
+        i += 1
+        if i >= n or s[i] not in _DIGITS:
+            return False
+        while i < n and s[i] in _DIGITS:
+            i += 1
+    if i < n and s[i] in b"eE":
+        i += 1
+        if i < n and s[i] in b"+-":
+            i += 1
+        if i >= n or s[i] not in _DIGITS:
+            return False
+        while i < n and s[i] in _DIGITS:
+            i += 1
+    return i == n
+
+
+def field_value_matches(kind: int, text: bytes) -> bool:
+    """Whether ``text`` is what a writer writes for a field of type ``kind`` (C++
+    field_value_matches)."""
+    if kind == FieldType.STRING:
+        return True
+    if kind == FieldType.BOOL:
+        return text in (b"true", b"false")
+    if kind == FieldType.U64:
+        return _decimal_at_most(text, (1 << 64) - 1)
+    if kind == FieldType.I64:
+        if text[:1] == b"-":
+            return text != b"-0" and _decimal_at_most(text[1:], 1 << 63)
+        return _decimal_at_most(text, (1 << 63) - 1)
+    if kind == FieldType.F64:
+        return text in (b"inf", b"-inf", b"nan", b"-nan") or _json_number(text)
+    return False
+
+
+FieldValue = Union[int, float, bool, str]
+
+
+def typed_value(kind: int, text: str) -> FieldValue:
+    """A field's value as int, float, bool or str (its text was checked by the decoder)."""
+    if kind in (FieldType.I64, FieldType.U64):
+        return int(text)
+    if kind == FieldType.F64:
+        return float(text)  # "inf", "-inf", "nan" and "-nan" are what float() reads
+    if kind == FieldType.BOOL:
+        return text == "true"
+    return text
 
 
 class Record:
     """A decoded record (treat as immutable). ``timestamp`` is as stored: unix ns, or writer
     ticks when ``ticks``."""
 
-    __slots__ = ("level", "flags", "thread", "timestamp", "tag", "message", "fields")
+    __slots__ = ("level", "flags", "thread", "timestamp", "tag", "message", "fields", "field_types")
 
     def __init__(
         self,
@@ -52,6 +139,7 @@ class Record:
         tag: str,
         message: str,
         fields: Optional[List[Tuple[str, str]]] = None,
+        field_types: Optional[List[FieldType]] = None,
     ) -> None:
         self.level = level
         self.flags = flags
@@ -59,7 +147,15 @@ class Record:
         self.timestamp = timestamp
         self.tag = tag
         self.message = message
+        # ``fields`` holds each field's text, as every reader shows it; ``field_types`` its type.
         self.fields: List[Tuple[str, str]] = fields if fields is not None else []
+        self.field_types: List[FieldType] = (
+            field_types if field_types is not None else [FieldType.STRING] * len(self.fields)
+        )
+
+    def typed_fields(self) -> List[Tuple[str, FieldValue]]:
+        """(key, value) pairs with int, float, bool or str values, as the writer logged them."""
+        return [(k, typed_value(t, v)) for (k, v), t in zip(self.fields, self.field_types)]
 
     @property
     def truncated(self) -> bool:
@@ -84,6 +180,7 @@ class Record:
 
 
 _LEVELS = tuple(Level)
+_FIELD_TYPES = frozenset(int(t) for t in FieldType)
 _unpack_head = struct.Struct("<BBBBIQBB").unpack_from
 
 
@@ -100,8 +197,10 @@ def decode_record(
     if n < 2:
         return TRUNCATED
     deferred = payload[1] == DEFERRED_VERSION
-    if payload[1] != VERSION and not deferred:
+    typed = payload[1] == TYPED_VERSION
+    if payload[1] != VERSION and not deferred and not typed:
         return BAD_VERSION
+    type_size = 1 if typed else 0
     fixed = DEFERRED_FIXED_SIZE if deferred else FIXED_SIZE
     if n < fixed:
         return TRUNCATED
@@ -113,6 +212,7 @@ def decode_record(
     if at > n:
         return TRUNCATED
     fields: List[Tuple[str, str]] = []
+    types: List[FieldType] = []
     # One handler for every string: each field's key and value are decoded right after its
     # bounds are checked, so the first failure in payload order decides, as in record.cpp.
     try:
@@ -120,17 +220,20 @@ def decode_record(
             if at >= n:
                 return TRUNCATED
             key_end = at + 1 + payload[at]
-            if key_end + 2 > n:
+            value_at = key_end + type_size + 2
+            if value_at > n:
                 return TRUNCATED
-            value_end = key_end + 2 + (payload[key_end] | (payload[key_end + 1] << 8))
+            value_end = value_at + (payload[value_at - 2] | (payload[value_at - 1] << 8))
             if value_end > n:
                 return TRUNCATED
-            fields.append(
-                (
-                    payload[at + 1 : key_end].decode("utf-8"),
-                    payload[key_end + 2 : value_end].decode("utf-8"),
-                )
-            )
+            kind = payload[key_end] if typed else FieldType.STRING
+            if kind not in _FIELD_TYPES:
+                return BAD_FIELD
+            value = payload[value_at:value_end]
+            fields.append((payload[at + 1 : key_end].decode("utf-8"), value.decode("utf-8")))
+            if not field_value_matches(kind, value):
+                return BAD_FIELD
+            types.append(FieldType(kind))
             at = value_end
         tag = payload[fixed : fixed + tag_size].decode("utf-8")
         if deferred:
@@ -142,7 +245,7 @@ def decode_record(
             message = payload[at:].decode("utf-8")
     except UnicodeDecodeError:
         return INVALID_UTF8
-    return Record(_LEVELS[level], flags, thread, timestamp, tag, message, fields)
+    return Record(_LEVELS[level], flags, thread, timestamp, tag, message, fields, types)
 
 
 def _render_deferred(

@@ -378,6 +378,22 @@ std::string iso8601_utc(std::uint64_t unix_ns, int fraction_digits) {
   return fmt::format("{}.{:0{}}Z", std::string_view(text.data(), size), fraction, fraction_digits);
 }
 
+// Numbers and bools as JSON numbers and bools; their text is already JSON (the decoder checked
+// it), except the non-finite floats, which JSON cannot express and stay strings ("inf", "nan").
+static void append_json_field_value(fmt::memory_buffer& out, const record_field& field) {
+  const bool bare =
+      field.type == field_type::i64 || field.type == field_type::u64 ||
+      field.type == field_type::boolean ||
+      (field.type == field_type::f64 && field.value.find_first_of("in") == std::string_view::npos);
+  if (bare) {
+    append(out, field.value);
+    return;
+  }
+  out.push_back('"');
+  append_json_escaped(out, field.value);
+  out.push_back('"');
+}
+
 void format_json(fmt::memory_buffer& out, const decoded_entry& entry) {
   fmt::format_to(std::back_inserter(out), "{{\"type\":\"entry\",\"seq\":{}", entry.sequence);
   if (entry.is_record) {
@@ -405,9 +421,8 @@ void format_json(fmt::memory_buffer& out, const decoded_entry& entry) {
       if (i > 0) out.push_back(',');
       out.push_back('"');
       append_json_escaped(out, field.key);
-      append(out, "\":\"");
-      append_json_escaped(out, field.value);
-      out.push_back('"');
+      append(out, "\":");
+      append_json_field_value(out, field);
     }
     out.push_back('}');
   }
