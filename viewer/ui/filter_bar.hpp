@@ -35,6 +35,8 @@ class filter_bar : public QWidget {
   QLineEdit* text_field() const noexcept { return text_; }
   // Sets the message filter as if typed (e.g. from the command line).
   void set_text(const QString& text, bool regex);
+  // Shows `spec` in the controls (a restored session); applies it at once.
+  void set_spec(const filter_spec& spec);
   // The level row has room on its right for the tab's badges.
   QHBoxLayout* levels_row() const noexcept { return levels_row_; }
 
