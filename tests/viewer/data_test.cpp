@@ -940,6 +940,19 @@ TEST_F(ModelTest, HighlightIsComputedOnArrivalAndAfterRuleChanges) {
   EXPECT_EQ(model.highlight_at(0), 0x010203);
   model.set_highlight_rules({});
   EXPECT_EQ(model.highlight_at(0), -1);
+
+  // A flood larger than one tick's marking budget: every row still gets its rule's colour.
+  model.set_highlight_rules({rule});
+  model.set_filter(spec());
+  model.wait_for_refilter();
+  store.set_limits({20'000, 0});
+  for (int i = 10; i < 10'010; ++i) rows.record(i, 2, "", i % 3 ? "quiet" : "noise");
+  feed(rows.take());
+  ASSERT_EQ(model.rowCount(), 10'002);
+  for (int r = 2; r < model.rowCount(); ++r) {
+    const bool quiet = model.entry_at(r).message() == "quiet";
+    ASSERT_EQ(model.highlight_at(r), quiet ? 0x010203 : -1) << "row " << r;
+  }
 }
 
 TEST(Session, RoundTripsViewsAndFiltersThroughSettings) {

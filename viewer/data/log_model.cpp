@@ -13,6 +13,8 @@ namespace ouroboros::viewer {
 namespace {
 // Re-filtering this many rows inline costs well under a millisecond; more goes to a pool thread.
 constexpr std::uint64_t inline_refilter_limit = 20'000;
+// Rows a tick marks against the highlight rules as they arrive: about 2 ms with three rules.
+constexpr std::size_t highlight_budget = 4096;
 }  // namespace
 
 struct refilter_job {
@@ -244,8 +246,15 @@ void log_model::sync(const std::vector<row_span>& spans) {
   beginInsertRows({}, first, first + static_cast<int>(added.size()) - 1);
   for (const std::uint64_t serial : added) count_row(view_.at(serial), +1);
   rows_.insert(rows_.end(), added.begin(), added.end());
-  for (const std::uint64_t serial : added) {
-    marks_.push_back(highlighter_.empty() ? 0 : highlighter_.match(view_.at(serial)));
+  // The newest rows of the tick (those on screen while following) are marked now, up to a
+  // budget that bounds the GUI thread's work per tick; older ones of a flood are marked when
+  // first needed, each once.
+  const std::size_t unmarked_count =
+      added.size() > highlight_budget ? added.size() - highlight_budget : 0;
+  for (std::size_t i = 0; i < added.size(); ++i) {
+    marks_.push_back(highlighter_.empty() ? std::uint8_t{0}
+                     : i < unmarked_count ? unmarked
+                                          : highlighter_.match(view_.at(added[i])));
   }
   endInsertRows();
 }

@@ -93,8 +93,9 @@ class log_model : public QAbstractTableModel {
   const QStringList& sources() const noexcept { return sources_; }
   bool merged() const noexcept { return !sources_.isEmpty(); }
 
-  // Highlight rules (first match wins). Arriving rows are marked once in sync(); after a rule
-  // change or a re-filter the retained rows are marked again, each once, when first asked.
+  // Highlight rules (first match wins). Arriving rows are marked once in sync() (the newest
+  // 4096 of a tick; older rows of a flood, and the retained rows after a rule change or a
+  // re-filter, are marked once each when first asked): never per repaint.
   void set_highlight_rules(const std::vector<highlight_rule>& rules);
   // The 0xRRGGBB background of `row`'s winning rule, or -1 when no rule matches it.
   std::int64_t highlight_at(int row) const;
