@@ -49,6 +49,11 @@ int main(int argc, char** argv) {
   const QCommandLineOption select_gap(
       QStringLiteral("screenshot-select-gap"),
       QStringLiteral("Before the screenshot, select the newest gap row."));
+  const QCommandLineOption no_restore(
+      QStringLiteral("no-restore"),
+      QStringLiteral("Start empty instead of reopening the tabs and merged views (with their "
+                     "filters) that were open when the viewer last closed."));
+  parser.addOption(no_restore);
   parser.addOption(segment);
   parser.addOption(merge);
   parser.addOption(select_gap);
@@ -58,9 +63,8 @@ int main(int argc, char** argv) {
   parser.process(app);
 
   ouroboros::viewer::main_window window;
-  for (const QString& name : parser.values(segment)) window.attach(name);
-  for (const QString& names : parser.values(merge))
-    window.open_merged(names.split(QLatin1Char(','), Qt::SkipEmptyParts));
+  window.open_startup_views(!parser.isSet(no_restore), parser.values(segment),
+                            parser.values(merge));
   if (parser.isSet(filter)) {
     if (auto* tab = window.current_tab()) tab->filters()->set_text(parser.value(filter), true);
   }

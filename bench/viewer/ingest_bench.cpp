@@ -7,7 +7,11 @@
 // re-filter the full history in the background. With --view a real table view (offscreen)
 // follows the model, so the tick includes the view's own work.
 //
+// With --highlight N the model marks every arriving visible row against N highlight rules (a
+// level rule, a tag rule, then message regexes), as the window does.
+//
 //   ouroboros-bench-viewer [--seconds 10] [--view] [--no-filter] [--max-entries 1000000]
+//                          [--highlight N]
 #include <unistd.h>
 #include <QApplication>
 #include <QElapsedTimer>
@@ -25,6 +29,7 @@
 #include <vector>
 
 #include "bench_support.hpp"
+#include "data/highlight.hpp"
 #include "data/segment_session.hpp"
 #include "ouroboros/record.hpp"
 #include "ouroboros/segment.hpp"
@@ -72,6 +77,7 @@ int run_ingest_bench(int argc, char** argv) {
   bool with_view = false;
   bool with_filter = true;
   std::uint64_t max_entries = 1'000'000;
+  int highlight_rules = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--seconds" && i + 1 < argc)
@@ -82,8 +88,12 @@ int run_ingest_bench(int argc, char** argv) {
       with_filter = false;
     else if (arg == "--max-entries" && i + 1 < argc)
       max_entries = std::stoull(argv[++i]);
+    else if (arg == "--highlight" && i + 1 < argc)
+      highlight_rules = std::stoi(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: %s [--seconds S] [--view] [--no-filter] [--max-entries N]\n",
+      std::fprintf(stderr,
+                   "usage: %s [--seconds S] [--view] [--no-filter] [--max-entries N] "
+                   "[--highlight N]\n",
                    argv[0]);
       return 2;
     }
@@ -110,6 +120,25 @@ int run_ingest_bench(int argc, char** argv) {
     spec->text = QStringLiteral("(timeout|refused|failed) .*\\d+");
     spec->regex = true;
     session.set_filter(spec);
+  }
+  if (highlight_rules > 0) {
+    // Rules that rarely match, so every row runs through all of them (the costly case).
+    std::vector<highlight_rule> rules;
+    for (int i = 0; i < highlight_rules; ++i) {
+      highlight_rule rule;
+      if (i == 0) {
+        rule.on = highlight_rule::field::level;
+        rule.pattern = QStringLiteral("CRITICAL");
+      } else if (i == 1) {
+        rule.on = highlight_rule::field::tag;
+        rule.pattern = QStringLiteral("payments*");
+      } else {
+        rule.pattern = QStringLiteral("deadlock|out of memory %1").arg(i);
+      }
+      rule.rgb = 0xffd54f;
+      rules.push_back(rule);
+    }
+    session.model()->set_highlight_rules(rules);
   }
   std::unique_ptr<log_view> view;
   if (with_view) {
@@ -188,7 +217,7 @@ int run_ingest_bench(int argc, char** argv) {
   const std::uint64_t struct_bytes =
       history.pages.size() * std::uint64_t{page_capacity} * sizeof(entry);
   const std::uint64_t index_bytes =
-      static_cast<std::uint64_t>(session.model()->rowCount()) * sizeof(std::uint64_t);
+      static_cast<std::uint64_t>(session.model()->rowCount()) * (sizeof(std::uint64_t) + 1);
   const std::uint64_t total = struct_bytes + index_bytes + block_bytes;
   const double overhead =
       retained ? static_cast<double>(total - message_bytes) / static_cast<double>(retained) : 0;
@@ -196,8 +225,8 @@ int run_ingest_bench(int argc, char** argv) {
   const double rss_per_entry =
       retained ? static_cast<double>(rss_after - rss_before) / static_cast<double>(retained) : 0;
 
-  std::printf("viewer ingest, %s, %s, %.1f s measured after 1 s warm-up\n",
-              with_filter ? "regex filter active" : "no filter",
+  std::printf("viewer ingest, %s, %d highlight rules, %s, %.1f s measured after 1 s warm-up\n",
+              with_filter ? "regex filter active" : "no filter", highlight_rules,
               with_view ? "with an offscreen table view" : "data layer only", measured_s);
   {
     std::ifstream loadavg("/proc/loadavg");

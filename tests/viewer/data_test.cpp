@@ -7,6 +7,7 @@
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QSettings>
 #include <QTemporaryDir>
 
 #include "data/bookmarks.hpp"
@@ -15,10 +16,12 @@
 #include "data/exporter.hpp"
 #include "data/filter.hpp"
 #include "data/format.hpp"
+#include "data/highlight.hpp"
 #include "data/log_model.hpp"
 #include "data/row_selection.hpp"
 #include "data/segment_catalog.hpp"
 #include "data/segment_session.hpp"
+#include "data/session_state.hpp"
 #include "data/timeline.hpp"
 #include "data/viewport_anchor.hpp"
 #include "viewer_test_support.hpp"
@@ -972,4 +975,204 @@ TEST(Export, BookmarkColumn) {
   EXPECT_TRUE(text[1].startsWith("  "));
   const QStringList plain = run(export_format::csv, {});
   EXPECT_FALSE(plain[0].contains("bookmark")) << "no column without bookmarks";
+}
+
+TEST(Highlight, FirstMatchingRuleWinsOnMessageTagAndLevel) {
+  tag_table tags;
+  row_factory rows(tags);
+  const entry& warn_net = rows.add(row_kind::record, 1, 3, "net.tx", 1, "retry 3 of 5");
+  const entry& info_db = rows.add(row_kind::record, 2, 2, "db", 2, "Query TIMEOUT after 5 s");
+  const entry& error_db = rows.add(row_kind::record, 3, 4, "db", 2, "disk full");
+  const entry& plain = rows.add(row_kind::plain, 4, -1, "", 0, "timeout in a plain payload");
+  const entry& gap = rows.add(row_kind::gap, 5, -1, "", 0, "timeout: 5 entries overwritten");
+  const entry& quiet = rows.add(row_kind::record, 6, 2, "ui", 3, "all good");
+
+  std::vector<highlight_rule> rules(3);
+  rules[0].on = highlight_rule::field::level;
+  rules[0].pattern = QStringLiteral("error");
+  rules[0].rgb = 0xff0000;
+  rules[1].on = highlight_rule::field::message;
+  rules[1].pattern = QStringLiteral("time\\s*out");
+  rules[1].rgb = 0x00ff00;
+  rules[2].on = highlight_rule::field::tag;
+  rules[2].pattern = QStringLiteral("net*");
+  rules[2].rgb = 0x0000ff;
+  for (const auto& r : rules) EXPECT_TRUE(highlight_rule_error(r).isEmpty());
+
+  highlighter h(rules, &tags);
+  EXPECT_EQ(h.match(error_db), 1);
+  EXPECT_EQ(h.match(info_db), 2) << "case-insensitive unless asked";
+  EXPECT_EQ(h.match(warn_net), 3) << "tag wildcard";
+  EXPECT_EQ(h.match(plain), 2);
+  EXPECT_EQ(h.match(gap), 0) << "gap and restart rows keep their own colours";
+  EXPECT_EQ(h.match(quiet), 0);
+  EXPECT_EQ(h.rgb(2), 0x00ff00U);
+
+  // Order decides: the message rule first now takes the error row that also matches it.
+  const entry& error_timeout = rows.add(row_kind::record, 7, 4, "db", 2, "timeout");
+  std::vector<highlight_rule> swapped{rules[1], rules[0]};
+  highlighter h2(swapped, &tags);
+  EXPECT_EQ(h2.match(error_timeout), 1);
+  EXPECT_EQ(h2.match(error_db), 2);
+
+  rules[1].case_sensitive = true;
+  EXPECT_EQ(highlighter(rules, &tags).match(info_db), 0);
+}
+
+TEST(Highlight, InvalidRulesAreRefusedAndNeverLoaded) {
+  highlight_rule bad;
+  bad.pattern = QStringLiteral("ab(");
+  EXPECT_TRUE(highlight_rule_error(bad).contains("offset 3"))
+      << highlight_rule_error(bad).toStdString();
+  highlight_rule raise;
+  raise.pattern = QStringLiteral("(*LIMIT_MATCH=999999999)(x+x+)+y");
+  EXPECT_FALSE(highlight_rule_error(raise).isEmpty());
+  highlight_rule empty;
+  EXPECT_FALSE(highlight_rule_error(empty).isEmpty());
+  highlight_rule level;
+  level.on = highlight_rule::field::level;
+  level.pattern = QStringLiteral("LOUD");
+  EXPECT_TRUE(highlight_rule_error(level).contains("unknown level"));
+  // The highlighter skips what it cannot use instead of failing.
+  tag_table tags;
+  row_factory rows(tags);
+  const entry& row = rows.add(row_kind::record, 1, 2, "", 0, "ab(");
+  EXPECT_EQ(highlighter({bad}, &tags).match(row), 0);
+
+  // A pattern that backtracks catastrophically gives up (no highlight) instead of hanging.
+  highlight_rule slow;
+  slow.pattern = QStringLiteral("(x+x+)+y");
+  highlighter h({slow}, &tags);
+  const entry& hostile = rows.add(row_kind::record, 2, 2, "", 0, std::string(28, 'x') + "zy");
+  for (int i = 0; i < 2000; ++i) ASSERT_EQ(h.match(hostile), 0);
+
+  QTemporaryDir dir;
+  QSettings settings(dir.filePath("viewer.ini"), QSettings::IniFormat);
+  highlight_rule good;
+  good.on = highlight_rule::field::tag;
+  good.pattern = QStringLiteral("db");
+  good.case_sensitive = true;
+  good.rgb = 0x123456;
+  save_highlight_rules(settings, {good, bad, level});
+  EXPECT_EQ(load_highlight_rules(settings), std::vector<highlight_rule>{good})
+      << "hand-edited or stale settings never bring an invalid rule in";
+  settings.setValue("highlight/rules/2/on", "colour of the sky");  // 1-based
+  EXPECT_EQ(load_highlight_rules(settings), std::vector<highlight_rule>{good});
+}
+
+TEST_F(ModelTest, HighlightIsComputedOnArrivalAndAfterRuleChanges) {
+  highlight_rule rule;
+  rule.pattern = QStringLiteral("boom");
+  rule.rgb = 0xabcdef;
+  model.set_highlight_rules({rule});
+  rows.record(1, 2, "", "quiet");
+  rows.record(2, 2, "", "boom here");
+  feed(rows.take());
+  ASSERT_EQ(model.rowCount(), 2);
+  EXPECT_EQ(model.highlight_at(0), -1);
+  EXPECT_EQ(model.highlight_at(1), 0xabcdef);
+  EXPECT_EQ(model.data(model.index(1, 0), log_model::highlight_role).toUInt(), 0xabcdefU);
+  EXPECT_FALSE(model.data(model.index(0, 0), log_model::highlight_role).isValid());
+
+  // Rule changes apply to rows already shown; evictions keep marks aligned with their rows.
+  rule.pattern = QStringLiteral("quiet|again");
+  rule.rgb = 0x010203;
+  model.set_highlight_rules({rule});
+  EXPECT_EQ(model.highlight_at(0), 0x010203);
+  EXPECT_EQ(model.highlight_at(1), -1);
+  store.set_limits({2, 0});
+  rows.record(3, 2, "", "again");
+  feed(rows.take());
+  ASSERT_EQ(model.rowCount(), 2);
+  EXPECT_EQ(model.highlight_at(0), -1) << "row 2 (boom) moved to the top";
+  EXPECT_EQ(model.highlight_at(1), 0x010203);
+
+  // A re-filter keeps the rules.
+  auto s = spec();
+  s->text = QStringLiteral("again");
+  model.set_filter(s);
+  model.wait_for_refilter();
+  ASSERT_EQ(model.rowCount(), 1);
+  EXPECT_EQ(model.highlight_at(0), 0x010203);
+  model.set_highlight_rules({});
+  EXPECT_EQ(model.highlight_at(0), -1);
+
+  // A flood larger than one tick's marking budget: every row still gets its rule's colour.
+  model.set_highlight_rules({rule});
+  model.set_filter(spec());
+  model.wait_for_refilter();
+  store.set_limits({20'000, 0});
+  for (int i = 10; i < 10'010; ++i) rows.record(i, 2, "", i % 3 ? "quiet" : "noise");
+  feed(rows.take());
+  ASSERT_EQ(model.rowCount(), 10'002);
+  for (int r = 2; r < model.rowCount(); ++r) {
+    const bool quiet = model.entry_at(r).message() == "quiet";
+    ASSERT_EQ(model.highlight_at(r), quiet ? 0x010203 : -1) << "row " << r;
+  }
+}
+
+TEST(Session, RoundTripsViewsAndFiltersThroughSettings) {
+  QTemporaryDir dir;
+  QSettings settings(dir.filePath("viewer.ini"), QSettings::IniFormat);
+  saved_session session;
+  saved_view one;
+  one.segments = QStringList{"/app-a"};
+  one.filter.text = QStringLiteral("time(out)?");
+  one.filter.regex = true;
+  one.filter.case_sensitive = true;
+  one.filter.level_mask = 0x18;
+  one.filter.tags_include = QStringList{"net", "db*"};
+  one.filter.tags_exclude = QStringList{"noise"};
+  one.filter.threads = {7, 42};
+  saved_view merged;
+  merged.segments = QStringList{"/app-a", "/app-b", "/app-c"};
+  merged.filter.hidden_sources = 0b010;
+  session.views = {one, merged};
+  session.current = 1;
+  save_session(settings, session);
+  EXPECT_EQ(load_session(settings), session);
+
+  // Saving again replaces the previous session rather than mixing with it.
+  saved_session smaller;
+  smaller.views = {merged};
+  save_session(settings, smaller);
+  EXPECT_EQ(load_session(settings), smaller);
+
+  save_session(settings, {});
+  EXPECT_TRUE(load_session(settings).views.empty());
+}
+
+TEST(Session, HostileSettingsAreCleanedNotApplied) {
+  QTemporaryDir dir;
+  QSettings settings(dir.filePath("viewer.ini"), QSettings::IniFormat);
+  settings.beginWriteArray("session/views", 5);
+  settings.setArrayIndex(0);
+  settings.setValue("segments", QStringList{});  // no segment: skipped
+  settings.setArrayIndex(1);
+  settings.setValue("segments", QStringList{" /ok ", "", QString(300, 'x')});
+  settings.setValue("levels", 0xFFFF);
+  settings.setValue("threads", QStringList{"12", "bogus", "0x10"});
+  settings.setArrayIndex(2);
+  QStringList many;
+  for (int i = 0; i < 65; ++i) many << QStringLiteral("/s%1").arg(i);
+  settings.setValue("segments", many);  // more than a merged view takes: skipped
+  settings.setArrayIndex(3);
+  settings.setValue("segments", QStringList{"/a", "/b"});
+  settings.setValue("hidden_segments", "not a number");
+  settings.setArrayIndex(4);
+  settings.setValue("segments", QStringList{"/a", "/b", "/a"});
+  settings.setValue("hidden_segments", 0xFFFFFFFFULL);
+  settings.endArray();
+  settings.setValue("session/current", 99);
+  const saved_session s = load_session(settings);
+  ASSERT_EQ(s.views.size(), 3U);
+  EXPECT_EQ(s.views[0].segments, QStringList{"/ok"});
+  EXPECT_FALSE(s.views[0].merged());
+  EXPECT_EQ(s.views[0].filter.level_mask, 0x7F);
+  EXPECT_EQ(s.views[0].filter.threads, (std::vector<std::uint32_t>{12, 16}));
+  EXPECT_EQ(s.views[0].filter.hidden_sources, 0U);
+  EXPECT_EQ(s.views[1].filter.hidden_sources, 0U);
+  EXPECT_EQ(s.views[2].segments, (QStringList{"/a", "/b"})) << "duplicates dropped";
+  EXPECT_EQ(s.views[2].filter.hidden_sources, 0b11U) << "bits past the segments dropped";
+  EXPECT_EQ(s.current, 2) << "clamped to the views that exist";
 }

@@ -20,9 +20,12 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QScrollBar>
+#include <QSettings>
 #include <QSignalSpy>
+#include <QStyle>
 #include <QTabWidget>
 #include <QTableView>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
@@ -35,6 +38,7 @@
 #include "data/segment_catalog.hpp"
 #include "ouroboros/version.hpp"
 #include "ui/filter_bar.hpp"
+#include "ui/highlight_dialog.hpp"
 #include "ui/log_view.hpp"
 #include "ui/main_window.hpp"
 #include "ui/segment_tab.hpp"
@@ -1117,4 +1121,214 @@ TEST(Gui, HideGapRowsKeepsTheLostTotals) {
   model.wait_for_refilter();
   EXPECT_GE(model.find_gap(-1, true), 0) << "and back";
   EXPECT_EQ(model.rowCount(), with_gaps);
+}
+
+TEST(Gui, HighlightRulesColourArrivingRowsInTabsAndMergedViews) {
+  app();
+  const std::string a = unique_name("gui-hl-a");
+  const std::string b = unique_name("gui-hl-b");
+  live_writer wa(a);
+  live_writer wb(b);
+  auto window = open_window();
+
+  // The dialog names an invalid rule and refuses OK; nothing is saved.
+  bool dialog_checked = false;
+  QTimer::singleShot(100, [&] {
+    auto* dialog = qobject_cast<highlight_dialog*>(QApplication::activeModalWidget());
+    if (dialog == nullptr) return;
+    highlight_rule bad;
+    bad.pattern = QStringLiteral("message (");
+    dialog->add_rule(bad);
+    dialog->accept();
+    EXPECT_TRUE(dialog->isVisible()) << "OK refused while a rule is invalid";
+    EXPECT_TRUE(dialog->error_label()->text().contains("rule 1: invalid regular expression"))
+        << dialog->error_label()->text().toStdString();
+    dialog->table()->item(0, 1)->setText(QStringLiteral("message \\d*7$"));
+    EXPECT_TRUE(dialog->error_label()->text().isEmpty());
+    dialog->table()->removeRow(0);
+    dialog_checked = true;
+    dialog->reject();
+  });
+  window->action(QStringLiteral("highlight_rules"))->trigger();
+  EXPECT_TRUE(dialog_checked);
+  EXPECT_TRUE(window->highlight_rules().empty());
+
+  highlight_rule sevens;
+  sevens.pattern = QStringLiteral("message \\d*7$");
+  sevens.rgb = 0x2e7d32;
+  highlight_rule db;
+  db.on = highlight_rule::field::tag;
+  db.pattern = QStringLiteral("db");
+  db.rgb = 0xffd54f;
+  window->set_highlight_rules({sevens, db});
+
+  segment_tab* tab = window->attach(QString::fromStdString(a));
+  ASSERT_NE(tab, nullptr);
+  log_model& model = *tab->model();
+  ASSERT_TRUE(wait_until([&] { return model.rowCount() > 300; }));
+  int marked = 0;
+  for (int r = 0; r < model.rowCount(); ++r) {
+    const entry& e = model.entry_at(r);
+    if (e.always_visible()) continue;
+    const std::string_view m = e.message();
+    const std::int64_t want =
+        m.back() == '7'
+            ? 0x2e7d32
+            : (e.tag != 0 && model.cell_text(r, log_model::col_tag) == "db" ? 0xffd54f : -1);
+    ASSERT_EQ(model.highlight_at(r), want) << "row " << r << ": " << m;
+    marked += want >= 0;
+  }
+  EXPECT_GT(marked, 50);
+  // The rows are painted in their rule's colour.
+  tab->view()->go_to_row(model.rowCount() - 1);
+  pump(100);
+  const QImage picture = tab->view()->viewport()->grab().toImage();
+  bool seen = false;
+  for (int y = 0; y < picture.height() && !seen; y += 2) {
+    seen = (picture.pixel(picture.width() - 5, y) & 0xFFFFFFU) == 0xffd54fU;
+  }
+  EXPECT_TRUE(seen) << "a db row is painted with its rule's background";
+  screenshot(window.get(), "highlight");
+
+  // Merged views get the same rules; a rule change re-marks the rows already shown.
+  segment_tab* merged = window->open_merged({QString::fromStdString(a), QString::fromStdString(b)});
+  ASSERT_NE(merged, nullptr);
+  log_model& mm = *merged->model();
+  ASSERT_TRUE(wait_until([&] { return mm.rowCount() > 100; }));
+  bool merged_marked = false;
+  for (int r = 0; r < mm.rowCount() && !merged_marked; ++r)
+    merged_marked = mm.highlight_at(r) == 0x2e7d32;
+  EXPECT_TRUE(merged_marked);
+  window->set_highlight_rules({db});
+  for (int r = 0; r < model.rowCount(); ++r) ASSERT_NE(model.highlight_at(r), 0x2e7d32);
+
+  // Saved: a new window starts with them.
+  auto second = open_window();
+  EXPECT_EQ(second->highlight_rules(), std::vector<highlight_rule>{db});
+  second->set_highlight_rules({});
+  auto third = open_window();
+  EXPECT_TRUE(third->highlight_rules().empty());
+}
+
+TEST(Gui, SessionIsSavedOnCloseAndRestoredInANewWindow) {
+  app();
+  const std::string a = unique_name("gui-ses-a");
+  const std::string b = unique_name("gui-ses-b");
+  const std::string later = unique_name("gui-ses-later");
+  live_writer wa(a);
+  live_writer wb(b);
+  const QString qa = QString::fromStdString(a);
+  const QString qb = QString::fromStdString(b);
+  const QString ql = QString::fromStdString(later);
+  {
+    auto window = open_window();
+    segment_tab* one = window->attach(qa);
+    ASSERT_NE(one, nullptr);
+    filter_spec f;
+    f.text = QStringLiteral("message \\d+");
+    f.regex = true;
+    f.case_sensitive = true;
+    f.level_mask = 0x1C;
+    f.tags_include = QStringList{QStringLiteral("net"), QStringLiteral("d*")};
+    f.tags_exclude = QStringList{QStringLiteral("ui")};
+    f.threads = {1000, 1002};
+    one->filters()->set_spec(f);
+    EXPECT_EQ(*one->filters()->spec(), f);
+    ASSERT_NE(window->attach(ql), nullptr) << "a segment that does not exist yet";
+    segment_tab* merged = window->open_merged({qa, qb});
+    ASSERT_NE(merged, nullptr);
+    merged->set_hidden_segments(2);
+    window->tabs()->setCurrentIndex(1);
+    window->close();
+  }
+  auto restored = open_window();
+  EXPECT_EQ(restored->tabs()->count(), 0) << "a window opens empty until asked to restore";
+  restored->open_startup_views(true, {}, {});
+  ASSERT_EQ(restored->tabs()->count(), 3);
+  auto* one = qobject_cast<segment_tab*>(restored->tabs()->widget(0));
+  auto* waiting = qobject_cast<segment_tab*>(restored->tabs()->widget(1));
+  auto* merged = qobject_cast<segment_tab*>(restored->tabs()->widget(2));
+  ASSERT_TRUE(one && waiting && merged);
+  EXPECT_TRUE(one->name().endsWith(qa)) << one->name().toStdString();
+  EXPECT_TRUE(one->filters()->spec()->regex);
+  EXPECT_EQ(one->filters()->spec()->text, QStringLiteral("message \\d+"));
+  EXPECT_TRUE(one->filters()->spec()->case_sensitive);
+  EXPECT_EQ(one->filters()->spec()->level_mask, 0x1C);
+  EXPECT_EQ(one->filters()->spec()->tags_include, (QStringList{"net", "d*"}));
+  EXPECT_EQ(one->filters()->spec()->tags_exclude, QStringList{"ui"});
+  EXPECT_EQ(one->filters()->spec()->threads, (std::vector<std::uint32_t>{1000, 1002}));
+  EXPECT_EQ(one->model()->filter()->level_mask, 0x1C) << "the filter is applied, not only shown";
+  ASSERT_NE(merged->merged(), nullptr);
+  EXPECT_EQ(merged->merged()->source_count(), 2U);
+  EXPECT_EQ(merged->hidden_segments(), 2U);
+  EXPECT_EQ(restored->tabs()->currentIndex(), 1);
+  // Rows that pass the restored filter arrive; the segment that did not exist attaches later.
+  ASSERT_TRUE(wait_until([&] { return one->model()->rowCount() > 20; }));
+  for (int r = 0; r < one->model()->rowCount(); ++r) {
+    const entry& e = one->model()->entry_at(r);
+    if (e.always_visible()) continue;
+    ASSERT_TRUE(e.level >= 2 && e.level <= 4) << "row " << r;
+  }
+  record_writer writer(later, 8, 4096);
+  writer.write(level::info, "t", 1, "hello later");
+  ASSERT_TRUE(wait_until([&] { return waiting->model()->rowCount() == 1; }));
+
+  // Command-line segments open in addition to the restored ones; --no-restore starts with them
+  // only.
+  restored->close();
+  auto both = open_window();
+  both->open_startup_views(true, {qb}, {});
+  EXPECT_EQ(both->tabs()->count(), 4);
+  EXPECT_TRUE(both->current_tab()->name().endsWith(qb));
+  auto only = open_window();
+  only->open_startup_views(false, {qb}, {});
+  EXPECT_EQ(only->tabs()->count(), 1);
+  auto empty = open_window();
+  empty->open_startup_views(false, {}, {});
+  EXPECT_EQ(empty->tabs()->count(), 0);
+  // Closing an empty window leaves an empty session behind.
+  empty->close();
+  auto after = open_window();
+  after->open_startup_views(true, {}, {});
+  EXPECT_EQ(after->tabs()->count(), 0);
+}
+
+TEST(Gui, ThemeSwitchAppliesAPaletteAndIsSaved) {
+  app();
+  const QString startup_style = QApplication::style()->name();
+  const std::string name = unique_name("gui-theme");
+  live_writer writer(name);
+  auto window = open_window();
+  segment_tab* tab = window->attach(QString::fromStdString(name));
+  ASSERT_NE(tab, nullptr);
+  ASSERT_TRUE(wait_until([&] { return tab->model()->rowCount() > 50; }));
+  EXPECT_TRUE(window->action(QStringLiteral("theme_system"))->isChecked());
+
+  window->action(QStringLiteral("theme_dark"))->trigger();
+  pump(50);
+  EXPECT_EQ(window->theme(), "dark");
+  EXPECT_EQ(QApplication::style()->name().toLower(), "fusion");
+  EXPECT_LT(QApplication::palette().color(QPalette::Base).lightness(), 128);
+  EXPECT_LT(tab->view()->palette().color(QPalette::Base).lightness(), 128);
+  const QImage dark = tab->view()->viewport()->grab().toImage();
+  EXPECT_LT(QColor(dark.pixel(dark.width() - 3, dark.height() - 3)).lightness(), 128)
+      << "the table paints dark";
+  screenshot(window.get(), "theme-dark");
+  {
+    QSettings s(QStringLiteral("ouroboros"), QStringLiteral("viewer"));
+    EXPECT_EQ(s.value("view/theme").toString(), "dark");
+  }
+  auto second = open_window();
+  EXPECT_TRUE(second->action(QStringLiteral("theme_dark"))->isChecked()) << "saved";
+  second.reset();
+
+  window->action(QStringLiteral("theme_light"))->trigger();
+  pump(50);
+  EXPECT_GT(QApplication::palette().color(QPalette::Base).lightness(), 128);
+  const QImage light = tab->view()->viewport()->grab().toImage();
+  EXPECT_GT(QColor(light.pixel(light.width() - 3, light.height() - 3)).lightness(), 128);
+
+  window->action(QStringLiteral("theme_system"))->trigger();
+  EXPECT_EQ(window->theme(), "system");
+  EXPECT_EQ(QApplication::style()->name(), startup_style);
 }

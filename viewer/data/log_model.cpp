@@ -13,6 +13,8 @@ namespace ouroboros::viewer {
 namespace {
 // Re-filtering this many rows inline costs well under a millisecond; more goes to a pool thread.
 constexpr std::uint64_t inline_refilter_limit = 20'000;
+// Rows a tick marks against the highlight rules as they arrive: about 2 ms with three rules.
+constexpr std::size_t highlight_budget = 4096;
 }  // namespace
 
 struct refilter_job {
@@ -187,6 +189,10 @@ QVariant log_model::data(const QModelIndex& index, int role) const {
     case kind_role: return static_cast<int>(row.kind());
     case level_role: return static_cast<int>(row.level);
     case full_text_role: return full_text(row.message());
+    case highlight_role: {
+      const std::int64_t rgb = highlight_at(index.row());
+      return rgb < 0 ? QVariant() : QVariant(static_cast<uint>(rgb));
+    }
     default: return {};
   }
 }
@@ -206,6 +212,7 @@ void log_model::remove_front(std::uint64_t first_kept) {
     if (view_.contains(*it)) count_row(view_.at(*it), -1);
   }
   rows_.erase(rows_.begin(), cut);
+  marks_.erase(marks_.begin(), marks_.begin() + count);
   removed_rows_ += static_cast<std::uint64_t>(count);
   endRemoveRows();
 }
@@ -265,6 +272,16 @@ void log_model::sync(const std::vector<row_span>& spans) {
   beginInsertRows({}, first, first + static_cast<int>(added.size()) - 1);
   for (const std::uint64_t serial : added) count_row(view_.at(serial), +1);
   rows_.insert(rows_.end(), added.begin(), added.end());
+  // The newest rows of the tick (those on screen while following) are marked now, up to a
+  // budget that bounds the GUI thread's work per tick; older ones of a flood are marked when
+  // first needed, each once.
+  const std::size_t unmarked_count =
+      added.size() > highlight_budget ? added.size() - highlight_budget : 0;
+  for (std::size_t i = 0; i < added.size(); ++i) {
+    marks_.push_back(highlighter_.empty() ? std::uint8_t{0}
+                     : i < unmarked_count ? unmarked
+                                          : highlighter_.match(view_.at(added[i])));
+  }
   endInsertRows();
 }
 
@@ -324,6 +341,7 @@ void log_model::apply_job() {
   }
   beginResetModel();
   rows_ = std::move(rows);
+  marks_.assign(rows_.size(), highlighter_.empty() ? 0 : unmarked);
   removed_rows_ = 0;
   visible_levels_ = {};
   for (const std::uint64_t s : rows_) count_row(view_.at(s), +1);
@@ -363,6 +381,22 @@ void log_model::set_paused(bool paused) {
   drop_old_bookmarks(current.first);
   view_ = current;
   if (view_.end > frozen_end) start_job(std::max(frozen_end, view_.first), view_.end);
+}
+
+void log_model::set_highlight_rules(const std::vector<highlight_rule>& rules) {
+  highlighter_ = highlighter(rules, tags_.get());
+  marks_.assign(rows_.size(), highlighter_.empty() ? 0 : unmarked);
+  if (!rows_.empty()) emit dataChanged(index(0, 0), index(rowCount() - 1, columnCount() - 1));
+}
+
+std::int64_t log_model::highlight_at(int row) const {
+  if (row < 0 || static_cast<std::size_t>(row) >= marks_.size()) return -1;
+  std::uint8_t& mark = marks_[static_cast<std::size_t>(row)];
+  if (mark == unmarked) {
+    const std::uint64_t serial = rows_[static_cast<std::size_t>(row)];
+    mark = view_.contains(serial) ? highlighter_.match(view_.at(serial)) : 0;
+  }
+  return mark == 0 ? -1 : static_cast<std::int64_t>(highlighter_.rgb(mark));
 }
 
 const std::array<std::uint64_t, level_slots>& log_model::total_levels() const noexcept {

@@ -29,6 +29,7 @@
 #include "data/entry_store.hpp"
 #include "data/filter.hpp"
 #include "data/format.hpp"
+#include "data/highlight.hpp"
 
 namespace ouroboros::viewer {
 
@@ -58,6 +59,7 @@ class log_model : public QAbstractTableModel {
     kind_role,                       // int row_kind
     level_role,                      // int level (255 = none)
     full_text_role,                  // QString: the whole message, printable
+    highlight_role,                  // uint 0xRRGGBB of the row's highlight rule, or invalid
   };
 
   log_model(const entry_store* store, std::shared_ptr<const tag_table> tags,
@@ -91,6 +93,13 @@ class log_model : public QAbstractTableModel {
   void set_sources(QStringList names);
   const QStringList& sources() const noexcept { return sources_; }
   bool merged() const noexcept { return !sources_.isEmpty(); }
+
+  // Highlight rules (first match wins). Arriving rows are marked once in sync() (the newest
+  // 4096 of a tick; older rows of a flood, and the retained rows after a rule change or a
+  // re-filter, are marked once each when first asked): never per repaint.
+  void set_highlight_rules(const std::vector<highlight_rule>& rules);
+  // The 0xRRGGBB background of `row`'s winning rule, or -1 when no rule matches it.
+  std::int64_t highlight_at(int row) const;
 
   // Display options.
   void set_time_options(time_mode mode, bool utc);
@@ -159,6 +168,10 @@ class log_model : public QAbstractTableModel {
   std::shared_ptr<const tag_table> tags_;
   store_view view_;
   std::deque<std::uint64_t> rows_;
+  // One mark per row of rows_: 0 = no rule, i = rule i (1-based), unmarked = not computed yet.
+  static constexpr std::uint8_t unmarked = 0xFF;
+  mutable std::deque<std::uint8_t> marks_;
+  mutable highlighter highlighter_;
   std::array<std::uint64_t, level_slots> visible_levels_{};
 
   std::shared_ptr<const filter_spec> spec_;

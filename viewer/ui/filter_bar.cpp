@@ -181,6 +181,26 @@ void filter_bar::only_tag(const QString& tag) {
   emit changed();
 }
 
+void filter_bar::set_spec(const filter_spec& spec) {
+  {
+    const QSignalBlocker b1(text_), b2(regex_), b3(case_), b4(include_), b5(exclude_), b6(threads_);
+    text_->setText(spec.text);
+    regex_->setChecked(spec.regex);
+    case_->setChecked(spec.case_sensitive);
+    include_->setText(spec.tags_include.join(QStringLiteral(", ")));
+    exclude_->setText(spec.tags_exclude.join(QStringLiteral(", ")));
+    QStringList threads;
+    for (const std::uint32_t t : spec.threads) threads << QString::number(t);
+    threads_->setText(threads.join(QStringLiteral(", ")));
+    for (int i = 0; i < level_slots; ++i) {
+      const QSignalBlocker b(levels_[static_cast<std::size_t>(i)]);
+      levels_[static_cast<std::size_t>(i)]->setChecked((spec.level_mask >> i) & 1U);
+    }
+  }
+  debounce_->stop();
+  emit changed();
+}
+
 void filter_bar::exclude_tag(const QString& tag) {
   QStringList names = parse_tag_list(exclude_->text());
   if (!names.contains(tag)) names << tag;

@@ -43,6 +43,8 @@ class filter_bar : public QWidget {
   void only_level(int slot);
   // Every filter off, applied at once.
   void reset();
+  // Shows `spec` in the controls (a restored session); applies it at once.
+  void set_spec(const filter_spec& spec);
   // The level row has room on its right for the tab's badges.
   QHBoxLayout* levels_row() const noexcept { return levels_row_; }
 

@@ -889,6 +889,15 @@ void log_view::paintEvent(QPaintEvent* event) {
     const row_look row_style = look_of(e, -1, dark_);
     QColor background =
         row_style.background.isValid() ? row_style.background : (odd ? alternate : base);
+    // A highlight rule's colour replaces the stripes (not the gap/restart/critical colours);
+    // its text colour is chosen for contrast so the row reads in light and dark themes.
+    QColor marked_text;
+    if (!row_style.background.isValid()) {
+      if (const std::int64_t rgb = model_->highlight_at(row); rgb >= 0) {
+        background = QColor::fromRgb(static_cast<QRgb>(rgb));
+        marked_text = background.lightness() < 140 ? QColor(Qt::white) : QColor(Qt::black);
+      }
+    }
     if (selected) background = highlight;
     painter.fillRect(line, background);
 
@@ -903,6 +912,9 @@ void log_view::paintEvent(QPaintEvent* event) {
       }
       int face = look.bold ? 1 : (look.italic ? 2 : 0);
       QColor pen = selected ? highlighted_text : (look.text.isValid() ? look.text : text_color);
+      if (!selected && marked_text.isValid()) {
+        pen = marked_text;
+      }
       if (c.logical == log_model::col_segment) {
         const QColor colour = segment_color(e.source, dark_);
         painter.fillRect(QRect(c.x, y + 1, 3, row_height_ - 2), colour);

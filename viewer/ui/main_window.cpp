@@ -345,6 +345,7 @@ void main_window::build_ui() {
 
   auto* settings_menu = menuBar()->addMenu(tr("&Settings"));
   settings_menu->addAction(tr("&History limits\u2026"), this, &main_window::edit_history_limits);
+  build_prefs(view, settings_menu);
 
   auto* help = menuBar()->addMenu(tr("&Help"));
   auto* about = help->addAction(tr("&About Ouroboros"), this, [this] {
@@ -661,6 +662,7 @@ void main_window::add_tab(segment_tab* tab, const QString& title) {
                                                   : time_mode::since_attach,
                         utc_->isChecked());
   tab->view()->zoom(zoom_);
+  tab->model()->set_highlight_rules(highlight_rules_);
   tab->view()->set_context_actions({copy_, copy_messages_, toggle_bookmark_, select_all_, nullptr,
                                     follow_, previous_gap_, next_gap_, nullptr, export_});
   connect(tab, &segment_tab::statusChanged, this, [this, tab] { update_tab_title(tab); });
@@ -904,6 +906,7 @@ void main_window::closeEvent(QCloseEvent* event) {
   if (auto* tab = current_tab(); tab && !tab->merged())
     header_state_ = tab->view()->header()->saveState();
   if (!header_state_.isEmpty()) s.setValue(QStringLiteral("table/header2"), header_state_);
+  save_session(s, session_state());
   QMainWindow::closeEvent(event);
 }
 

@@ -13,7 +13,9 @@
 
 #include "data/bulk_job.hpp"
 #include "data/entry_store.hpp"
+#include "data/highlight.hpp"
 #include "data/log_model.hpp"
+#include "data/session_state.hpp"
 
 class QAction;
 class QMenu;
@@ -21,6 +23,7 @@ class QActionGroup;
 class QDockWidget;
 class QLabel;
 class QLineEdit;
+class QMenu;
 class QProgressBar;
 class QPushButton;
 class QStackedWidget;
@@ -66,6 +69,23 @@ class main_window : public QMainWindow {
   // Finds an action by its objectName ("pause", "follow", "copy", ...) for tests and menus.
   QAction* action(const QString& name) const;
 
+  // Highlight rules of every tab (Settings > Highlight rules…; saved in the settings).
+  const std::vector<highlight_rule>& highlight_rules() const noexcept { return highlight_rules_; }
+  void set_highlight_rules(std::vector<highlight_rule> rules);
+  // View > Theme: "system" (the platform's style and palette), "light" or "dark" (Fusion with
+  // a light or dark palette). Applies to the whole application; saved in the settings.
+  void set_theme(const QString& theme);
+  QString theme() const { return theme_; }
+  // Session restore: the open tabs and merged views with their filters. The session is saved
+  // when the window closes; restore_session() reopens it (segments that do not exist yet are
+  // attached when they appear) and returns how many views it opened.
+  saved_session session_state() const;
+  int restore_session();
+  // Start-up: the saved session unless `restore` is false (--no-restore), then the segments and
+  // merged views named on the command line in addition (an open one is switched to, so the last
+  // named is current).
+  void open_startup_views(bool restore, const QStringList& segments, const QStringList& merges);
+
   // The Help > About text: the project version and the byte-layout versions this viewer reads.
   static QString about_text();
 
@@ -86,6 +106,9 @@ class main_window : public QMainWindow {
 
  private:
   void build_actions();
+  // Highlight rules, theme and session: their menu entries and settings (main_window_prefs.cpp).
+  void build_prefs(QMenu* view, QMenu* settings);
+  void edit_highlight_rules();
   void build_ui();
   // Bookmarks, clear and hide gap rows: their actions, in `menu`.
   void build_daily_actions(QMenu* menu);
@@ -125,6 +148,9 @@ class main_window : public QMainWindow {
   history_limits limits_;
   QByteArray header_state_;
   int zoom_ = 0;
+  std::vector<highlight_rule> highlight_rules_;
+  QString theme_ = QStringLiteral("system");
+  QActionGroup* themes_ = nullptr;
 
   QAction* pause_ = nullptr;
   QAction* follow_ = nullptr;
