@@ -25,6 +25,7 @@ class deferred_cases {
     std::vector<std::byte> bytes((std::size_t{0} + ... + detail::deferred_size(args)));
     std::byte* at = bytes.data();
     ((at = detail::put_deferred(at, args)), ...);
+    static_cast<void>(at);
     raw(format, bytes);
   }
   void raw(std::string_view format, const std::vector<std::byte>& args) {

@@ -82,7 +82,7 @@ QString time_of_day_cache::text(std::int64_t unix_ns, bool utc, bool with_date) 
     --seconds;
   }
   if (seconds != seconds_ || utc != utc_) convert(seconds, utc);
-  char text[48];
+  char text[112];
   std::snprintf(text, sizeof text, "%s%s%s.%06lld", with_date ? date_ : "", with_date ? " " : "",
                 clock_, static_cast<long long>(fraction / 1000));
   return QString::fromLatin1(text);

@@ -35,8 +35,8 @@ class time_of_day_cache {
   std::int64_t seconds_ = INT64_MIN;
   bool utc_ = false;
   std::int64_t day_ = 0;
-  char date_[16] = {};
-  char clock_[16] = {};
+  char date_[40] = {};  // room for any int fields, so hostile times cannot truncate
+  char clock_[40] = {};
 };
 // A short human duration: "850 ns", "12.3 µs", "4.5 ms", "2.1 s", "3 min 5 s".
 std::string format_duration(std::uint64_t ns);
