@@ -124,7 +124,7 @@ void segment_poller::run() {
       if (!reader_) {
         // Nothing to read under that name as of now (a merged view needs to know).
         status_.caught_up = true;
-        status_.caught_up_ns = now_unix_ns();
+        status_.caught_up_ns = now_unix_ns() - caught_up_margin_ns;
         publish();
         if (!sleep_for(options_.retry_interval)) break;
         continue;
@@ -234,6 +234,9 @@ void segment_poller::pump() {
     if (stop_.load(std::memory_order_relaxed)) return;
     // A run of entries per call (one copy and one row re-check for all of them); any other
     // result is what read_next would have returned. `i` counts entries and other results.
+    // Taken before the read: an entry written after a read that found nothing may carry a time
+    // before any clock read taken after it, so only this time can say "all older was read".
+    asked_at_ = now_unix_ns();
     const batch_result batch = reader_->read_batch();
     read_result result;
     result.status = batch.status;
@@ -352,7 +355,10 @@ void segment_poller::pump() {
 void segment_poller::housekeeping(bool idle) {
   const auto now = std::chrono::steady_clock::now();
   status_.caught_up = idle;
-  if (idle) status_.caught_up_ns = now_unix_ns();
+  // Writers stamp entries with their own clock (a calibrated TSC), readers compare with the
+  // system clock: the margin keeps a writer clock running slightly behind from slipping an
+  // entry under a point already declared read.
+  if (idle) status_.caught_up_ns = asked_at_ - caught_up_margin_ns;
   if (now >= next_lag_) {
     next_lag_ = now + lag_interval;
     const std::uint64_t newest = reader_->ring().newest_chunk_token();

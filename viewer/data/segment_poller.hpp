@@ -129,6 +129,9 @@ class segment_poller {
   void try_open();
   void pump();
   void housekeeping(bool idle);
+  // How far behind the system clock a writer's entry times may run without reordering a merge.
+  static constexpr std::int64_t caught_up_margin_ns = 5'000'000;
+  std::int64_t asked_at_ = 0;  // system time just before the last read
   void append_read_entry(const read_result& result);
   void append_event_row(row_kind kind, std::uint64_t sequence, std::int64_t time_ns,
                         const std::string& text, const std::string& extra = {});
