@@ -70,7 +70,8 @@ std::size_t next_size(const size_plan& plan, random& rng) noexcept {
 
 std::array<record_field, 4> generated_record::fields() const noexcept {
   std::array<record_field, 4> result{};
-  for (std::size_t i = 0; i < field_count; ++i) result[i] = {keys[i], values[i]};
+  const std::size_t count = std::min(field_count, result.size());
+  for (std::size_t i = 0; i < count; ++i) result[i] = {keys[i], values[i]};
   return result;
 }
 
