@@ -12,7 +12,11 @@
 //   ... text          the same call writing a text record (formatted at the call site); the
 //                     other ouroboros cases write deferred records
 //                     (logger_options::deferred_format)
-//   int+string x4     the same from 4 threads at once (2 cores: includes preemption)
+//   ... staged        producers::staged: each thread writes its own queue (no lock, no atomic
+//                     read-modify-write); the logger's maintenance thread drains the queues
+//                     into the ring
+//   int+string x4     the same from 4 threads at once (2 cores: includes preemption); the
+//                     throughput line counts records in the ring after the last one was drained
 //   spdlog sink       spdlog::logger (synchronous) -> ouroboros::spdlog_sink
 //   spdlog async      spdlog's async logger -> null sink (its queue hand-off only)
 //
@@ -91,6 +95,8 @@ ouroboros::logger_options bench_options(ouroboros::producers threading = ourobor
   options.segment.chunk_count = 64;
   options.segment.chunk_target_size = 64 * 1024;  // 4 MiB ring: wraps many times per case
   options.threading = threading;
+  if (const char* bytes = std::getenv("OUROBOROS_BENCH_STAGING_BYTES"))
+    options.staging_bytes = std::strtoull(bytes, nullptr, 10);
   return options;
 }
 
@@ -169,9 +175,34 @@ int main(int argc, char** argv) {
              log.info("net", "sent {} bytes to {}", static_cast<int>(i), peer);
            }));
   }
-  for (const bool deferred : {true, false}) {
-    ouroboros::logger log(segment_name("threads"),
-                          bench_options(ouroboros::producers::many, deferred));
+  {
+    ouroboros::logger log(segment_name("staged-const"),
+                          bench_options(ouroboros::producers::staged));
+    report("ouroboros constant staged", measure(calls, [&](std::size_t) {
+             log.info("bench", "constant message without arguments");
+           }));
+  }
+  {
+    ouroboros::logger log(segment_name("staged-intstr"),
+                          bench_options(ouroboros::producers::staged));
+    report("ouroboros int+string staged", measure(calls, [&](std::size_t i) {
+             log.info("net", "sent {} bytes to {}", static_cast<int>(i), peer);
+           }));
+  }
+  struct threaded_case {
+    const char* name;
+    const char* throughput;
+    ouroboros::producers threading;
+    bool deferred;
+  };
+  for (const threaded_case& c :
+       {threaded_case{"ouroboros int+string x4", "  x4 throughput", ouroboros::producers::many,
+                      true},
+        threaded_case{"ouroboros int+string x4 text", "  x4 text throughput",
+                      ouroboros::producers::many, false},
+        threaded_case{"ouroboros int+string x4 stg", "  x4 staged throughput",
+                      ouroboros::producers::staged, true}}) {
+    ouroboros::logger log(segment_name("threads"), bench_options(c.threading, c.deferred));
     constexpr int threads = 4;
     std::vector<std::vector<std::uint64_t>> results(threads);
     std::vector<double> means(threads);
@@ -186,15 +217,15 @@ int main(int argc, char** argv) {
       });
     }
     for (auto& w : workers) w.join();
+    log.flush();  // staged: the records still queued count once they are in the ring
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::vector<std::uint64_t> all;
     for (auto& r : results) all.insert(all.end(), r.begin(), r.end());
     last_mean_ns = 0;
     for (const double m : means) last_mean_ns += m / threads;
-    report(deferred ? "ouroboros int+string x4" : "ouroboros int+string x4 text", std::move(all));
-    std::printf("%-26s %9.2f M records/s in total (incl. warm-up calls)\n",
-                deferred ? "  x4 throughput" : "  x4 text throughput",
+    report(c.name, std::move(all));
+    std::printf("%-26s %9.2f M records/s in total (incl. warm-up calls)\n", c.throughput,
                 static_cast<double>(log.records_written()) / seconds / 1e6);
   }
   {

@@ -192,6 +192,8 @@ ouroboros::logger& deferred_logger(ouroboros::producers threading) {
   };
   static auto many = make(ouroboros::producers::many, "many");
   static auto single = make(ouroboros::producers::single, "single");
+  static auto queued = make(ouroboros::producers::staged, "queued");
+  if (threading == ouroboros::producers::staged) return *queued;
   return threading == ouroboros::producers::many ? *many : *single;
 }
 
@@ -215,6 +217,21 @@ void deferred_int_string_single_producer(benchmark::State& state) {
   for (auto _ : state) log.info("net", "sent {} bytes to {}", ++n, peer);
 }
 BENCHMARK(deferred_int_string_single_producer);
+
+// producers::staged: the call writes its thread's queue; the maintenance thread drains it.
+void deferred_constant_per_thread_queue(benchmark::State& state) {
+  auto& log = deferred_logger(ouroboros::producers::staged);
+  for (auto _ : state) log.info("bench", "constant message without arguments");
+}
+BENCHMARK(deferred_constant_per_thread_queue);
+
+void deferred_int_string_per_thread_queue(benchmark::State& state) {
+  auto& log = deferred_logger(ouroboros::producers::staged);
+  int n = 0;
+  for (auto _ : state) log.info("net", "sent {} bytes to {}", ++n, peer);
+}
+BENCHMARK(deferred_int_string_per_thread_queue);
+BENCHMARK(deferred_int_string_per_thread_queue)->Threads(4);
 
 void part_record_clock_now(benchmark::State& state) {
   auto& log = deferred_logger(ouroboros::producers::many);

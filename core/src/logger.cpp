@@ -11,6 +11,12 @@ namespace ouroboros {
 namespace rl = record_layout;
 
 namespace {
+std::atomic<std::uint64_t> next_logger_id{1};
+// Records in one drain pass above which the next pass starts without waiting.
+constexpr std::uint64_t busy_pass_records = 1024;
+}  // namespace
+
+namespace {
 void sanitize_utf8(char* text, std::size_t size) noexcept {
   replace_invalid_utf8(text, size);
 }
@@ -133,12 +139,19 @@ logger::logger(std::string_view segment_name, const logger_options& options)
       threading_(options.threading),
       in_ring_(options.format_in_ring),
       threshold_(static_cast<std::uint8_t>(options.threshold)),
+      id_(next_logger_id.fetch_add(1, std::memory_order_relaxed)),
+      drain_interval_(std::max(options.staging_drain_interval, std::chrono::microseconds{1})),
       maintenance_interval_(options.maintenance_interval) {
   max_record_ = std::min(options.max_record_size, writer_.ring().max_payload_size());
   // The smallest record that can show anything: header, a short tag and the marker.
   max_record_ = std::max<std::size_t>(max_record_,
                                       std::min<std::size_t>(64, writer_.ring().max_payload_size()));
   stack_capacity_ = std::min(max_record_, stack_record_size);
+  if (threading_ == producers::staged) {
+    const std::size_t least = 2 * (detail::staging_queue::header_size +
+                                   detail::staging_queue::padded(max_record_));
+    staging_capacity_ = std::bit_ceil(std::max({options.staging_bytes, least, std::size_t{4096}}));
+  }
   if (clock_.ticks()) writer_.extension().publish_clock(clock_.calibration());
   if (options.deferred_format) interned_ = std::make_unique<detail::intern_table>();
   if (options.maintenance_thread) maintenance_ = std::thread([this] { maintenance_loop(); });
@@ -151,16 +164,22 @@ logger::~logger() {
   }
   maintenance_wake_.notify_all();
   if (maintenance_.joinable()) maintenance_.join();
+  if (threading_ == producers::staged) {
+    flush();
+    std::lock_guard<std::mutex> guard(staging_mutex_);
+    for (const auto& queue : staging_queues_) queue->retire();
+  }
 }
 
 std::uint64_t logger::records_written() const noexcept {
-  if (threading_ == producers::many) lock_.lock();
+  if (threading_ != producers::single) lock_.lock();
   const std::uint64_t count = writer_.ring().entries_written();
-  if (threading_ == producers::many) lock_.unlock();
+  if (threading_ != producers::single) lock_.unlock();
   return count;
 }
 
 void logger::maintain() noexcept {
+  flush();
   // The heartbeat and the clock words are separate from the ring's, so this runs concurrently
   // with producers; maintenance_mutex_ keeps two maintain() calls from interleaving.
   std::lock_guard<std::mutex> guard(maintenance_mutex_);
@@ -169,13 +188,173 @@ void logger::maintain() noexcept {
 }
 
 void logger::maintenance_loop() {
+  using steady = std::chrono::steady_clock;
+  const bool staged = threading_ == producers::staged;
   std::unique_lock<std::mutex> guard(maintenance_mutex_);
+  steady::time_point next_beat = steady::now() + maintenance_interval_;
+  // While nothing is logged the drain backs off to 16 intervals, so an idle program wakes
+  // rarely; the first records after a pause wait at most that long.
+  std::chrono::microseconds drain_wait = drain_interval_;
   while (!stop_) {
-    maintenance_wake_.wait_for(guard, maintenance_interval_, [this] { return stop_; });
+    const steady::time_point wake =
+        staged ? std::min(next_beat, steady::now() + drain_wait) : next_beat;
+    maintenance_wake_.wait_until(guard, wake, [this] { return stop_; });
     if (stop_) break;
-    writer_.heartbeat();
-    if (clock_.ticks()) writer_.extension().publish_clock(clock_.recalibrate());
+    if (staged) {
+      guard.unlock();
+      const std::uint64_t before = staged_moved_.load(std::memory_order_relaxed);
+      flush();
+      const std::uint64_t moved = staged_moved_.load(std::memory_order_relaxed) - before;
+      // A pass that found many records goes again at once: producers are outpacing the interval
+      // and would otherwise fill their queues and drain them themselves, in their own calls.
+      if (moved >= busy_pass_records) {
+        drain_wait = std::chrono::microseconds{0};
+      } else if (moved > 0) {
+        drain_wait = drain_interval_;
+      } else {
+        drain_wait = std::min(std::max(drain_wait * 2, drain_interval_), drain_interval_ * 16);
+      }
+      guard.lock();
+    }
+    if (steady::now() >= next_beat) {
+      writer_.heartbeat();
+      if (clock_.ticks()) writer_.extension().publish_clock(clock_.recalibrate());
+      next_beat = steady::now() + maintenance_interval_;
+    }
   }
+}
+
+// Per thread: the queues this thread owns with every staged logger it has logged to. Its
+// destructor runs at thread exit and tells each logger that nothing more will come.
+namespace {
+struct thread_staging {
+  struct binding {
+    std::uint64_t owner;
+    std::shared_ptr<detail::staging_queue> queue;
+  };
+  std::vector<binding> bindings;
+  ~thread_staging() {
+    detail::staging_owner = 0;
+    detail::staging_of_thread = nullptr;
+    for (const binding& b : bindings) b.queue->abandon();
+  }
+};
+// Set when thread_staging is gone: a record logged later in this thread's exit (from another
+// thread-local's destructor) goes to the ring under the lock instead.
+thread_local bool staging_thread_exited = false;
+struct thread_staging_guard {
+  thread_staging staging;
+  ~thread_staging_guard() { staging_thread_exited = true; }
+};
+}  // namespace
+
+detail::staging_queue* logger::attach_thread() noexcept {
+  if (staging_thread_exited) return nullptr;
+  thread_local thread_staging_guard mine;
+  auto& bindings = mine.staging.bindings;
+  // Queues of destroyed loggers are released here, so a long-lived thread does not keep them.
+  std::erase_if(bindings, [](const thread_staging::binding& b) { return b.queue->retired(); });
+  for (const auto& b : bindings) {
+    if (b.owner == id_) {
+      detail::staging_owner = id_;
+      detail::staging_of_thread = b.queue.get();
+      return b.queue.get();
+    }
+  }
+  try {
+    auto queue = std::make_shared<detail::staging_queue>(staging_capacity_);
+    bindings.reserve(bindings.size() + 1);
+    {
+      std::lock_guard<std::mutex> guard(staging_mutex_);
+      staging_queues_.push_back(queue);
+    }
+    bindings.push_back({id_, queue});
+    detail::staging_owner = id_;
+    detail::staging_of_thread = queue.get();
+    return queue.get();
+  } catch (...) {
+    // Out of memory: this call goes to the ring under the lock.
+    return nullptr;
+  }
+}
+
+std::byte* logger::claim_after_drain(detail::staging_queue& queue, std::size_t max_size) noexcept {
+  for (;;) {
+    lock_.lock();
+    if (!drain_staged()) drain_one(queue);
+    lock_.unlock();
+    // The drain emptied this queue up to what it had committed, which is everything: its
+    // producer is this thread. An empty queue always has room (see staging_capacity_).
+    if (std::byte* at = queue.claim(max_size)) return at;
+  }
+}
+
+void logger::flush() noexcept {
+  if (threading_ != producers::staged) return;
+  lock_.lock();
+  drain_staged();
+  lock_.unlock();
+}
+
+void logger::drain_one(detail::staging_queue& queue) noexcept {
+  queue.snapshot();
+  std::uint64_t key = 0;
+  const std::byte* record = nullptr;
+  std::size_t size = 0;
+  while (queue.front(key, record, size)) {
+    move_to_ring(record, size);
+    queue.pop(size);
+  }
+  queue.release();
+}
+
+bool logger::drain_staged() noexcept {
+  try {
+    std::lock_guard<std::mutex> guard(staging_mutex_);
+    draining_.clear();
+    for (const auto& queue : staging_queues_) draining_.push_back(queue.get());
+    heads_.reserve(draining_.size());
+  } catch (...) {
+    return false;
+  }
+  for (detail::staging_queue* queue : draining_) queue->snapshot();
+  std::uint64_t moved = 0;
+  std::uint64_t key = 0;
+  const std::byte* record = nullptr;
+  std::size_t size = 0;
+  // Oldest stamp first across the threads: a k-way merge on the queues' front records.
+  heads_.clear();
+  for (std::size_t i = 0; i < draining_.size(); ++i) {
+    if (draining_[i]->front(key, record, size)) heads_.push_back({key, i});
+  }
+  const auto later = [](const merge_head& a, const merge_head& b) { return a.key > b.key; };
+  std::make_heap(heads_.begin(), heads_.end(), later);
+  while (!heads_.empty()) {
+    std::pop_heap(heads_.begin(), heads_.end(), later);
+    detail::staging_queue& queue = *draining_[heads_.back().queue];
+    queue.front(key, record, size);
+    move_to_ring(record, size);
+    queue.pop(size);
+    // Hand space back as the pass goes, so that producers are not held up by a long pass.
+    if ((++moved & 255) == 0) queue.release();
+    if (queue.front(key, record, size)) {
+      heads_.back().key = key;
+      std::push_heap(heads_.begin(), heads_.end(), later);
+    } else {
+      heads_.pop_back();
+    }
+  }
+  for (detail::staging_queue* queue : draining_) queue->release();
+  staged_moved_.fetch_add(moved, std::memory_order_relaxed);
+  // Queues of exited threads that this pass emptied are dropped (the thread let go of its share).
+  if (std::any_of(draining_.begin(), draining_.end(),
+                  [](const detail::staging_queue* q) { return q->finished(); })) {
+    std::lock_guard<std::mutex> guard(staging_mutex_);
+    std::erase_if(staging_queues_, [](const std::shared_ptr<detail::staging_queue>& q) {
+      return q->finished();
+    });
+  }
+  return true;
 }
 
 std::uint32_t logger::intern(std::string_view text) noexcept {
@@ -219,10 +398,8 @@ void logger::emit_large_erased(level severity, std::uint8_t flags, std::uint64_t
                                std::span<const field> fields, format_step step) noexcept {
   // Formats straight into the claimed ring memory, so the lock is held while formatting. Only
   // records larger than the stack buffer come here.
-  if (threading_ == producers::many) lock_.lock();
-  ring_writer& ring = writer_.ring();
-  std::byte* room = ring.claim(max_record_);
-  detail::record_builder builder(room, max_record_);
+  const record_room room = begin_record(max_record_);
+  detail::record_builder builder(room.at, max_record_);
   std::size_t size = 0;
   if (builder.begin(severity, flags, timestamp, thread, tag, fields)) {
     format_sink message = builder.message_sink();
@@ -232,8 +409,7 @@ void logger::emit_large_erased(level severity, std::uint8_t flags, std::uint64_t
     size = fields_too_large(builder, severity, flags, timestamp, thread, tag, step);
   }
   if (builder.truncated()) truncated_.fetch_add(1, std::memory_order_relaxed);
-  ring.publish(size);
-  if (threading_ == producers::many) lock_.unlock();
+  end_record(room, flags, timestamp, size);
 }
 
 void logger::emit_text(std::uint8_t flags, std::uint64_t timestamp, std::uint32_t thread,
@@ -256,7 +432,7 @@ void logger::emit_text(std::uint8_t flags, std::uint64_t timestamp, std::uint32_
     if (!sink.overflowed() || max_record_ <= stack_capacity_) {
       const std::size_t size = builder.finish(sink);
       if (builder.truncated()) truncated_.fetch_add(1, std::memory_order_relaxed);
-      publish(staging, size);
+      publish(staging, size, flags, timestamp);
       return;
     }
   }

@@ -39,11 +39,13 @@ std::string unique_name(const char* what) {
 
 bool format_in_ring = true;  // the tests run once per formatting strategy (see main below)
 bool deferred = false;
+producers threading = producers::many;
 
 logger_options small_options() {
   logger_options options;
   options.format_in_ring = format_in_ring;
   options.deferred_format = deferred;
+  options.threading = threading;
   options.segment.chunk_count = 8;
   options.segment.chunk_target_size = 16 * 1024;
   options.threshold = level::trace;
@@ -57,7 +59,9 @@ std::uint64_t now_unix_ns() {
                                         .count());
 }
 
-std::vector<log_entry> read_all(shm_reader& reader) {
+// Everything `log` wrote so far (with producers::staged, after moving it into the ring).
+std::vector<log_entry> read_all(logger& log, shm_reader& reader) {
+  log.flush();
   entry_interpreter interpreter(reader.bytes());
   std::vector<log_entry> entries;
   for (;;) {
@@ -84,7 +88,7 @@ TEST(Logger, RecordsArriveWithEveryPart) {
   log.critical("core", "no arguments");
   const std::uint64_t after = now_unix_ns();
 
-  const auto entries = read_all(reader);
+  const auto entries = read_all(log, reader);
   ASSERT_EQ(entries.size(), 3U);
   const log_entry& first = entries[0];
   EXPECT_EQ(first.kind, entry_kind::record);
@@ -119,13 +123,14 @@ TEST(Logger, TypedFieldsMakeAVersion3RecordStringsStayVersion1) {
   log.info("t", {{"u", std::uint64_t{18446744073709551615ULL}}, {"i", -3}, {"inf", 1.0 / 0.0}},
            "typed");
   std::vector<unsigned> versions;
+  log.flush();
   {
     shm_reader raw(name);
     for (read_result r = raw.read_next(); r.status == read_status::ok; r = raw.read_next())
       versions.push_back(std::to_integer<unsigned>(r.payload[1]));
   }
   EXPECT_EQ(versions, (std::vector<unsigned>{1, 3}));
-  const auto entries = read_all(reader);
+  const auto entries = read_all(log, reader);
   ASSERT_EQ(entries.size(), 2U);
   EXPECT_EQ(entries[0].field_types, std::vector<field_type>{field_type::string});
   const std::vector<std::pair<std::string, std::string>> fields = {
@@ -151,7 +156,7 @@ TEST(Logger, ThresholdFiltersBelowIt) {
   EXPECT_EQ(log.threshold(), level::trace);
   log.trace("t", "trace again");
   log.write(level::debug, "t", "written");
-  const auto entries = read_all(reader);
+  const auto entries = read_all(log, reader);
   ASSERT_EQ(entries.size(), 4U);
   EXPECT_EQ(entries[0].message, "warn");
   EXPECT_EQ(entries[1].message, "error");
@@ -174,7 +179,7 @@ TEST(Logger, LongMessagesAreCutVisiblyNeverDropped) {
   log.write(level::error, "tag", long_text);
   log.info("tag", "short");
 
-  const auto entries = read_all(reader);
+  const auto entries = read_all(log, reader);
   ASSERT_EQ(entries.size(), 4U);
   for (int i = 0; i < 3; ++i) {
     EXPECT_TRUE(entries[i].truncated) << i;
@@ -197,7 +202,7 @@ TEST(Logger, TinyRecordLimitStillShowsSomething) {
   const std::string tag(200, 't');
   log.info(tag, "message {}", 1);
   log.info("tag", {{"key", std::string(100, 'v')}}, "fields do not fit");
-  const auto entries = read_all(reader);
+  const auto entries = read_all(log, reader);
   ASSERT_EQ(entries.size(), 2U);
   EXPECT_EQ(entries[0].kind, entry_kind::record);
   EXPECT_TRUE(entries[0].truncated);
@@ -218,7 +223,7 @@ TEST(Logger, RecordsLargerThanTheStackBufferUseTheRing) {
   log.info("big", "<{}>", big);
   const std::string huge(20000, 'h');
   log.write(level::info, "big", huge);
-  const auto entries = read_all(reader);
+  const auto entries = read_all(log, reader);
   ASSERT_EQ(entries.size(), 2U);
   EXPECT_EQ(entries[0].message, "<" + big + ">");
   EXPECT_FALSE(entries[0].truncated);
@@ -235,7 +240,7 @@ TEST(Logger, InvalidUtf8FromArgumentsIsReplaced) {
       "a\xFF"
       "b\xC3";
   log.info("t\xFE", {{"k\x80", bad}}, "value {} end", bad);
-  const auto entries = read_all(reader);
+  const auto entries = read_all(log, reader);
   ASSERT_EQ(entries.size(), 1U);
   EXPECT_EQ(entries[0].kind, entry_kind::record);
   EXPECT_EQ(entries[0].message, "value a?b? end");
@@ -253,7 +258,7 @@ TEST(Logger, CharactersAbove0x7FAreReplaced) {
   shm_reader reader(name);
   log.info("t", "[{:c}] [{:3c}] [{:c}]", 200, 0xE9, 65);
   log.info("t", "[{}] [{:c}]", static_cast<char>(0xFF), 'A');
-  const auto entries = read_all(reader);
+  const auto entries = read_all(log, reader);
   ASSERT_EQ(entries.size(), 2U);
   EXPECT_EQ(entries[0].kind, entry_kind::record) << entries[0].error;
   EXPECT_EQ(entries[0].message, "[?] [?  ] [A]");
@@ -289,7 +294,7 @@ TEST(Logger, RealtimeClockNeedsNoConversion) {
   const std::uint64_t before = now_unix_ns();
   log.info("t", "x");
   const std::uint64_t after = now_unix_ns();
-  const auto entries = read_all(reader);
+  const auto entries = read_all(log, reader);
   ASSERT_EQ(entries.size(), 1U);
   EXPECT_GE(*entries[0].unix_ns, before);
   EXPECT_LE(*entries[0].unix_ns, after);
@@ -342,6 +347,7 @@ TEST(Logger, ConcurrentProducersNeverCorruptRecords) {
     ++received;
   }
   for (auto& p : producers) p.join();
+  log.flush();
   EXPECT_EQ(received, static_cast<std::size_t>(threads * per_thread));
   EXPECT_EQ(log.records_written(), static_cast<std::uint64_t>(threads * per_thread));
 }
@@ -365,5 +371,12 @@ int main(int argc, char** argv) {
   format_in_ring = true;
   deferred = true;
   const int deferred_records = RUN_ALL_TESTS();
-  return in_ring != 0 ? in_ring : staged != 0 ? staged : deferred_records;
+  // Per-thread staging queues drained into the ring, with text and with deferred records.
+  threading = producers::staged;
+  const int staged_deferred = RUN_ALL_TESTS();
+  deferred = false;
+  const int staged_text = RUN_ALL_TESTS();
+  for (const int result : {in_ring, staged, deferred_records, staged_deferred, staged_text})
+    if (result != 0) return result;
+  return 0;
 }

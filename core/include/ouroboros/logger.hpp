@@ -7,7 +7,9 @@
 // Each call below the threshold costs one relaxed load. Otherwise it stamps the time (TSC ticks
 // or realtime, see clock.hpp), takes the producer lock, claims room for the largest record in
 // the ring, builds and formats the record in place (format strings are parsed and checked at
-// compile time, see format.hpp) and publishes it at its real size. No heap allocation. A message
+// compile time, see format.hpp) and publishes it at its real size. No heap allocation. With
+// producers::staged each thread builds its records in a queue of its own instead, without any
+// lock or atomic read-modify-write, and a drain moves them into the ring (see producers). A message
 // that does not fit the record limit is cut at a UTF-8 boundary, ends with truncation_marker and
 // carries flag_truncated; records are never dropped (a full ring overwrites its oldest entries,
 // which readers count as lost). Invalid UTF-8 from arguments is replaced by '?', so every record
@@ -15,7 +17,8 @@
 //
 // Thread-safety: all member functions may be called from any number of threads at once, unless
 // the logger was created with producers::single (then one thread at a time). Producers are
-// serialised by a spin-then-yield lock (docs/performance.md explains the choice).
+// serialised by a spin-then-yield lock (docs/performance.md explains the choice), or with
+// producers::staged write to per-thread queues.
 #pragma once
 
 #include <algorithm>
@@ -35,8 +38,10 @@
 #include <thread>
 #include <type_traits>
 #include <unordered_map>
+#include <vector>
 
 #include "ouroboros/clock.hpp"
+#include "ouroboros/detail/staging_queue.hpp"
 #include "ouroboros/format.hpp"
 #include "ouroboros/record.hpp"
 #include "ouroboros/segment.hpp"
@@ -46,6 +51,15 @@ namespace ouroboros {
 enum class producers {
   many,    // any thread may log (default)
   single,  // the caller promises that one thread at a time logs: no lock at all
+  // Any thread may log; each logging thread gets a staging queue of staging_bytes, builds its
+  // records there with plain stores and publishes them with one release store (no lock, no
+  // atomic read-modify-write, no cache line shared with other producers). The maintenance
+  // thread drains every queue into the ring, oldest stamp first, every staging_drain_interval
+  // (backing off to 16 times that while nothing is logged); a thread whose queue is full drains
+  // all queues itself, so nothing is dropped. Records reach readers up to that interval later
+  // than with `many`, and each logging thread holds its queue's memory until it exits.
+  // Without the maintenance thread, records move when a queue fills or on flush()/maintain().
+  staged,
 };
 
 struct logger_options {
@@ -55,6 +69,10 @@ struct logger_options {
   // Largest record (header, tag, fields and message) in bytes; also bounded by the ring.
   std::size_t max_record_size = 4096;
   producers threading = producers::many;
+  // producers::staged: bytes of each thread's queue (rounded up to a power of two, at least
+  // twice the largest record) and how often the maintenance thread drains the queues.
+  std::size_t staging_bytes = std::size_t{1} << 20;
+  std::chrono::microseconds staging_drain_interval{1000};
   clock_source clock = clock_source::automatic;
   // Where records are formatted: straight into the ring under the producer lock (true), or on
   // the stack outside the lock and then copied in (false). See docs/performance.md.
@@ -148,6 +166,12 @@ class producer_lock {
 };
 
 std::uint32_t os_thread_id() noexcept;
+
+// The calling thread's staging queue for the logger it last logged to with producers::staged.
+// Trivially destructible on purpose: reading them costs no thread-local guard. Logger ids are
+// never reused, so a destroyed logger's queue is never matched again.
+inline thread_local std::uint64_t staging_owner = 0;
+inline thread_local staging_queue* staging_of_thread = nullptr;
 inline thread_local std::uint32_t cached_thread_id = 0;
 inline std::uint32_t current_thread_id() noexcept {
   std::uint32_t id = cached_thread_id;
@@ -416,10 +440,15 @@ class logger {
                 std::string_view message, std::span<const field> fields = {}) noexcept;
 
   // Refreshes the heartbeat and re-publishes the clock calibration (the maintenance thread does
-  // this every interval).
+  // this every interval); with producers::staged also drains the queues.
   void maintain() noexcept;
 
-  // Records written so far (takes the producer lock briefly).
+  // producers::staged: moves every record committed so far from the threads' queues into the
+  // ring, oldest stamp first. Nothing to do with the other producer modes.
+  void flush() noexcept;
+
+  // Records written into the ring so far (takes the producer lock briefly); with
+  // producers::staged, records still in a thread's queue are not counted yet (flush() first).
   std::uint64_t records_written() const noexcept;
   std::uint64_t records_truncated() const noexcept {
     return truncated_.load(std::memory_order_relaxed);
@@ -474,7 +503,7 @@ class logger {
     const std::size_t size = builder.finish(message);
     if (builder.truncated()) [[unlikely]]
       truncated_.fetch_add(1, std::memory_order_relaxed);
-    publish(staging, size);
+    publish(staging, size, tick_flag_, timestamp);
   }
 
   // A deferred record (record version 2): the format's id and the arguments, no formatting.
@@ -495,9 +524,8 @@ class logger {
         rl::deferred_fixed_size + tag.size() + (std::size_t{0} + ... + detail::deferred_size(args));
     if (size > max_record_) [[unlikely]]
       return false;
-    if (threading_ == producers::many) lock_.lock();
-    ring_writer& ring = writer_.ring();
-    std::byte* p = ring.claim(size);
+    const record_room room = begin_record(size);
+    std::byte* p = room.at;
     p[0] = std::byte{rl::marker};
     p[1] = std::byte{rl::deferred_version};
     p[2] = static_cast<std::byte>(severity);
@@ -513,8 +541,7 @@ class logger {
       replace_invalid_utf8(reinterpret_cast<char*>(at), tag.size());
     at += tag.size();
     ((at = detail::put_deferred(at, args)), ...);
-    ring.publish();
-    if (threading_ == producers::many) lock_.unlock();
+    end_record(room, tick_flag_, timestamp, size);
     return true;
   }
   // Interns a format string (once per literal; equal texts share one dictionary entry).
@@ -525,10 +552,8 @@ class logger {
   void emit_in_ring(level severity, std::uint8_t flags, std::uint64_t timestamp,
                     std::uint32_t thread, std::string_view tag, std::span<const field> fields,
                     F& step) noexcept {
-    if (threading_ == producers::many) lock_.lock();
-    ring_writer& ring = writer_.ring();
-    std::byte* room = ring.claim(max_record_);
-    detail::record_builder builder(room, max_record_);
+    const record_room room = begin_record(max_record_);
+    detail::record_builder builder(room.at, max_record_);
     std::size_t size = 0;
     if (builder.begin(severity, flags, timestamp, thread, tag, fields)) [[likely]] {
       format_sink message = builder.message_sink();
@@ -539,16 +564,59 @@ class logger {
     }
     if (builder.truncated()) [[unlikely]]
       truncated_.fetch_add(1, std::memory_order_relaxed);
-    ring.publish(size);
-    if (threading_ == producers::many) lock_.unlock();
+    end_record(room, flags, timestamp, size);
   }
 
-  void publish(const std::byte* record, std::size_t size) noexcept {
-    if (threading_ == producers::many) lock_.lock();
+  void publish(const std::byte* record, std::size_t size, std::uint8_t flags,
+               std::uint64_t timestamp) noexcept {
+    const record_room room = begin_record(size);
+    detail::copy_to_shared(room.at, record, size);
+    end_record(room, flags, timestamp, size);
+  }
+
+  // Where a record is built: the calling thread's staging queue (producers::staged), or the
+  // ring under the producer lock. end_record publishes it at its real size.
+  struct record_room {
+    std::byte* at;
+    detail::staging_queue* queue;  // null: `at` is in the ring and the lock is held
+  };
+  // Inlined into every call site: the staged path is a few instructions, and out of line it
+  // measured as a call of its own.
+#if defined(__GNUC__)
+  [[gnu::always_inline]]
+#endif
+  record_room begin_record(std::size_t max_size) noexcept {
+    if (threading_ == producers::staged) {
+      detail::staging_queue* queue =
+          detail::staging_owner == id_ ? detail::staging_of_thread : attach_thread();
+      if (queue != nullptr) [[likely]] {
+        std::byte* at = queue->claim(max_size);
+        if (at == nullptr) [[unlikely]]
+          at = claim_after_drain(*queue, max_size);
+        return {at, queue};
+      }
+    }
+    if (threading_ != producers::single) lock_.lock();
+    return {writer_.ring().claim(max_size), nullptr};
+  }
+  void end_record(record_room room, std::uint8_t flags, std::uint64_t timestamp,
+                  std::size_t size) noexcept {
+    if (room.queue != nullptr) {
+      // Records are merged by the logger's clock; a caller's unix time (write_at) is not on it.
+      room.queue->commit(flags == tick_flag_ ? timestamp : clock_.now(), size);
+      return;
+    }
+    writer_.ring().publish(size);
+    if (threading_ != producers::single) lock_.unlock();
+  }
+  detail::staging_queue* attach_thread() noexcept;
+  std::byte* claim_after_drain(detail::staging_queue& queue, std::size_t max_size) noexcept;
+  bool drain_staged() noexcept;  // under lock_; false when it could not allocate
+  void drain_one(detail::staging_queue& queue) noexcept;
+  void move_to_ring(const std::byte* record, std::size_t size) noexcept {
     ring_writer& ring = writer_.ring();
     detail::copy_to_shared(ring.claim(size), record, size);
     ring.publish();
-    if (threading_ == producers::many) lock_.unlock();
   }
 
   // A type-erased reference to the formatting step, for the rare large-record path.
@@ -585,6 +653,19 @@ class logger {
   std::atomic<std::uint8_t> threshold_;
   std::atomic<std::uint64_t> truncated_{0};
   alignas(64) mutable detail::producer_lock lock_;
+  // producers::staged. Queues are shared with their threads, which keep them until they exit.
+  std::uint64_t id_;  // unique per logger in the process, never 0
+  std::size_t staging_capacity_ = 0;
+  std::chrono::microseconds drain_interval_;
+  std::mutex staging_mutex_;  // guards staging_queues_ (taken after lock_ when both are held)
+  std::vector<std::shared_ptr<detail::staging_queue>> staging_queues_;
+  std::vector<detail::staging_queue*> draining_;  // under lock_: the queues of one drain pass
+  struct merge_head {
+    std::uint64_t key;
+    std::size_t queue;
+  };
+  std::vector<merge_head> heads_;  // under lock_
+  std::atomic<std::uint64_t> staged_moved_{0};  // records drained so far
   std::unique_ptr<detail::intern_table> interned_;  // null: deferred formatting is off
   std::mutex intern_mutex_;                         // serialises intern()
   std::unordered_map<std::string_view, std::uint32_t> interned_texts_;  // under intern_mutex_
