@@ -148,8 +148,8 @@ logger::logger(std::string_view segment_name, const logger_options& options)
                                       std::min<std::size_t>(64, writer_.ring().max_payload_size()));
   stack_capacity_ = std::min(max_record_, stack_record_size);
   if (threading_ == producers::staged) {
-    const std::size_t least = 2 * (detail::staging_queue::header_size +
-                                   detail::staging_queue::padded(max_record_));
+    const std::size_t least =
+        2 * (detail::staging_queue::header_size + detail::staging_queue::padded(max_record_));
     staging_capacity_ = std::bit_ceil(std::max({options.staging_bytes, least, std::size_t{4096}}));
   }
   if (clock_.ticks()) writer_.extension().publish_clock(clock_.calibration());
@@ -205,10 +205,11 @@ void logger::maintenance_loop() {
       const std::uint64_t before = staged_moved_.load(std::memory_order_relaxed);
       flush();
       const std::uint64_t moved = staged_moved_.load(std::memory_order_relaxed) - before;
-      // A pass that found many records goes again at once: producers are outpacing the interval
-      // and would otherwise fill their queues and drain them themselves, in their own calls.
+      // A pass that found many records goes again after a tenth of the interval: producers are
+      // outpacing it and would otherwise fill their queues and drain them in their own calls.
+      // Not at once: a drain that chases a producer reads the cache lines it is writing.
       if (moved >= busy_pass_records) {
-        drain_wait = std::chrono::microseconds{0};
+        drain_wait = std::max(drain_interval_ / 10, std::chrono::microseconds{1});
       } else if (moved > 0) {
         drain_wait = drain_interval_;
       } else {
@@ -350,9 +351,8 @@ bool logger::drain_staged() noexcept {
   if (std::any_of(draining_.begin(), draining_.end(),
                   [](const detail::staging_queue* q) { return q->finished(); })) {
     std::lock_guard<std::mutex> guard(staging_mutex_);
-    std::erase_if(staging_queues_, [](const std::shared_ptr<detail::staging_queue>& q) {
-      return q->finished();
-    });
+    std::erase_if(staging_queues_,
+                  [](const std::shared_ptr<detail::staging_queue>& q) { return q->finished(); });
   }
   return true;
 }

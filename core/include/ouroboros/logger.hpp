@@ -469,17 +469,35 @@ class logger {
   }
 
  private:
+  // Inlined into the call site, which keeps the deferred path from needing the parsed format
+  // (a few hundred bytes of constants the call site would otherwise store on every call); only
+  // the formatting path, out of line, takes its address.
   template <class... Args>
-  void emit_record(level severity, std::string_view tag, std::span<const field> fields,
-                   const basic_log_format<Args...>& format, const Args&... args) noexcept {
+#if defined(__GNUC__)
+  [[gnu::always_inline]]
+#endif
+  void
+  emit_record(level severity, std::string_view tag, std::span<const field> fields,
+              const basic_log_format<Args...>& format, const Args&... args) noexcept {
     const std::uint64_t timestamp = clock_.now();
     const std::uint32_t thread = detail::current_thread_id();
     if constexpr ((detail::deferrable_v<Args> && ...)) {
       if (interned_ != nullptr && fields.empty()) [[likely]] {
-        if (emit_deferred(severity, timestamp, thread, tag, format, args...)) [[likely]]
+        if (emit_deferred(severity, timestamp, thread, tag, format.text(), args...)) [[likely]]
           return;
       }
     }
+    emit_formatted<Args...>(severity, timestamp, thread, tag, fields, format, args...);
+  }
+
+  template <class... Args>
+#if defined(__GNUC__)
+  [[gnu::noinline]]
+#endif
+  void
+  emit_formatted(level severity, std::uint64_t timestamp, std::uint32_t thread,
+                 std::string_view tag, std::span<const field> fields,
+                 const basic_log_format<Args...>& format, const Args&... args) noexcept {
     auto step = [&](format_sink& out) noexcept { format_to(out, format, args...); };
     if (in_ring_) {
       emit_in_ring(severity, tick_flag_, timestamp, thread, tag, fields, step);
@@ -510,11 +528,13 @@ class logger {
   // Returns false when the text record must be written instead (dictionary full, a tag longer
   // than a record allows, arguments larger than the record limit).
   template <class... Args>
-  bool emit_deferred(level severity, std::uint64_t timestamp, std::uint32_t thread,
-                     std::string_view tag, const basic_log_format<Args...>& format,
-                     const Args&... args) noexcept {
+#if defined(__GNUC__)
+  [[gnu::always_inline]]
+#endif
+  bool
+  emit_deferred(level severity, std::uint64_t timestamp, std::uint32_t thread, std::string_view tag,
+                std::string_view text, const Args&... args) noexcept {
     namespace rl = record_layout;
-    const std::string_view text = format.text();
     std::uint64_t id = interned_->find(text.data());
     if (id > detail::intern_table::none) [[unlikely]]
       id = intern(text);
@@ -585,7 +605,8 @@ class logger {
 #if defined(__GNUC__)
   [[gnu::always_inline]]
 #endif
-  record_room begin_record(std::size_t max_size) noexcept {
+  record_room
+  begin_record(std::size_t max_size) noexcept {
     if (threading_ == producers::staged) {
       detail::staging_queue* queue =
           detail::staging_owner == id_ ? detail::staging_of_thread : attach_thread();
@@ -664,8 +685,8 @@ class logger {
     std::uint64_t key;
     std::size_t queue;
   };
-  std::vector<merge_head> heads_;  // under lock_
-  std::atomic<std::uint64_t> staged_moved_{0};  // records drained so far
+  std::vector<merge_head> heads_;                   // under lock_
+  std::atomic<std::uint64_t> staged_moved_{0};      // records drained so far
   std::unique_ptr<detail::intern_table> interned_;  // null: deferred formatting is off
   std::mutex intern_mutex_;                         // serialises intern()
   std::unordered_map<std::string_view, std::uint32_t> interned_texts_;  // under intern_mutex_
