@@ -58,6 +58,7 @@ struct options {
   double duration = 0;
   std::uint64_t count = 0;
   unsigned threads = 1;
+  std::string producers = "auto";  // auto, locked, staged (records only)
 
   bool raw = false;
   std::string size_distribution = "natural";
@@ -109,8 +110,8 @@ class sink {
 class logger_sink final : public sink {
  public:
   logger_sink(const std::string& name, const shm_writer_options& segment, unsigned threads,
-              std::size_t largest_payload)
-      : log_(name, make_options(segment, threads, largest_payload)) {}
+              const std::string& mode, std::size_t largest_payload)
+      : log_(name, make_options(segment, threads, mode, largest_payload)) {}
   void write_record(const demo::generated_record& record) override {
     std::array<field, 4> fields{field("", ""), field("", ""), field("", ""), field("", "")};
     for (std::size_t i = 0; i < record.field_count; ++i) {
@@ -126,7 +127,7 @@ class logger_sink final : public sink {
 
  private:
   static logger_options make_options(const shm_writer_options& segment, unsigned threads,
-                                     std::size_t largest_payload) {
+                                     const std::string& mode, std::size_t largest_payload) {
     logger_options o;
     o.segment = segment;
     o.threshold = level::trace;
@@ -135,7 +136,12 @@ class logger_sink final : public sink {
     // the user asked for larger payloads.
     o.max_record_size = std::max(
         std::clamp<std::size_t>(segment.chunk_target_size / 2, 4096, 65536), largest_payload);
-    o.threading = threads > 1 ? producers::many : producers::single;
+    if (mode == "staged")
+      o.threading = producers::staged;
+    else if (mode == "locked" || threads > 1)
+      o.threading = producers::many;
+    else
+      o.threading = producers::single;
     return o;
   }
   logger log_;
@@ -196,8 +202,8 @@ class demo_writer {
     if (o_.raw) {
       sink_ = std::make_unique<raw_sink>(o_.segment, segment_options_, o_.threads);
     } else {
-      sink_ =
-          std::make_unique<logger_sink>(o_.segment, segment_options_, o_.threads, largest_payload_);
+      sink_ = std::make_unique<logger_sink>(o_.segment, segment_options_, o_.threads, o_.producers,
+                                            largest_payload_);
     }
   }
   void produce(unsigned index);
@@ -590,6 +596,13 @@ int main(int argc, char** argv) {
                    "thread-safe logger)")
       ->transform(tools::cli::whole_number(1, 64))
       ->capture_default_str();
+  rate->add_option("--producers", o.producers,
+                   "How record threads share the ring: locked (a spin lock around each record), "
+                   "staged (a queue per thread, drained into the ring every millisecond; "
+                   "records still queued when the process is killed are lost), auto (locked, "
+                   "or no lock at all for one thread)")
+      ->check(CLI::IsMember({"auto", "locked", "staged"}))
+      ->capture_default_str();
 
   auto* payload = app.add_option_group("Payload");
   payload->add_flag("--raw", o.raw,
@@ -655,6 +668,11 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "ouroboros-demo-writer: error: {}\n", tools::terminal_safe(message));
     return exit_usage;
   };
+
+  if (o.raw && o.producers != "auto")
+    return usage_error(
+        "--producers chooses how log records are published; --raw payloads are "
+        "written under a mutex");
 
   tools::rate_plan plan;
   plan.rate = o.rate;

@@ -165,6 +165,33 @@ TEST(DemoWriterAndTail, FollowGivesAJustStartedWriterTimeToCreateTheSegment) {
   EXPECT_EQ(check_stream(parse_json_lines(tail.out())).entries, 100u);
 }
 
+TEST(DemoWriterAndTail, StagedProducersDeliverEveryRecordOfEveryThread) {
+#ifdef _WIN32
+  GTEST_SKIP() << "reads a segment kept (--keep) after its writer exited; a Windows section goes "
+                  "with its last handle (docs/format.md 10.3)";
+#endif
+  const std::string name = unique_segment("staged");
+  const auto w = run({writer_bin, "-s", name, "--producers", "staged", "--threads", "3", "--rate",
+                      "30000", "--count", "3000", "--keep", "--json"});
+  ASSERT_EQ(w.code, 0) << w.err;
+  EXPECT_EQ(parse_json_lines(w.out).back()["entries"].u64(), 3000u);
+  const auto t = run({cli_bin, "tail", name, "--from", "oldest", "--json"});
+  ASSERT_EQ(t.code, 0) << t.err;
+  const auto lines = parse_json_lines(t.out);
+  const auto c = check_stream(lines);
+  EXPECT_EQ(c.entries, 3000u);
+  EXPECT_EQ(c.lost, 0u);
+  std::set<std::uint64_t> threads;
+  for (const json& line : lines) {
+    if (line["type"].str() == "entry") threads.insert(line["thread"].u64());
+  }
+  EXPECT_EQ(threads.size(), 3u);
+  remove_segment(name);
+  const auto raw = run({writer_bin, "-s", name, "--raw", "--producers", "staged", "-n", "1"});
+  EXPECT_EQ(raw.code, 2);
+  EXPECT_NE(raw.err.find("--producers"), std::string::npos) << raw.err;
+}
+
 TEST(DemoWriterAndTail, RawPayloadsWithFixedSizes) {
 #ifdef _WIN32
   GTEST_SKIP() << "reads a segment kept (--keep) after its writer exited; a Windows section goes "
@@ -553,7 +580,7 @@ TEST(BadInput, HelpExplainsEveryOption) {
         "--duration",      "--count",       "--threads",    "--raw",         "--size-dist",
         "--payload-size",  "--min-size",    "--max-size",   "--json",        "--quiet",
         "--restart-every", "--crash-after", "--crash-mode", "--stall-after", "--stall-for",
-        "--mode",          "--seed"}) {
+        "--mode",          "--seed",        "--producers"}) {
     EXPECT_NE(w.out.find(option), std::string::npos) << option;
   }
   EXPECT_NE(w.out.find("ouroboros-demo"), std::string::npos) << "the default segment is shown";
