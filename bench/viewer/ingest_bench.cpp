@@ -10,8 +10,11 @@
 // With --highlight N the model marks every arriving visible row against N highlight rules (a
 // level rule, a tag rule, then message regexes), as the window does.
 //
+// With --deferred the writer logs the same messages through ouroboros::logger with
+// deferred_format (record version 2: format id + arguments), so the reader formats each one.
+//
 //   ouroboros-bench-viewer [--seconds 10] [--view] [--no-filter] [--max-entries 1000000]
-//                          [--highlight N]
+//                          [--highlight N] [--deferred]
 #include <unistd.h>
 #include <QApplication>
 #include <QElapsedTimer>
@@ -31,6 +34,7 @@
 #include "bench_support.hpp"
 #include "data/highlight.hpp"
 #include "data/segment_session.hpp"
+#include "ouroboros/logger.hpp"
 #include "ouroboros/record.hpp"
 #include "ouroboros/segment.hpp"
 #include "ui/log_view.hpp"
@@ -70,6 +74,29 @@ std::vector<std::vector<std::byte>> make_payloads() {
   return out;
 }
 
+// The messages of make_payloads() as deferred records: message i, with the same arguments.
+void log_deferred(logger& log, std::uint64_t n) {
+  static const char* tags[] = {"http", "db", "net", "cache", "jobs", "auth"};
+  const int i = static_cast<int>(n & 255);
+  const int a = 1000 + i * 37;
+  const int b = i % 97;
+  const auto severity = static_cast<level>((i * 7) % 6);
+  const char* tag = tags[i % 6];
+  switch (i % 8) {
+    case 0: log.log(severity, tag, "GET /api/v1/users/{} -> 200 in {} ms", a, b); break;
+    case 1:
+      log.log(severity, tag, "query on orders took {} ms: SELECT * FROM orders WHERE id = {}", a,
+              b);
+      break;
+    case 2: log.log(severity, tag, "connected to 10.0.{}.{}:5432 (session 3f9a1c)", a, b); break;
+    case 3: log.log(severity, tag, "cache miss for key user:{} shard={}", a, b); break;
+    case 4: log.log(severity, tag, "worker picked job {} (queue depth {})", a, b); break;
+    case 5: log.log(severity, tag, "login failed for user {}: timeout after {} ms", a, b); break;
+    case 6: log.log(severity, tag, "retrying request {} in {} ms (attempt 2/5)", a, b); break;
+    default: log.log(severity, tag, "connection refused by 10.1.{}.{}, backing off", a, b); break;
+  }
+}
+
 }  // namespace
 
 int run_ingest_bench(int argc, char** argv) {
@@ -78,6 +105,7 @@ int run_ingest_bench(int argc, char** argv) {
   bool with_filter = true;
   std::uint64_t max_entries = 1'000'000;
   int highlight_rules = 0;
+  bool deferred = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--seconds" && i + 1 < argc)
@@ -90,10 +118,12 @@ int run_ingest_bench(int argc, char** argv) {
       max_entries = std::stoull(argv[++i]);
     else if (arg == "--highlight" && i + 1 < argc)
       highlight_rules = std::stoi(argv[++i]);
+    else if (arg == "--deferred")
+      deferred = true;
     else {
       std::fprintf(stderr,
                    "usage: %s [--seconds S] [--view] [--no-filter] [--max-entries N] "
-                   "[--highlight N]\n",
+                   "[--highlight N] [--deferred]\n",
                    argv[0]);
       return 2;
     }
@@ -106,7 +136,18 @@ int run_ingest_bench(int argc, char** argv) {
   writer_options.chunk_count = 64;
   writer_options.chunk_target_size = 256 * 1024;  // a 16 MiB ring
   writer_options.payload_encoding = layout::extension_layout::encoding_record;
-  shm_writer writer(name, writer_options);
+  std::unique_ptr<shm_writer> raw_writer;
+  std::unique_ptr<logger> deferred_log;
+  if (deferred) {
+    logger_options log_options;
+    log_options.segment = writer_options;
+    log_options.deferred_format = true;
+    log_options.threading = producers::single;
+    log_options.threshold = level::trace;
+    deferred_log = std::make_unique<logger>(name, log_options);
+  } else {
+    raw_writer = std::make_unique<shm_writer>(name, writer_options);
+  }
   const auto payloads = make_payloads();
 
   const std::uint64_t rss_before = rss_bytes();
@@ -153,8 +194,12 @@ int run_ingest_bench(int argc, char** argv) {
   std::thread producer([&] {
     std::uint64_t n = 0;
     while (!stop.load(std::memory_order_relaxed)) {
-      for (int k = 0; k < 256; ++k)
-        writer.write(payloads[(n + static_cast<std::uint64_t>(k)) & 255]);
+      for (int k = 0; k < 256; ++k) {
+        if (deferred_log)
+          log_deferred(*deferred_log, n + static_cast<std::uint64_t>(k));
+        else
+          raw_writer->write(payloads[(n + static_cast<std::uint64_t>(k)) & 255]);
+      }
       n += 256;
       written.store(n, std::memory_order_relaxed);
     }
@@ -225,9 +270,11 @@ int run_ingest_bench(int argc, char** argv) {
   const double rss_per_entry =
       retained ? static_cast<double>(rss_after - rss_before) / static_cast<double>(retained) : 0;
 
-  std::printf("viewer ingest, %s, %d highlight rules, %s, %.1f s measured after 1 s warm-up\n",
-              with_filter ? "regex filter active" : "no filter", highlight_rules,
-              with_view ? "with an offscreen table view" : "data layer only", measured_s);
+  std::printf(
+      "viewer ingest, %s records, %s, %d highlight rules, %s, %.1f s measured after 1 s "
+      "warm-up\n",
+      deferred ? "deferred" : "text", with_filter ? "regex filter active" : "no filter",
+      highlight_rules, with_view ? "with an offscreen table view" : "data layer only", measured_s);
   {
     std::ifstream loadavg("/proc/loadavg");
     std::string one;
