@@ -146,26 +146,33 @@ bool arguments_match(const deferred_format& format, const argument* args,
   return true;
 }
 
+// Plain values that fit 32 bits (most) are written as such: to_chars divides by 100 with a
+// 32-bit multiplication then, as it does for the int of a call site; the text is the same.
+[[gnu::always_inline]] inline void write_signed(format_sink& out, const fd::piece& p,
+                                                std::int64_t v) noexcept {
+  if (!p.plain) [[unlikely]]
+    fd::write_value(out, p, v);
+  else if (v == static_cast<std::int32_t>(v))
+    fd::write_plain_integer(out, static_cast<std::int32_t>(v));
+  else
+    fd::write_plain_integer(out, v);
+}
+[[gnu::always_inline]] inline void write_unsigned(format_sink& out, const fd::piece& p,
+                                                  std::uint64_t v) noexcept {
+  if (!p.plain) [[unlikely]]
+    fd::write_value(out, p, v);
+  else if (v <= 0xFFFFFFFFU)
+    fd::write_plain_integer(out, static_cast<std::uint32_t>(v));
+  else
+    fd::write_plain_integer(out, v);
+}
+
 // Inlined into both loops: a call per field costs a third of the render (perf).
 [[gnu::always_inline]] inline void write(format_sink& out, const fd::piece& p,
                                          const argument& a) noexcept {
   switch (a.type) {
-    // Values that fit 32 bits (most) are written as such: to_chars divides by 100 with a 32-bit
-    // multiplication then, as it does for the int of a call site; the text is the same.
-    case arg_type::i64: {
-      const auto v = static_cast<std::int64_t>(a.bits);
-      if (v == static_cast<std::int32_t>(v))
-        fd::write_value(out, p, static_cast<std::int32_t>(v));
-      else
-        fd::write_value(out, p, v);
-      return;
-    }
-    case arg_type::u64:
-      if (a.bits <= 0xFFFFFFFFU)
-        fd::write_value(out, p, static_cast<std::uint32_t>(a.bits));
-      else
-        fd::write_value(out, p, a.bits);
-      return;
+    case arg_type::i64: write_signed(out, p, static_cast<std::int64_t>(a.bits)); return;
+    case arg_type::u64: write_unsigned(out, p, a.bits); return;
     case arg_type::f64: {
       double v;
       std::memcpy(&v, &a.bits, sizeof v);
@@ -252,11 +259,52 @@ bool render_in_order(const deferred_format& format, std::span<const std::byte> a
   for (const fd::piece& p : format.pieces) {
     out.append(text + p.literal_begin, p.literal_size);
     if (p.arg == fd::no_arg) continue;
-    if (!next()) [[unlikely]] {
+    if (at == end || std::to_integer<std::uint64_t>(*at) != (signature & 0xF)) [[unlikely]] {
       out.rewind(start);
       return false;
     }
-    write(out, p, a);
+    signature >>= 4;
+    // The integer and string cases decoded and written under one branch on the type; the rest
+    // as in the full path.
+    const auto left = static_cast<std::size_t>(end - at - 1);
+    switch (static_cast<arg_type>(std::to_integer<std::uint8_t>(*at))) {
+      case arg_type::i64:
+        if (left < 8) [[unlikely]]
+          break;
+        write_signed(out, p, static_cast<std::int64_t>(load_le<std::uint64_t>(at + 1)));
+        at += 9;
+        continue;
+      case arg_type::u64:
+        if (left < 8) [[unlikely]]
+          break;
+        write_unsigned(out, p, load_le<std::uint64_t>(at + 1));
+        at += 9;
+        continue;
+      case arg_type::string: {
+        if (left < 4) [[unlikely]]
+          break;
+        const auto size = static_cast<std::size_t>(load_le<std::uint32_t>(at + 1));
+        if (left - 4 < size) [[unlikely]]
+          break;
+        const char* chars = reinterpret_cast<const char*>(at + 5);
+        if (!is_ascii(chars, size) && !is_valid_utf8({chars, size})) [[unlikely]]
+          break;
+        // Not marked unchecked: see write().
+        if (p.plain) [[likely]]
+          out.append(chars, size);
+        else
+          fd::write_string(out, p.format, {chars, size});
+        at += 5 + size;
+        continue;
+      }
+      default:
+        if (decode_one(at, end, a) != decode_status::ok) [[unlikely]]
+          break;
+        write(out, p, a);
+        continue;
+    }
+    out.rewind(start);  // a defect: the full path says which
+    return false;
   }
   // Arguments no field names still have to decode, and the count must be the memo's.
   while (signature != 0) {
