@@ -647,4 +647,34 @@ TEST(Deferred, RenderingWithAMemoEqualsRenderingWithout) {
   }
 }
 
+// String arguments are checked a word at a time: a byte that is not UTF-8 must be found at every
+// position of strings of every length around the word sizes, with and without a warm memo.
+TEST(Deferred, InvalidUtf8IsFoundAtEveryPositionOfAString) {
+  const deferred_format format = parse_deferred_format("{}|{}");
+  for (std::size_t size = 1; size <= 40; ++size) {
+    for (std::size_t bad = 0; bad < size; ++bad) {
+      SCOPED_TRACE(std::to_string(size) + " bytes, 0xFF at " + std::to_string(bad));
+      std::vector<std::byte> args = {std::byte{1}, std::byte{7}, std::byte{0},
+                                     std::byte{0}, std::byte{0}, std::byte{0},
+                                     std::byte{0}, std::byte{0}, std::byte{0}};
+      std::vector<std::byte> good = args;
+      for (std::vector<std::byte>* list : {&args, &good}) {
+        list->insert(list->end(), {std::byte{7}, static_cast<std::byte>(size), std::byte{0},
+                                   std::byte{0}, std::byte{0}});
+        for (std::size_t i = 0; i < size; ++i) list->push_back(std::byte{'a'});
+      }
+      args[args.size() - size + bad] = std::byte{0xFF};
+      deferred_memo memo;
+      char buffer[128];
+      format_sink warm(buffer, sizeof buffer);
+      ASSERT_EQ(render_deferred(format, good, warm, &memo), decode_status::ok);
+      ASSERT_EQ(std::string_view(buffer, warm.size()), "7|" + std::string(size, 'a'));
+      format_sink sink(buffer, sizeof buffer);
+      EXPECT_EQ(render_deferred(format, args, sink, &memo), decode_status::invalid_utf8);
+      std::string out;
+      EXPECT_EQ(render_deferred(format, args, out), decode_status::invalid_utf8);
+    }
+  }
+}
+
 }  // namespace
