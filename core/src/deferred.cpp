@@ -39,7 +39,7 @@ struct argument {
 };
 
 // One fixed-size load per width: a copy of a run-time size into a zeroed u64 followed by a load
-// of all 8 bytes defeats store-to-load forwarding (perf: a fifth of the render's time).
+// of all 8 bytes defeats store-to-load forwarding (perf: a tenth of the render's time).
 template <class T>
 std::uint64_t load_le(const std::byte* p) noexcept {
   T v;
