@@ -6,6 +6,8 @@
 namespace ouroboros {
 
 namespace {
+constexpr std::size_t initial_render_buffer = 512;  // most messages: the first render fits
+
 std::string_view as_text(std::span<const std::byte> bytes) noexcept {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
@@ -44,16 +46,30 @@ decode_status entry_interpreter::render(const record_view& record) noexcept {
       return decode_status::unknown_format;
     try {
       if (slot >= formats_.size()) formats_.resize(slot + 1);
-      formats_[slot] = std::make_unique<deferred_format>(parse_deferred_format(entry->bytes));
+      formats_[slot] =
+          std::make_unique<cached_format>(cached_format{parse_deferred_format(entry->bytes), {}});
     } catch (...) {
       return decode_status::unknown_format;  // out of memory: nothing better to report
     }
   }
-  rendered_.clear();
+  cached_format& cached = *formats_[slot];
+  rendered_size_ = 0;
   try {
-    return render_deferred(*formats_[slot], record.arguments, rendered_);
+    if (rendered_.size() < initial_render_buffer) rendered_.resize(initial_render_buffer);
+    format_sink sink(rendered_.data(), rendered_.size());
+    const decode_status status =
+        render_deferred(cached.format, record.arguments, sink, &cached.memo);
+    if (status != decode_status::ok) return status;
+    if (sink.overflowed()) [[unlikely]] {
+      const std::size_t wanted = sink.wanted();
+      rendered_.resize(wanted);
+      sink = format_sink(rendered_.data(), wanted);
+      render_deferred(cached.format, record.arguments, sink, &cached.memo);
+    }
+    rendered_size_ = sink.size();
+    return decode_status::ok;
   } catch (...) {
-    return decode_status::bad_arguments;
+    return decode_status::bad_arguments;  // out of memory for a huge message
   }
 }
 
@@ -102,7 +118,7 @@ entry_view entry_interpreter::interpret(std::span<const std::byte> payload) noex
   view.thread = r.thread;
   view.truncated = r.truncated();
   view.tag = r.tag;
-  view.message = r.deferred ? std::string_view(rendered_) : r.message;
+  view.message = r.deferred ? std::string_view(rendered_.data(), rendered_size_) : r.message;
   view.unix_ns = r.timestamp_in_ticks() ? to_unix_ns(r.timestamp) : r.timestamp;
   return view;
 }

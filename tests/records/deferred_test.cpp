@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -114,7 +115,11 @@ TEST(Deferred, EveryCaseReadsAsTheTextRecordDoes) {
   const std::string deferred_name = unique_name("deferred");
   logger text_log(text_name, options(false));
   logger deferred_log(deferred_name, options(true));
+  // Twice: the second record of each format takes the path of a format whose argument types
+  // are remembered (deferred_memo).
   every_spec(text_log);
+  every_spec(text_log);
+  every_spec(deferred_log);
   every_spec(deferred_log);
   shm_reader text_reader(text_name);
   shm_reader deferred_reader(deferred_name);
@@ -244,6 +249,17 @@ TEST(Deferred, ConcurrentCallSitesInternOnceEachAndAllRender) {
   }
   EXPECT_EQ(count, 4);
 }
+
+// render_deferred with no memo: the verdict and text a record gets on its own.
+struct parsed_format_check {
+  explicit parsed_format_check(std::string_view text) : format(parse_deferred_format(text)) {}
+  std::pair<decode_status, std::string> render(std::span<const std::byte> args) const {
+    std::string out;
+    const decode_status status = render_deferred(format, args, out);
+    return {status, out};
+  }
+  deferred_format format;
+};
 
 // Hostile bytes: a segment with a dictionary whose records are crafted by hand.
 class DeferredHostile : public ::testing::Test {
@@ -398,6 +414,267 @@ TEST_F(DeferredHostile, ParsedFormatsAreForgottenOnAttach) {
   const entry_view v = interpreter_.interpret(payload);
   ASSERT_EQ(v.kind, entry_kind::record) << v.error();
   EXPECT_EQ(v.message, "[1|x]");
+}
+
+// The memo of a format (the argument types it last accepted) must never change a verdict: records
+// of one format with other types, fewer or more arguments, or bytes that do not decode are checked
+// in full, in the order of docs/format.md §11.5, each time.
+TEST_F(DeferredHostile, SameFormatWithOtherArgumentTypesIsCheckedAgain) {
+  const auto id =
+      *writer_->extension().append_dictionary(record_layout::dictionary_kind_format, "{:x}|{}");
+  const parsed_format_check reference("{:x}|{}");
+  auto u64 = [](std::uint64_t v) {
+    std::vector<std::uint8_t> out{2};
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+    return out;
+  };
+  const std::vector<std::uint8_t> f64_one_half = {3, 0, 0, 0, 0, 0, 0, 0xF8, 0x3F};
+  const std::vector<std::uint8_t> bool_true = {5, 1};
+  std::vector<std::uint8_t> many = cat(i64(255), str("a"));
+  for (int i = 0; i < 15; ++i) many = cat(many, i64(i));  // 17 arguments: past the memo's 16
+  struct step {
+    const char* what;
+    std::vector<std::uint8_t> args;
+    decode_status status;
+    const char* message;
+  };
+  const std::vector<step> steps = {
+      {"first record", cat(i64(255), str("a")), decode_status::ok, "ff|a"},
+      {"same types", cat(i64(254), str("bc")), decode_status::ok, "fe|bc"},
+      {"types swapped", cat(str("a"), i64(1)), decode_status::argument_mismatch, nullptr},
+      {"back to the first types", cat(i64(255), str("a")), decode_status::ok, "ff|a"},
+      {"other types that fit", cat(u64(255), bool_true), decode_status::ok, "ff|true"},
+      {"a float for {:x}", cat(f64_one_half, str("a")), decode_status::argument_mismatch, nullptr},
+      {"too few", i64(255), decode_status::argument_mismatch, nullptr},
+      {"first types again", cat(i64(16), str("z")), decode_status::ok, "10|z"},
+      {"one more argument", cat(cat(i64(255), str("a")), i64(3)), decode_status::ok, "ff|a"},
+      {"first types again", cat(i64(255), str("a")), decode_status::ok, "ff|a"},
+      {"string not UTF-8", cat(i64(1), {7, 1, 0, 0, 0, 0xFF}), decode_status::invalid_utf8,
+       nullptr},
+      {"string cut", cat(i64(1), {7, 9, 0, 0, 0, 'a'}), decode_status::bad_arguments, nullptr},
+      {"unknown type after the memo's", cat(cat(i64(1), str("a")), {0x42}),
+       decode_status::bad_arguments, nullptr},
+      {"mismatch, then bytes cut: the cut wins", cat(str("a"), {1, 2}),
+       decode_status::bad_arguments, nullptr},
+      {"bool other than 0/1", cat(i64(1), {5, 2}), decode_status::bad_arguments, nullptr},
+      {"17 arguments", many, decode_status::ok, "ff|a"},
+      {"17 arguments again", many, decode_status::ok, "ff|a"},
+      {"first types again", cat(i64(255), str("a")), decode_status::ok, "ff|a"},
+      {"no arguments", {}, decode_status::argument_mismatch, nullptr},
+      {"first types again", cat(i64(255), str("a")), decode_status::ok, "ff|a"},
+  };
+  interpreter_.attach(reader_->bytes());
+  for (const step& s : steps) {
+    SCOPED_TRACE(s.what);
+    const std::vector<std::byte> payload = record(id, s.args);
+    const entry_view v = interpreter_.interpret(payload);
+    EXPECT_EQ(v.status == decode_status::ok ? decode_status::ok : v.status, s.status)
+        << to_string(v.status);
+    EXPECT_EQ(v.kind, s.status == decode_status::ok ? entry_kind::record : entry_kind::malformed);
+    if (s.message != nullptr) {
+      EXPECT_EQ(v.message, s.message);
+    }
+    // The same verdict and text as a render with no memory of earlier records.
+    const std::span<const std::byte> args(payload.data() + payload.size() - s.args.size(),
+                                          s.args.size());
+    const auto [status, message] = reference.render(args);
+    EXPECT_EQ(status, s.status) << to_string(status);
+    if (status == decode_status::ok) {
+      EXPECT_EQ(v.message, message);
+    }
+  }
+}
+
+// A writer that restarts under the same name starts a new dictionary: the same id may name
+// another format string, which accepts other types. Re-attaching must forget both the parsed
+// format and the types its records had.
+TEST(Deferred, DictionaryIsReadAgainAfterAWriterRestart) {
+  const std::string name = unique_name("restart");
+  shm_writer_options o;
+  o.chunk_count = 4;
+  o.chunk_target_size = 4096;
+  o.payload_encoding = layout::extension_layout::encoding_record;
+  o.dictionary_capacity = 256;
+  auto payload = [](std::uint32_t id, std::vector<std::uint8_t> args) {
+    std::vector<std::byte> p(record_layout::deferred_fixed_size + 1);
+    p[0] = std::byte{record_layout::marker};
+    p[1] = std::byte{record_layout::deferred_version};
+    p[2] = std::byte{2};
+    p[16] = std::byte{1};
+    std::memcpy(p.data() + 18, &id, 4);
+    p[22] = std::byte{'t'};
+    for (auto b : args) p.push_back(std::byte{b});
+    return p;
+  };
+  // i64 1, then the string "xyz".
+  const std::vector<std::uint8_t> int_string = {1, 1, 0, 0, 0, 0,   0,   0,  0,
+                                                7, 3, 0, 0, 0, 'x', 'y', 'z'};
+  const std::vector<std::uint8_t> string_int = {7, 3, 0, 0, 0, 'x', 'y', 'z', 1,
+                                                1, 0, 0, 0, 0, 0,   0,   0};
+
+  auto first = std::make_unique<shm_writer>(name, o);
+  ASSERT_EQ(
+      first->extension().append_dictionary(record_layout::dictionary_kind_format, "n={} s={}"), 0U);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(first->write(payload(0, int_string)), write_status::ok);
+  shm_reader reader(name);
+  reader.replaced_check_interval = std::chrono::milliseconds(0);
+  entry_interpreter interpreter(reader.bytes());
+  for (int i = 0; i < 3; ++i) {
+    const read_result r = reader.read_next();
+    ASSERT_EQ(r.status, read_status::ok);
+    const entry_view v = interpreter.interpret(r.payload);
+    ASSERT_EQ(v.kind, entry_kind::record) << v.error();
+    EXPECT_EQ(v.message, "n=1 s=xyz");
+  }
+
+  first.reset();  // unlinks the name
+  shm_writer second(name, o);
+  // Id 0 is now a format that cannot take an integer first.
+  ASSERT_EQ(second.extension().append_dictionary(record_layout::dictionary_kind_format, "{:.2}|{}"),
+            0U);
+  ASSERT_EQ(second.write(payload(0, int_string)), write_status::ok);
+  ASSERT_EQ(second.write(payload(0, string_int)), write_status::ok);
+  ASSERT_EQ(second.write(payload(0, int_string)), write_status::ok);
+  read_result r = reader.read_next();
+  for (int tries = 0; r.status == read_status::no_data && tries < 1000; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    r = reader.read_next();
+  }
+  ASSERT_EQ(r.status, read_status::writer_restarted);
+  interpreter.attach(reader.bytes());
+  const decode_status expected[] = {decode_status::argument_mismatch, decode_status::ok,
+                                    decode_status::argument_mismatch};
+  for (const decode_status want : expected) {
+    r = reader.read_next();
+    ASSERT_EQ(r.status, read_status::ok);
+    const entry_view v = interpreter.interpret(r.payload);
+    if (want == decode_status::ok) {
+      ASSERT_EQ(v.kind, entry_kind::record) << v.error();
+      EXPECT_EQ(v.message, "xy|1");
+    } else {
+      EXPECT_EQ(v.kind, entry_kind::malformed);
+      EXPECT_EQ(v.status, want) << to_string(v.status);
+    }
+  }
+}
+
+// Differential: long runs of records of one format with random argument lists (random types,
+// counts on both sides of the memo's 16, now and then a defect) and random output room, rendered
+// with one memo per format, give exactly what a render with no memo gives.
+TEST(Deferred, RenderingWithAMemoEqualsRenderingWithout) {
+  const char* const formats[] = {"{:x}|{}",      "{} {} {}",  "{1} {0} {1}", "[{:>4}] [{:.3}]",
+                                 "{{}} {} }}{{", "no fields", "{:c}{}",      "{:+}{:^6}{:08}"};
+  std::mt19937 random(20261130);
+  auto pick = [&](std::size_t n) {
+    return static_cast<std::size_t>(std::uniform_int_distribution<std::size_t>(0, n - 1)(random));
+  };
+  auto argument = [&](std::vector<std::byte>& out) {
+    auto put = [&](std::initializer_list<int> bytes) {
+      for (int b : bytes) out.push_back(static_cast<std::byte>(b));
+    };
+    switch (pick(9)) {
+      case 0: put({1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}); break;  // i64 -1
+      case 1: put({1, 0, 0, 0, 0x80, 0, 0, 0, 0}); break;                       // i64 2^31
+      case 2: put({2, 0xE8, 0x03, 0, 0, 0, 0, 0, 0}); break;                    // u64 1000
+      case 3: put({3, 0, 0, 0, 0, 0, 0, 0xF8, 0x3F}); break;                    // f64 1.5
+      case 4: put({4, 0, 0, 0xC0, 0x3F}); break;                                // f32 1.5
+      case 5: put({5, static_cast<int>(pick(2))}); break;                       // bool
+      case 6: put({6, pick(2) == 0 ? 'q' : 0xE9}); break;                       // char
+      case 7: put({7, 4, 0, 0, 0, 0xC3, 0xA9, 't', 'e'}); break;                // "ète"
+      default: put({8, 0x34, 0x12, 0xFD, 0x7F, 0, 0, 0, 0}); break;             // pointer
+    }
+  };
+  for (const char* text : formats) {
+    SCOPED_TRACE(text);
+    const deferred_format format = parse_deferred_format(text);
+    ASSERT_EQ(format.status, decode_status::ok);
+    deferred_memo memo;
+    // A few argument lists, repeated often (as a call site's records are), so the memo is hit.
+    std::vector<std::vector<std::byte>> lists;
+    for (int i = 0; i < 24; ++i) {
+      std::vector<std::byte> args;
+      const std::size_t count = pick(4) == 0 ? pick(20) : pick(4);
+      for (std::size_t k = 0; k < count; ++k) argument(args);
+      if (i < 3) {
+        // The three most frequent lists are well-formed ones, as a call site's would be.
+        std::string ignored;
+        if (render_deferred(format, args, ignored) != decode_status::ok)
+          --i;
+        else
+          lists.push_back(std::move(args));
+        continue;
+      }
+      switch (pick(12)) {
+        case 0:
+          if (!args.empty()) args.pop_back();  // cut short
+          break;
+        case 1: args.push_back(std::byte{0x42}); break;                        // unknown type
+        case 2: args.insert(args.end(), {std::byte{5}, std::byte{2}}); break;  // bool 2
+        case 3:                                                                // not UTF-8
+          args.insert(args.end(), {std::byte{7}, std::byte{1}, std::byte{0}, std::byte{0},
+                                   std::byte{0}, std::byte{0xFF}});
+          break;
+        default: break;
+      }
+      lists.push_back(std::move(args));
+    }
+    int rendered = 0;
+    for (int i = 0; i < 3000; ++i) {
+      const std::vector<std::byte>& args = lists[pick(4) == 0 ? pick(lists.size()) : pick(3)];
+      std::string expected;
+      const decode_status want = render_deferred(format, args, expected);
+      char buffer[512];
+      const std::size_t room = pick(3) == 0 ? pick(24) : sizeof buffer;
+      format_sink sink(buffer, room);
+      decode_status got = render_deferred(format, args, sink, &memo);
+      std::string text_got(buffer, sink.size());
+      if (got == decode_status::ok && sink.overflowed()) {
+        std::string bigger(sink.wanted(), '\0');
+        format_sink again(bigger.data(), bigger.size());
+        got = render_deferred(format, args, again, &memo);
+        EXPECT_FALSE(again.overflowed());
+        text_got = bigger.substr(0, again.size());
+      }
+      ASSERT_EQ(got, want) << "record " << i << ": " << to_string(got);
+      if (want == decode_status::ok) {
+        ASSERT_EQ(text_got, expected) << "record " << i;
+        ++rendered;
+      } else {
+        EXPECT_EQ(sink.size(), 0U) << "nothing is written for a malformed record";
+      }
+    }
+    EXPECT_GT(rendered, 0);
+  }
+}
+
+// String arguments are checked a word at a time: a byte that is not UTF-8 must be found at every
+// position of strings of every length around the word sizes, with and without a warm memo.
+TEST(Deferred, InvalidUtf8IsFoundAtEveryPositionOfAString) {
+  const deferred_format format = parse_deferred_format("{}|{}");
+  for (std::size_t size = 1; size <= 40; ++size) {
+    for (std::size_t bad = 0; bad < size; ++bad) {
+      SCOPED_TRACE(std::to_string(size) + " bytes, 0xFF at " + std::to_string(bad));
+      std::vector<std::byte> args = {std::byte{1}, std::byte{7}, std::byte{0},
+                                     std::byte{0}, std::byte{0}, std::byte{0},
+                                     std::byte{0}, std::byte{0}, std::byte{0}};
+      std::vector<std::byte> good = args;
+      for (std::vector<std::byte>* list : {&args, &good}) {
+        list->insert(list->end(), {std::byte{7}, static_cast<std::byte>(size), std::byte{0},
+                                   std::byte{0}, std::byte{0}});
+        for (std::size_t i = 0; i < size; ++i) list->push_back(std::byte{'a'});
+      }
+      args[args.size() - size + bad] = std::byte{0xFF};
+      deferred_memo memo;
+      char buffer[128];
+      format_sink warm(buffer, sizeof buffer);
+      ASSERT_EQ(render_deferred(format, good, warm, &memo), decode_status::ok);
+      ASSERT_EQ(std::string_view(buffer, warm.size()), "7|" + std::string(size, 'a'));
+      format_sink sink(buffer, sizeof buffer);
+      EXPECT_EQ(render_deferred(format, args, sink, &memo), decode_status::invalid_utf8);
+      std::string out;
+      EXPECT_EQ(render_deferred(format, args, out), decode_status::invalid_utf8);
+    }
+  }
 }
 
 }  // namespace

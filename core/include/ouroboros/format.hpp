@@ -118,6 +118,12 @@ class format_sink {
   char* begin() const noexcept {
     return begin_;
   }
+  // Forgets what was written after size() was `size` (which it was, with nothing overflowed),
+  // for a writer that has to start over; unchecked() stays as it is.
+  void rewind(std::size_t size) noexcept {
+    at_ = begin_ + size;
+    overflow_ = 0;
+  }
   // Set when something of unknown encoding was written (a non-ASCII string argument, a custom
   // formatter): the logger then validates the output as UTF-8. Literals (checked at compile
   // time) and numbers never need it.

@@ -93,9 +93,16 @@ class entry_interpreter {
   std::uint64_t to_unix_ns(std::uint64_t ticks) noexcept;
   decode_status render(const record_view& record) noexcept;
   std::span<const std::byte> segment_;
+  struct cached_format {
+    deferred_format format;
+    deferred_memo memo;  // the argument types its records last had
+  };
   // Parsed format strings by dictionary id / 4 (ids are 4-aligned offsets); null: not yet read.
-  std::vector<std::unique_ptr<deferred_format>> formats_;
+  std::vector<std::unique_ptr<cached_format>> formats_;
+  // Deferred messages are formatted straight into this buffer, which only grows (so it is
+  // zeroed once, not per record); the message is its first rendered_size_ bytes.
   std::string rendered_;
+  std::size_t rendered_size_ = 0;
   bool records_ = false;
   bool has_block_ = false;
   std::uint64_t clock_seq_ = ~std::uint64_t{0};
