@@ -6,6 +6,10 @@
 // before fork):
 //   floor        two processes bounce one cache line (a ping-pong of one atomic word): one-way
 //                time = round trip / 2. The cost of moving a line from one core to the other.
+//                Measured again right before each other phase (it takes milliseconds) and printed
+//                as "floor" above it: on a VM the hypervisor may move the vCPUs between phases,
+//                and the one-way time then changes by 4x (28 ns against 110-140 ns here), so a
+//                phase is compared with the floor next to it.
 //   header       the reader polls the next entry's header word at its known position and takes
 //                its timestamp when it reads committed: polling loop + the header's line.
 //   +copy        as header, then copies the payload out (the payload's other line).
@@ -368,7 +372,7 @@ bool wait_ok(pid_t pid) {
 }
 
 // The floor: A stores 2k+1, B answers 2k+2; A times each round trip.
-void run_floor(control& ctl, const options& opt, double per_ns) {
+void run_floor(control& ctl, const options& opt, double per_ns, const char* label) {
   const std::uint64_t rounds = static_cast<std::uint64_t>(opt.rate * opt.seconds);
   ctl.ping.store(0);
   const pid_t b = spawn([&] {
@@ -390,7 +394,7 @@ void run_floor(control& ctl, const options& opt, double per_ns) {
       }
       one_way.push_back((tsc() - t0) / 2);
     }
-    report("floor", one_way, per_ns, nullptr);
+    report(label, one_way, per_ns, nullptr);
   });
   if (!wait_ok(a) || !wait_ok(b)) std::fprintf(stderr, "floor phase failed\n");
 }
@@ -499,10 +503,12 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(opt.rate), opt.seconds, payload_size, opt.cpu_writer,
       opt.cpu_reader, per_ns);
   std::fflush(stdout);  // before the forks copy the buffer
-  if (opt.wants("floor")) run_floor(*ctl, opt, per_ns);
+  if (opt.wants("floor")) run_floor(*ctl, opt, per_ns, "floor");
   for (const phase p :
        {phase::header, phase::copy, phase::recheck, phase::read_next, phase::read_batch}) {
-    if (opt.wants(phase_key(p))) run_phase(p, *ctl, ring, opt, per_ns);
+    if (!opt.wants(phase_key(p))) continue;
+    if (opt.wants("floor")) run_floor(*ctl, opt, per_ns, "  floor");
+    run_phase(p, *ctl, ring, opt, per_ns);
   }
   munmap(memory, total);
   return 0;
