@@ -6,6 +6,10 @@
 // before fork):
 //   floor        two processes bounce one cache line (a ping-pong of one atomic word): one-way
 //                time = round trip / 2. The cost of moving a line from one core to the other.
+//                Measured again right before each other phase (it takes milliseconds) and printed
+//                as "floor" above it: on a VM the hypervisor may move the vCPUs between phases,
+//                and the one-way time then changes by 4x (28 ns against 110-140 ns here), so a
+//                phase is compared with the floor next to it.
 //   header       the reader polls the next entry's header word at its known position and takes
 //                its timestamp when it reads committed: polling loop + the header's line.
 //   +copy        as header, then copies the payload out (the payload's other line).
@@ -21,7 +25,14 @@
 // above the previous one), corrupt (checksum or sequence in the payload wrong, corrupt results);
 // all must be 0.
 //
-// Usage: ouroboros-bench-latency [--rate N] [--seconds S] [--cpus A,B]
+// With --drain the writer also times each write until its stores are globally visible (a full
+// fence after the write, then the TSC): what the publish costs the writer's core, separating a
+// slow store (a line the writer must first fetch) from the reader's side of the transfer. The
+// fence comes after the entry's stores, so it does not delay them; it is off by default so that
+// the writer is the plain one.
+//
+// Usage: ouroboros-bench-latency [--rate N] [--seconds S] [--cpus A,B] [--drain 0|1]
+//                                [--phases floor,header,copy,recheck,read_next,read_batch]
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -67,6 +78,18 @@ struct options {
   double seconds = 2.0;
   int cpu_writer = 0;
   int cpu_reader = 1;
+  bool drain = false;
+  std::string phases = "floor,header,copy,recheck,read_next,read_batch";
+  bool wants(std::string_view name) const {
+    std::string_view rest = phases;
+    while (!rest.empty()) {
+      const std::size_t comma = rest.find(',');
+      if (rest.substr(0, comma) == name) return true;
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+    return false;
+  }
 };
 
 void pin(int cpu) {
@@ -85,6 +108,18 @@ std::uint64_t tsc() noexcept {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                         std::chrono::steady_clock::now().time_since_epoch())
                                         .count());
+#endif
+}
+
+// The TSC once every earlier store of this core is globally visible.
+std::uint64_t tsc_after_stores() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_mfence();
+  _mm_lfence();
+  return __rdtsc();
+#else
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  return tsc();
 #endif
 }
 
@@ -185,6 +220,17 @@ const char* name_of(phase p) {
     case phase::header: return "header";
     case phase::copy: return "+copy";
     case phase::recheck: return "+recheck";
+    case phase::read_next: return "read_next";
+    case phase::read_batch: return "read_batch";
+  }
+  return "?";
+}
+
+const char* phase_key(phase p) {
+  switch (p) {
+    case phase::header: return "header";
+    case phase::copy: return "copy";
+    case phase::recheck: return "recheck";
     case phase::read_next: return "read_next";
     case phase::read_batch: return "read_batch";
   }
@@ -326,7 +372,7 @@ bool wait_ok(pid_t pid) {
 }
 
 // The floor: A stores 2k+1, B answers 2k+2; A times each round trip.
-void run_floor(control& ctl, const options& opt, double per_ns) {
+void run_floor(control& ctl, const options& opt, double per_ns, const char* label) {
   const std::uint64_t rounds = static_cast<std::uint64_t>(opt.rate * opt.seconds);
   ctl.ping.store(0);
   const pid_t b = spawn([&] {
@@ -348,7 +394,7 @@ void run_floor(control& ctl, const options& opt, double per_ns) {
       }
       one_way.push_back((tsc() - t0) / 2);
     }
-    report("floor", one_way, per_ns, nullptr);
+    report(label, one_way, per_ns, nullptr);
   });
   if (!wait_ok(a) || !wait_ok(b)) std::fprintf(stderr, "floor phase failed\n");
 }
@@ -370,14 +416,23 @@ void run_phase(phase p, control& ctl, std::span<std::byte> ring, const options& 
     }
     const double ticks_apart = per_ns * 1e9 / static_cast<double>(opt.rate);
     std::byte payload[payload_size];
+    std::vector<std::uint64_t> drained;
+    if (opt.drain) drained.reserve(count);
     const std::uint64_t start = tsc();
     for (std::uint64_t seq = 1; seq <= count; ++seq) {
       const auto due = start + static_cast<std::uint64_t>(static_cast<double>(seq) * ticks_apart);
       make_payload(payload, seq);
       while (tsc() < due) {
       }
-      stamp_payload(payload, tsc());
+      const std::uint64_t stamp = tsc();
+      stamp_payload(payload, stamp);
       w.write(std::span<const std::byte>(payload, payload_size));
+      if (opt.drain) drained.push_back(tsc_after_stores() - stamp);
+    }
+    if (opt.drain) {
+      char what[32];
+      std::snprintf(what, sizeof what, "  drain %s", name_of(p));
+      report(what, drained, per_ns, nullptr);
     }
     ctl.writer_done.store(1, std::memory_order_release);
   });
@@ -412,10 +467,16 @@ int main(int argc, char** argv) {
       opt.rate = std::strtoull(argv[i + 1], nullptr, 10);
     } else if (flag == "--seconds") {
       opt.seconds = std::strtod(argv[i + 1], nullptr);
+    } else if (flag == "--drain") {
+      opt.drain = std::strtol(argv[i + 1], nullptr, 10) != 0;
+    } else if (flag == "--phases") {
+      opt.phases = argv[i + 1];
     } else if (flag == "--cpus") {
       std::sscanf(argv[i + 1], "%d,%d", &opt.cpu_writer, &opt.cpu_reader);
     } else {
-      std::fprintf(stderr, "usage: %s [--rate N] [--seconds S] [--cpus A,B]\n", argv[0]);
+      std::fprintf(
+          stderr, "usage: %s [--rate N] [--seconds S] [--cpus A,B] [--drain 0|1] [--phases LIST]\n",
+          argv[0]);
       return 2;
     }
   }
@@ -442,9 +503,11 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(opt.rate), opt.seconds, payload_size, opt.cpu_writer,
       opt.cpu_reader, per_ns);
   std::fflush(stdout);  // before the forks copy the buffer
-  run_floor(*ctl, opt, per_ns);
+  if (opt.wants("floor")) run_floor(*ctl, opt, per_ns, "floor");
   for (const phase p :
        {phase::header, phase::copy, phase::recheck, phase::read_next, phase::read_batch}) {
+    if (!opt.wants(phase_key(p))) continue;
+    if (opt.wants("floor")) run_floor(*ctl, opt, per_ns, "  floor");
     run_phase(p, *ctl, ring, opt, per_ns);
   }
   munmap(memory, total);

@@ -774,7 +774,11 @@ batch_result ring_reader::read_batch(std::size_t max_entries, std::size_t max_by
     position = next < size_ ? next : size_;
     // (f) the copy, a piece at a time behind the walk: each piece only after the headers of its
     // entries were loaded, and the copy's independent loads overlap the walk's dependent ones.
-    if (end - copied >= copy_piece) {
+    // The first entry is copied at once: a reader that keeps up finds one entry per call, and
+    // the next header load (on the line the writer stored last) would otherwise wait for its
+    // line before the copy could start, one cross-core transfer after another (docs/
+    // performance.md, issue 12: 75 ns per call).
+    if (n == 1 || end - copied >= copy_piece) {
       detail::copy_from_shared(copy + (copied - start), base_ + copied, end - copied);
       copied = end;
     }

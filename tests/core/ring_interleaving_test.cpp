@@ -335,6 +335,42 @@ TEST_F(RingInterleaving, WriterLapsABatchBetweenItsHeaderWalkAndItsCopy) {
   EXPECT_TRUE(content_matches(next.entries[0].payload, 4));
 }
 
+// read_batch, a reader that keeps up: the run's first entry (header in page 0, payload into page 1)
+// is copied before the walk loads the next header (page 1). The writer laps when page 1 is first
+// touched, whichever of the two touches it: the copy is torn, the next header is the lapping
+// entry's bytes, and the run must be discarded with exact loss.
+TEST_F(RingInterleaving, WriterLapsABatchBetweenItsFirstCopyAndTheNextHeader) {
+  mapped_pages memory(4);
+  writer_config config;
+  config.chunk_count = 2;
+  config.chunk_target_size = 16000;
+  ring_writer writer(memory.span(), config);
+  write_seq(writer, 1, 3900);  // 48..3952
+  write_seq(writer, 2, 300);   // 3952..4256, across into page 1
+  write_seq(writer, 3, 100);   // 4256..4360
+  ring_reader reader;
+  ASSERT_EQ(reader.attach(memory.span()).status, read_status::ok);
+  ASSERT_EQ(reader.read_next().sequence, 1u);
+
+  fault_trap trap;
+  std::function<void()> writer_laps = [&] {
+    write_seq(writer, 4, 9000);  // 4360..13364
+    write_seq(writer, 5, 9000);  // wraps: row 0 restarts with token 4, 48..9052 overwritten
+  };
+  trap.arm(memory.data + page, writer_laps);
+  const batch_result batch = reader.read_batch();
+  ASSERT_EQ(trap.fired, 1) << "the run never touched page 1";
+  ASSERT_EQ(batch.status, read_status::lapped) << to_string(batch.status);
+  EXPECT_TRUE(batch.entries.empty());
+  EXPECT_EQ(batch.lost, 3u);
+  const batch_result next = reader.read_batch();
+  ASSERT_EQ(next.status, read_status::ok);
+  ASSERT_EQ(next.entries.size(), 1u);
+  EXPECT_EQ(next.entries[0].sequence, 5u);
+  EXPECT_TRUE(content_matches(next.entries[0].payload, 5));
+  EXPECT_EQ(reader.entries_delivered() + reader.entries_lost(), 5u);
+}
+
 // read_batch: a run of three entries in row 254 (page 4); its header walk, the next row's offset
 // word (row 255 at 4096, page 1) and its copy never touch page 0, where the current row lies.
 // The writer laps between the copy and the run's one re-check.
