@@ -175,20 +175,6 @@ int main(int argc, char** argv) {
              log.info("net", "sent {} bytes to {}", static_cast<int>(i), peer);
            }));
   }
-  {
-    ouroboros::logger log(segment_name("staged-const"),
-                          bench_options(ouroboros::producers::staged));
-    report("ouroboros constant staged", measure(calls, [&](std::size_t) {
-             log.info("bench", "constant message without arguments");
-           }));
-  }
-  {
-    ouroboros::logger log(segment_name("staged-intstr"),
-                          bench_options(ouroboros::producers::staged));
-    report("ouroboros int+string staged", measure(calls, [&](std::size_t i) {
-             log.info("net", "sent {} bytes to {}", static_cast<int>(i), peer);
-           }));
-  }
   struct threaded_case {
     const char* name;
     const char* throughput;
@@ -227,6 +213,20 @@ int main(int argc, char** argv) {
     report(c.name, std::move(all));
     std::printf("%-26s %9.2f M records/s in total (incl. warm-up calls)\n", c.throughput,
                 static_cast<double>(log.records_written()) / seconds / 1e6);
+  }
+  {
+    ouroboros::logger log(segment_name("staged-const"),
+                          bench_options(ouroboros::producers::staged));
+    report("ouroboros constant staged", measure(calls, [&](std::size_t) {
+             log.info("bench", "constant message without arguments");
+           }));
+  }
+  {
+    ouroboros::logger log(segment_name("staged-intstr"),
+                          bench_options(ouroboros::producers::staged));
+    report("ouroboros int+string staged", measure(calls, [&](std::size_t i) {
+             log.info("net", "sent {} bytes to {}", static_cast<int>(i), peer);
+           }));
   }
   {
     auto target = std::make_shared<ouroboros::logger>(segment_name("spdlog"), bench_options());

@@ -469,16 +469,9 @@ class logger {
   }
 
  private:
-  // Inlined into the call site, which keeps the deferred path from needing the parsed format
-  // (a few hundred bytes of constants the call site would otherwise store on every call); only
-  // the formatting path, out of line, takes its address.
   template <class... Args>
-#if defined(__GNUC__)
-  [[gnu::always_inline]]
-#endif
-  void
-  emit_record(level severity, std::string_view tag, std::span<const field> fields,
-              const basic_log_format<Args...>& format, const Args&... args) noexcept {
+  void emit_record(level severity, std::string_view tag, std::span<const field> fields,
+                   const basic_log_format<Args...>& format, const Args&... args) noexcept {
     const std::uint64_t timestamp = clock_.now();
     const std::uint32_t thread = detail::current_thread_id();
     if constexpr ((detail::deferrable_v<Args> && ...)) {
@@ -487,17 +480,6 @@ class logger {
           return;
       }
     }
-    emit_formatted<Args...>(severity, timestamp, thread, tag, fields, format, args...);
-  }
-
-  template <class... Args>
-#if defined(__GNUC__)
-  [[gnu::noinline]]
-#endif
-  void
-  emit_formatted(level severity, std::uint64_t timestamp, std::uint32_t thread,
-                 std::string_view tag, std::span<const field> fields,
-                 const basic_log_format<Args...>& format, const Args&... args) noexcept {
     auto step = [&](format_sink& out) noexcept { format_to(out, format, args...); };
     if (in_ring_) {
       emit_in_ring(severity, tick_flag_, timestamp, thread, tag, fields, step);
