@@ -388,6 +388,23 @@ class _Mapping:
         except OSError:
             return False
 
+    def pread(self, spans: Tuple[Tuple[int, int], ...]) -> Optional[bytes]:
+        """The bytes of `spans` ((offset, size), ...) read through the descriptor, not the
+        mapping: a shrunk file gives a short read here, never SIGBUS. None without a descriptor,
+        on an error or a short read."""
+        if self.fd is None:
+            return None
+        parts = []
+        try:
+            for offset, size in spans:
+                part = os.pread(self.fd, size, offset)
+                if len(part) != size:
+                    return None
+                parts.append(part)
+        except OSError:
+            return None
+        return b"".join(parts)
+
     def close(self) -> None:
         self.words.release()
         self.view.release()
@@ -488,6 +505,11 @@ class Reader:
         self._truncated = False
         self._truncation_reported = False
         self._incarnation = 0
+        # While idle: the bytes a read that found nothing depended on (buffer header, chunk
+        # table, the entry header at the position), read through the descriptor before that
+        # read. Unchanged, the next poll finds nothing either without touching the mapping.
+        self._idle_probe: Optional[bytes] = None
+        self._idle = False
         self._attach(mapping, self._start)
         self._next_check = time.monotonic() + self.replaced_check_interval
 
@@ -542,6 +564,8 @@ class Reader:
         self._dictionary_used = -1
         self._truncated = False
         self._truncation_reported = False
+        self._idle_probe = None
+        self._idle = False
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -654,6 +678,14 @@ class Reader:
             ready.reverse()
             self._ready = []
             return ReadBatch(_OK, ready)
+        # An idle follower polls many times a second. Each poll through the mapping is a window
+        # in which a shrink of the file kills the process (README: residual race); while
+        # nothing changes, the polls read only through the descriptor.
+        probe = None
+        if self._idle and not self._truncated:
+            probe = self._probe_bytes()
+            if probe is not None and probe == self._idle_probe:
+                return self._no_data()
         if self._truncated or not self._intact():
             # Reported once, whichever read of the mapping noticed it first (extension() too).
             if not self._truncation_reported:
@@ -663,6 +695,9 @@ class Reader:
         status, first, lost, payloads, detail = ring.read_run(
             True, max_entries if max_entries else self.batch_size
         )
+        # The probe was read before this read: if it found nothing, nothing changed since.
+        self._idle = status is _ring.NO_DATA
+        self._idle_probe = probe if self._idle else None
         if status is _ring.OK:
             assert payloads is not None
             context = self._batch_context()
@@ -693,16 +728,29 @@ class Reader:
                 ]
             return ReadBatch(_OK, entries)
         if status is _ring.NO_DATA:
-            if self._name is not None:
-                now = time.monotonic()
-                if now >= self._next_check:
-                    self._next_check = now + self.replaced_check_interval
-                    if self.check_replaced():
-                        return ReadBatch(Status.WRITER_RESTARTED)
-            return _NO_DATA_BATCH
+            return self._no_data()
         if status == _ring.LAPPED:
             return ReadBatch(Status.LAPPED, lost=lost)
         return ReadBatch(Status.CORRUPT, detail=detail)
+
+    def _no_data(self) -> ReadBatch:
+        if self._name is not None:
+            now = time.monotonic()
+            if now >= self._next_check:
+                self._next_check = now + self.replaced_check_interval
+                if self.check_replaced():
+                    return ReadBatch(Status.WRITER_RESTARTED)
+        return _NO_DATA_BATCH
+
+    def _probe_bytes(self) -> Optional[bytes]:
+        assert self._map is not None
+        ring = self._ring
+        table_end = _ring.HEADER_SIZE + _ring.ROW_SIZE * ring._count
+        position = ring._position
+        spans: Tuple[Tuple[int, int], ...] = ((0, table_end),)
+        if position + _ring.ENTRY_HEADER <= self._map.size:
+            spans += ((position, _ring.ENTRY_HEADER),)
+        return self._map.pread(spans)
 
     def _batch_context(self) -> _Context:
         # Tick timestamps are converted with the calibration in force when the batch was read.
