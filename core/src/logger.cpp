@@ -202,9 +202,9 @@ void logger::maintenance_loop() {
     if (stop_) break;
     if (staged) {
       guard.unlock();
-      const std::uint64_t before = staged_moved_.load(std::memory_order_relaxed);
-      flush();
-      const std::uint64_t moved = staged_moved_.load(std::memory_order_relaxed) - before;
+      lock_.lock();
+      const std::uint64_t moved = drain_staged();
+      lock_.unlock();
       // A pass that found many records goes again after a tenth of the interval: producers are
       // outpacing it and would otherwise fill their queues and drain them in their own calls.
       // Not at once: a drain that chases a producer reads the cache lines it is writing.
@@ -234,25 +234,23 @@ struct thread_staging {
     std::shared_ptr<detail::staging_queue> queue;
   };
   std::vector<binding> bindings;
-  ~thread_staging() {
-    detail::staging_owner = 0;
-    detail::staging_of_thread = nullptr;
-    for (const binding& b : bindings) b.queue->abandon();
-  }
+  ~thread_staging();
 };
 // Set when thread_staging is gone: a record logged later in this thread's exit (from another
 // thread-local's destructor) goes to the ring under the lock instead.
 thread_local bool staging_thread_exited = false;
-struct thread_staging_guard {
-  thread_staging staging;
-  ~thread_staging_guard() { staging_thread_exited = true; }
-};
+thread_staging::~thread_staging() {
+  staging_thread_exited = true;
+  detail::staging_owner = 0;
+  detail::staging_of_thread = nullptr;
+  for (const binding& b : bindings) b.queue->abandon();
+}
 }  // namespace
 
 detail::staging_queue* logger::attach_thread() noexcept {
   if (staging_thread_exited) return nullptr;
-  thread_local thread_staging_guard mine;
-  auto& bindings = mine.staging.bindings;
+  thread_local thread_staging mine;
+  auto& bindings = mine.bindings;
   // Queues of destroyed loggers are released here, so a long-lived thread does not keep them.
   std::erase_if(bindings, [](const thread_staging::binding& b) { return b.queue->retired(); });
   for (const auto& b : bindings) {
@@ -282,7 +280,7 @@ detail::staging_queue* logger::attach_thread() noexcept {
 std::byte* logger::claim_after_drain(detail::staging_queue& queue, std::size_t max_size) noexcept {
   for (;;) {
     lock_.lock();
-    if (!drain_staged()) drain_one(queue);
+    drain_staged();
     lock_.unlock();
     // The drain emptied this queue up to what it had committed, which is everything: its
     // producer is this thread. An empty queue always has room (see staging_capacity_).
@@ -297,26 +295,14 @@ void logger::flush() noexcept {
   lock_.unlock();
 }
 
-void logger::drain_one(detail::staging_queue& queue) noexcept {
-  queue.snapshot();
-  std::uint64_t key = 0;
-  const std::byte* record = nullptr;
-  std::size_t size = 0;
-  while (queue.front(key, record, size)) {
-    move_to_ring(record, size);
-    queue.pop(size);
-  }
-  queue.release();
-}
-
-bool logger::drain_staged() noexcept {
+std::uint64_t logger::drain_staged() noexcept {
   try {
     std::lock_guard<std::mutex> guard(staging_mutex_);
     draining_.clear();
     for (const auto& queue : staging_queues_) draining_.push_back(queue.get());
     heads_.reserve(draining_.size());
   } catch (...) {
-    return false;
+    return drain_unmerged();
   }
   for (detail::staging_queue* queue : draining_) queue->snapshot();
   std::uint64_t moved = 0;
@@ -334,7 +320,7 @@ bool logger::drain_staged() noexcept {
     std::pop_heap(heads_.begin(), heads_.end(), later);
     detail::staging_queue& queue = *draining_[heads_.back().queue];
     queue.front(key, record, size);
-    move_to_ring(record, size);
+    writer_.ring().write({record, size});
     queue.pop(size);
     // Hand space back as the pass goes, so that producers are not held up by a long pass.
     if ((++moved & 255) == 0) queue.release();
@@ -346,7 +332,6 @@ bool logger::drain_staged() noexcept {
     }
   }
   for (detail::staging_queue* queue : draining_) queue->release();
-  staged_moved_.fetch_add(moved, std::memory_order_relaxed);
   // Queues of exited threads that this pass emptied are dropped (the thread let go of its share).
   if (std::any_of(draining_.begin(), draining_.end(),
                   [](const detail::staging_queue* q) { return q->finished(); })) {
@@ -354,7 +339,26 @@ bool logger::drain_staged() noexcept {
     std::erase_if(staging_queues_,
                   [](const std::shared_ptr<detail::staging_queue>& q) { return q->finished(); });
   }
-  return true;
+  return moved;
+}
+
+std::uint64_t logger::drain_unmerged() noexcept {
+  // No memory for the pass's list: each queue in turn, holding the list's mutex throughout (a
+  // thread logging for the first time waits for the pass). Each thread's order is kept.
+  std::lock_guard<std::mutex> guard(staging_mutex_);
+  std::uint64_t moved = 0;
+  std::uint64_t key = 0;
+  const std::byte* record = nullptr;
+  std::size_t size = 0;
+  for (const auto& queue : staging_queues_) {
+    queue->snapshot();
+    for (; queue->front(key, record, size); ++moved) {
+      writer_.ring().write({record, size});
+      queue->pop(size);
+    }
+    queue->release();
+  }
+  return moved;
 }
 
 std::uint32_t logger::intern(std::string_view text) noexcept {
@@ -396,20 +400,9 @@ std::size_t logger::fields_too_large(detail::record_builder& builder, level seve
 void logger::emit_large_erased(level severity, std::uint8_t flags, std::uint64_t timestamp,
                                std::uint32_t thread, std::string_view tag,
                                std::span<const field> fields, format_step step) noexcept {
-  // Formats straight into the claimed ring memory, so the lock is held while formatting. Only
-  // records larger than the stack buffer come here.
-  const record_room room = begin_record(max_record_);
-  detail::record_builder builder(room.at, max_record_);
-  std::size_t size = 0;
-  if (builder.begin(severity, flags, timestamp, thread, tag, fields)) {
-    format_sink message = builder.message_sink();
-    step(message);
-    size = builder.finish(message);
-  } else {
-    size = fields_too_large(builder, severity, flags, timestamp, thread, tag, step);
-  }
-  if (builder.truncated()) truncated_.fetch_add(1, std::memory_order_relaxed);
-  end_record(room, flags, timestamp, size);
+  // Formats straight into the claimed room (under the lock when it is the ring). Only records
+  // larger than the stack buffer come here.
+  emit_in_ring(severity, flags, timestamp, thread, tag, fields, step);
 }
 
 void logger::emit_text(std::uint8_t flags, std::uint64_t timestamp, std::uint32_t thread,

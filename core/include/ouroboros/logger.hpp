@@ -614,13 +614,9 @@ class logger {
   }
   detail::staging_queue* attach_thread() noexcept;
   std::byte* claim_after_drain(detail::staging_queue& queue, std::size_t max_size) noexcept;
-  bool drain_staged() noexcept;  // under lock_; false when it could not allocate
-  void drain_one(detail::staging_queue& queue) noexcept;
-  void move_to_ring(const std::byte* record, std::size_t size) noexcept {
-    ring_writer& ring = writer_.ring();
-    detail::copy_to_shared(ring.claim(size), record, size);
-    ring.publish();
-  }
+  // Under lock_: moves what the queues hold into the ring; returns the number of records.
+  std::uint64_t drain_staged() noexcept;
+  std::uint64_t drain_unmerged() noexcept;
 
   // A type-erased reference to the formatting step, for the rare large-record path.
   class format_step {
@@ -668,7 +664,6 @@ class logger {
     std::size_t queue;
   };
   std::vector<merge_head> heads_;                   // under lock_
-  std::atomic<std::uint64_t> staged_moved_{0};      // records drained so far
   std::unique_ptr<detail::intern_table> interned_;  // null: deferred formatting is off
   std::mutex intern_mutex_;                         // serialises intern()
   std::unordered_map<std::string_view, std::uint32_t> interned_texts_;  // under intern_mutex_
