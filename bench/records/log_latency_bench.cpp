@@ -21,6 +21,7 @@
 //   spdlog async      spdlog's async logger -> null sink (its queue hand-off only)
 //
 // Usage: ouroboros-bench-log-latency [calls per case, default 1000000]
+// OUROBOROS_BENCH_STAGING_BYTES=N sets logger_options::staging_bytes of the staged cases.
 #include <spdlog/async.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>

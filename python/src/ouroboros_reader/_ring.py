@@ -226,6 +226,11 @@ class RingReader:
     def sequence(self) -> int:
         return self._seq
 
+    @property
+    def offset(self) -> int:
+        """Byte offset where the next entry header is expected."""
+        return self._position
+
     def _load_row(self, index: int) -> Row:
         # Offset, token, offset again: equal committed offsets bracket a token that belongs to them.
         at = (HEADER_SIZE + ROW_SIZE * index) >> 3

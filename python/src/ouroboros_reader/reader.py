@@ -745,8 +745,8 @@ class Reader:
     def _probe_bytes(self) -> Optional[bytes]:
         assert self._map is not None
         ring = self._ring
-        table_end = _ring.HEADER_SIZE + _ring.ROW_SIZE * ring._count
-        position = ring._position
+        table_end = _ring.HEADER_SIZE + _ring.ROW_SIZE * ring.chunk_count
+        position = ring.offset
         spans: Tuple[Tuple[int, int], ...] = ((0, table_end),)
         if position + _ring.ENTRY_HEADER <= self._map.size:
             spans += ((position, _ring.ENTRY_HEADER),)
