@@ -262,6 +262,19 @@ struct parsed_format_check {
 };
 
 // Hostile bytes: a segment with a dictionary whose records are crafted by hand.
+// A deferred record (tag "t", level 2) with format id `id` and the argument bytes as given.
+std::vector<std::byte> deferred_record(std::uint32_t id, std::vector<std::uint8_t> args) {
+  std::vector<std::byte> p(record_layout::deferred_fixed_size + 1);
+  p[0] = std::byte{record_layout::marker};
+  p[1] = std::byte{record_layout::deferred_version};
+  p[2] = std::byte{2};
+  p[16] = std::byte{1};
+  std::memcpy(p.data() + 18, &id, 4);
+  p[22] = std::byte{'t'};
+  for (auto b : args) p.push_back(std::byte{b});
+  return p;
+}
+
 class DeferredHostile : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -280,17 +293,6 @@ class DeferredHostile : public ::testing::Test {
     reader_ = std::make_unique<shm_reader>(name_);
   }
 
-  static std::vector<std::byte> record(std::uint32_t id, std::vector<std::uint8_t> args) {
-    std::vector<std::byte> p(record_layout::deferred_fixed_size + 1);
-    p[0] = std::byte{record_layout::marker};
-    p[1] = std::byte{record_layout::deferred_version};
-    p[2] = std::byte{2};
-    p[16] = std::byte{1};
-    std::memcpy(p.data() + 18, &id, 4);
-    p[22] = std::byte{'t'};
-    for (auto b : args) p.push_back(std::byte{b});
-    return p;
-  }
   static std::vector<std::uint8_t> i64(std::int64_t v) {
     std::vector<std::uint8_t> out{1};
     for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
@@ -320,7 +322,7 @@ class DeferredHostile : public ::testing::Test {
 };
 
 TEST_F(DeferredHostile, WellFormedRecordRenders) {
-  const std::vector<std::byte> payload = record(good_, cat(i64(-7), str("ab")));
+  const std::vector<std::byte> payload = deferred_record(good_, cat(i64(-7), str("ab")));
   const entry_view v = interpret(payload);  // views point into the payload
   ASSERT_EQ(v.kind, entry_kind::record) << v.error();
   EXPECT_EQ(v.message, "n=-7 s=  ab");
@@ -335,34 +337,37 @@ TEST_F(DeferredHostile, EveryDefectIsMalformedWithItsReason) {
   };
   const auto args = cat(i64(1), str("x"));
   std::vector<defect> defects = {
-      {"id past the dictionary", record(4000, args), decode_status::unknown_format},
-      {"id not 4-aligned", record(good_ + 2, args), decode_status::unknown_format},
-      {"id of another kind", record(other_kind_, args), decode_status::unknown_format},
-      {"id 0xFFFFFFFF", record(0xFFFFFFFFU, args), decode_status::unknown_format},
-      {"format does not parse", record(bad_text_, args), decode_status::bad_format},
-      {"unknown type tag", record(good_, cat(i64(1), {0x42, 0})), decode_status::bad_arguments},
-      {"type tag 0", record(good_, cat(i64(1), {0})), decode_status::bad_arguments},
-      {"integer cut short", record(good_, {1, 2, 3}), decode_status::bad_arguments},
-      {"string length past the end", record(good_, cat(i64(1), {7, 9, 0, 0, 0, 'a'})),
+      {"id past the dictionary", deferred_record(4000, args), decode_status::unknown_format},
+      {"id not 4-aligned", deferred_record(good_ + 2, args), decode_status::unknown_format},
+      {"id of another kind", deferred_record(other_kind_, args), decode_status::unknown_format},
+      {"id 0xFFFFFFFF", deferred_record(0xFFFFFFFFU, args), decode_status::unknown_format},
+      {"format does not parse", deferred_record(bad_text_, args), decode_status::bad_format},
+      {"unknown type tag", deferred_record(good_, cat(i64(1), {0x42, 0})),
        decode_status::bad_arguments},
-      {"string length field cut", record(good_, cat(i64(1), {7, 1})), decode_status::bad_arguments},
-      {"bool other than 0/1", record(good_, cat(i64(1), {5, 2})), decode_status::bad_arguments},
-      {"too few arguments", record(good_, i64(1)), decode_status::argument_mismatch},
-      {"no arguments", record(good_, {}), decode_status::argument_mismatch},
-      {"an integer where a string was logged: {:>4} takes both", record(good_, cat(i64(1), i64(2))),
-       decode_status::ok},
-      {"string argument not UTF-8", record(good_, cat(i64(1), {7, 1, 0, 0, 0, 0xFF})),
+      {"type tag 0", deferred_record(good_, cat(i64(1), {0})), decode_status::bad_arguments},
+      {"integer cut short", deferred_record(good_, {1, 2, 3}), decode_status::bad_arguments},
+      {"string length past the end", deferred_record(good_, cat(i64(1), {7, 9, 0, 0, 0, 'a'})),
+       decode_status::bad_arguments},
+      {"string length field cut", deferred_record(good_, cat(i64(1), {7, 1})),
+       decode_status::bad_arguments},
+      {"bool other than 0/1", deferred_record(good_, cat(i64(1), {5, 2})),
+       decode_status::bad_arguments},
+      {"too few arguments", deferred_record(good_, i64(1)), decode_status::argument_mismatch},
+      {"no arguments", deferred_record(good_, {}), decode_status::argument_mismatch},
+      {"an integer where a string was logged: {:>4} takes both",
+       deferred_record(good_, cat(i64(1), i64(2))), decode_status::ok},
+      {"string argument not UTF-8", deferred_record(good_, cat(i64(1), {7, 1, 0, 0, 0, 0xFF})),
        decode_status::invalid_utf8},
   };
   // A spec the argument's type cannot take: "{:>4}" is fine for anything; use a dedicated
   // format for the mismatch.
   const auto hex =
       *writer_->extension().append_dictionary(record_layout::dictionary_kind_format, "{:x}");
-  defects.push_back(
-      {"spec mismatch: {:x} of a string", record(hex, str("x")), decode_status::argument_mismatch});
+  defects.push_back({"spec mismatch: {:x} of a string", deferred_record(hex, str("x")),
+                     decode_status::argument_mismatch});
   const auto prec =
       *writer_->extension().append_dictionary(record_layout::dictionary_kind_format, "{:.2}");
-  defects.push_back({"spec mismatch: precision of an integer", record(prec, i64(3)),
+  defects.push_back({"spec mismatch: precision of an integer", deferred_record(prec, i64(3)),
                      decode_status::argument_mismatch});
   for (const defect& d : defects) {
     SCOPED_TRACE(d.what);
@@ -376,7 +381,7 @@ TEST_F(DeferredHostile, EveryDefectIsMalformedWithItsReason) {
     EXPECT_FALSE(v.error().empty());
   }
   // Every prefix of a good record is malformed or a record, never a crash.
-  const auto whole = record(good_, args);
+  const auto whole = deferred_record(good_, args);
   for (std::size_t n = 0; n < whole.size(); ++n) {
     const std::vector<std::byte> cut(whole.begin(), whole.begin() + static_cast<long>(n));
     const entry_view v = interpret(cut);
@@ -388,10 +393,10 @@ TEST_F(DeferredHostile, EveryDefectIsMalformedWithItsReason) {
 // 4-aligned neighbour.
 TEST_F(DeferredHostile, CachedFormatsAreNotFoundByUnalignedIds) {
   interpreter_.attach(reader_->bytes());
-  const std::vector<std::byte> good = record(good_, cat(i64(1), str("x")));
+  const std::vector<std::byte> good = deferred_record(good_, cat(i64(1), str("x")));
   ASSERT_EQ(interpreter_.interpret(good).kind, entry_kind::record);
   for (const std::uint32_t id : {good_ + 1, good_ + 2, good_ + 3}) {
-    const std::vector<std::byte> payload = record(id, cat(i64(1), str("x")));
+    const std::vector<std::byte> payload = deferred_record(id, cat(i64(1), str("x")));
     const entry_view v = interpreter_.interpret(payload);
     EXPECT_EQ(v.kind, entry_kind::malformed) << id;
     EXPECT_EQ(v.status, decode_status::unknown_format) << id;
@@ -399,7 +404,7 @@ TEST_F(DeferredHostile, CachedFormatsAreNotFoundByUnalignedIds) {
 }
 
 TEST_F(DeferredHostile, ParsedFormatsAreForgottenOnAttach) {
-  EXPECT_EQ(interpret(record(good_, cat(i64(1), str("x")))).kind, entry_kind::record);
+  EXPECT_EQ(interpret(deferred_record(good_, cat(i64(1), str("x")))).kind, entry_kind::record);
   // Another segment whose id 0 is a different format string.
   const std::string other = unique_name("other");
   shm_writer_options o;
@@ -410,7 +415,7 @@ TEST_F(DeferredHostile, ParsedFormatsAreForgottenOnAttach) {
             0U);
   shm_reader second_reader(other);
   interpreter_.attach(second_reader.bytes());
-  const std::vector<std::byte> payload = record(0, cat(i64(1), str("x")));
+  const std::vector<std::byte> payload = deferred_record(0, cat(i64(1), str("x")));
   const entry_view v = interpreter_.interpret(payload);
   ASSERT_EQ(v.kind, entry_kind::record) << v.error();
   EXPECT_EQ(v.message, "[1|x]");
@@ -466,7 +471,7 @@ TEST_F(DeferredHostile, SameFormatWithOtherArgumentTypesIsCheckedAgain) {
   interpreter_.attach(reader_->bytes());
   for (const step& s : steps) {
     SCOPED_TRACE(s.what);
-    const std::vector<std::byte> payload = record(id, s.args);
+    const std::vector<std::byte> payload = deferred_record(id, s.args);
     const entry_view v = interpreter_.interpret(payload);
     EXPECT_EQ(v.status == decode_status::ok ? decode_status::ok : v.status, s.status)
         << to_string(v.status);
@@ -495,17 +500,6 @@ TEST(Deferred, DictionaryIsReadAgainAfterAWriterRestart) {
   o.chunk_target_size = 4096;
   o.payload_encoding = layout::extension_layout::encoding_record;
   o.dictionary_capacity = 256;
-  auto payload = [](std::uint32_t id, std::vector<std::uint8_t> args) {
-    std::vector<std::byte> p(record_layout::deferred_fixed_size + 1);
-    p[0] = std::byte{record_layout::marker};
-    p[1] = std::byte{record_layout::deferred_version};
-    p[2] = std::byte{2};
-    p[16] = std::byte{1};
-    std::memcpy(p.data() + 18, &id, 4);
-    p[22] = std::byte{'t'};
-    for (auto b : args) p.push_back(std::byte{b});
-    return p;
-  };
   // i64 1, then the string "xyz".
   const std::vector<std::uint8_t> int_string = {1, 1, 0, 0, 0, 0,   0,   0,  0,
                                                 7, 3, 0, 0, 0, 'x', 'y', 'z'};
@@ -515,7 +509,8 @@ TEST(Deferred, DictionaryIsReadAgainAfterAWriterRestart) {
   auto first = std::make_unique<shm_writer>(name, o);
   ASSERT_EQ(
       first->extension().append_dictionary(record_layout::dictionary_kind_format, "n={} s={}"), 0U);
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(first->write(payload(0, int_string)), write_status::ok);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(first->write(deferred_record(0, int_string)), write_status::ok);
   shm_reader reader(name);
   reader.replaced_check_interval = std::chrono::milliseconds(0);
   entry_interpreter interpreter(reader.bytes());
@@ -532,9 +527,9 @@ TEST(Deferred, DictionaryIsReadAgainAfterAWriterRestart) {
   // Id 0 is now a format that cannot take an integer first.
   ASSERT_EQ(second.extension().append_dictionary(record_layout::dictionary_kind_format, "{:.2}|{}"),
             0U);
-  ASSERT_EQ(second.write(payload(0, int_string)), write_status::ok);
-  ASSERT_EQ(second.write(payload(0, string_int)), write_status::ok);
-  ASSERT_EQ(second.write(payload(0, int_string)), write_status::ok);
+  ASSERT_EQ(second.write(deferred_record(0, int_string)), write_status::ok);
+  ASSERT_EQ(second.write(deferred_record(0, string_int)), write_status::ok);
+  ASSERT_EQ(second.write(deferred_record(0, int_string)), write_status::ok);
   read_result r = reader.read_next();
   for (int tries = 0; r.status == read_status::no_data && tries < 1000; ++tries) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
