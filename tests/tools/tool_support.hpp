@@ -86,19 +86,49 @@ inline std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
+// A fresh path prefix in the temporary directory for one child's captured output.
+inline std::string temp_base() {
+  static std::atomic<int> counter{0};
+#ifdef _WIN32
+  char temp[MAX_PATH];
+  ::GetTempPathA(MAX_PATH, temp);
+  const std::string dir = temp;
+#else
+  const std::string dir = "/tmp/";
+#endif
+  return dir + "ouroboros-tools-test-" + std::to_string(current_pid()) + "-" +
+         std::to_string(counter++);
+}
+
+// Where a child process's stdout and stderr are captured, and reading them back.
+class captured_output {
+ public:
+  std::string out() const { return read_file(out_path_); }
+  std::string err() const { return read_file(err_path_); }
+  // Waits until stdout contains `text`.
+  bool wait_for_output(const std::string& text, std::chrono::milliseconds timeout) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+      if (out().find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+
+ protected:
+  explicit captured_output(const std::string& base)
+      : out_path_(base + ".out"), err_path_(base + ".err") {}
+  std::string out_path_;
+  std::string err_path_;
+};
+
 #ifdef _WIN32
 // A child process with stdout and stderr captured in temporary files (stdin is NUL). It runs in
 // a process group of its own so signal(SIGINT) can send it Ctrl-Break (its stop request).
-class process {
+class process : public captured_output {
  public:
-  explicit process(std::vector<std::string> args) : args_(std::move(args)) {
-    static std::atomic<int> counter{0};
-    char temp[MAX_PATH];
-    ::GetTempPathA(MAX_PATH, temp);
-    const std::string base = std::string(temp) + "ouroboros-tools-test-" +
-                             std::to_string(current_pid()) + "-" + std::to_string(counter++);
-    out_path_ = base + ".out";
-    err_path_ = base + ".err";
+  explicit process(std::vector<std::string> args)
+      : captured_output(temp_base()), args_(std::move(args)) {
     SECURITY_ATTRIBUTES inherit{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
     const DWORD share = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
     HANDLE in = ::CreateFileA("NUL", GENERIC_READ, share, &inherit, OPEN_EXISTING, 0, nullptr);
@@ -160,16 +190,6 @@ class process {
       ::GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, pid_);
     }
   }
-  std::string out() const { return read_file(out_path_); }
-  std::string err() const { return read_file(err_path_); }
-  bool wait_for_output(const std::string& text, std::chrono::milliseconds timeout) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-      if (out().find(text) != std::string::npos) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  }
 
  private:
   static std::string quote(const std::string& arg) {
@@ -198,8 +218,6 @@ class process {
     }
   }
   std::vector<std::string> args_;
-  std::string out_path_;
-  std::string err_path_;
   HANDLE handle_ = nullptr;
   unsigned long pid_ = 0;
   bool exited_ = false;
@@ -207,14 +225,10 @@ class process {
 };
 #else
 // A child process with stdout and stderr captured in temporary files.
-class process {
+class process : public captured_output {
  public:
-  explicit process(std::vector<std::string> args) : args_(std::move(args)) {
-    static std::atomic<int> counter{0};
-    const std::string base =
-        "/tmp/ouroboros-tools-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-    out_path_ = base + ".out";
-    err_path_ = base + ".err";
+  explicit process(std::vector<std::string> args)
+      : captured_output(temp_base()), args_(std::move(args)) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -258,17 +272,6 @@ class process {
     return code_;
   }
   void signal(int sig) { ::kill(pid_, sig); }
-  std::string out() const { return read_file(out_path_); }
-  std::string err() const { return read_file(err_path_); }
-  // Waits until stdout contains `text`.
-  bool wait_for_output(const std::string& text, std::chrono::milliseconds timeout) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-      if (out().find(text) != std::string::npos) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  }
 
  private:
   void poll() {
@@ -280,8 +283,6 @@ class process {
     }
   }
   std::vector<std::string> args_;
-  std::string out_path_;
-  std::string err_path_;
   pid_t pid_ = -1;
   bool exited_ = false;
   int code_ = -1;
