@@ -166,29 +166,20 @@ func parseFormat(text []byte, f *DeferredFormat) string {
 	manual, automatic, any := false, false, false
 	for i < n {
 		c := text[i]
-		if c == '}' {
-			if i+1 < n && text[i+1] == '}' {
-				if !add(literalStart, i+1) {
-					return tooMany
-				}
-				any = true
-				i += 2
-				literalStart = i
-				continue
-			}
-			return "unmatched '}' in format string"
-		}
-		if c != '{' {
-			i++
-			continue
-		}
-		if i+1 < n && text[i+1] == '{' {
+		if (c == '{' || c == '}') && i+1 < n && text[i+1] == c { // "{{" or "}}": one brace
 			if !add(literalStart, i+1) {
 				return tooMany
 			}
 			any = true
 			i += 2
 			literalStart = i
+			continue
+		}
+		if c == '}' {
+			return "unmatched '}' in format string"
+		}
+		if c != '{' {
+			i++
 			continue
 		}
 		literalEnd := i

@@ -117,24 +117,17 @@ def parse_format(raw: bytes) -> Union[List[Piece], str]:
     manual = automatic = any_piece = False
     while i < n:
         c = text[i]
-        if c == "}":
-            if i + 1 < n and text[i + 1] == "}":
-                if not add(literal_start, i + 1):
-                    return too_many
-                any_piece = True
-                i += 2
-                literal_start = i
-                continue
-            return "unmatched '}' in format string"
-        if c != "{":
-            i += 1
-            continue
-        if i + 1 < n and text[i + 1] == "{":
+        if c in "{}" and i + 1 < n and text[i + 1] == c:  # "{{" or "}}": one brace
             if not add(literal_start, i + 1):
                 return too_many
             any_piece = True
             i += 2
             literal_start = i
+            continue
+        if c == "}":
+            return "unmatched '}' in format string"
+        if c != "{":
+            i += 1
             continue
         literal_end = i
         i += 1
