@@ -64,3 +64,16 @@ func TestDeferredHostileArgumentsNeverPanic(t *testing.T) {
 		}
 	}
 }
+
+func TestDeferredBracesEscapeAndUnmatchedCloseIsRefused(t *testing.T) {
+	if f := ParseDeferredFormat([]byte("{{x}} {{}}")); f.err != "" {
+		t.Fatalf("escaped braces refused: %s", f.err)
+	} else if text, err := RenderDeferred(f, nil); err != nil || text != "{x} {}" {
+		t.Fatalf("rendered %q, %v; want \"{x} {}\"", text, err)
+	}
+	for _, bad := range []string{"a } b", "}", "x }}}"} {
+		if f := ParseDeferredFormat([]byte(bad)); f.err != "unmatched '}' in format string" {
+			t.Errorf("%q: reason %q", bad, f.err)
+		}
+	}
+}

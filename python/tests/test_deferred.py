@@ -56,3 +56,9 @@ def test_mutated_format_strings_never_raise():
             pieces = _deferred.parse_format(bytes(mutated))
             ok, text = _deferred.render(pieces, args)
             assert isinstance(text, str)
+
+
+def test_braces_escape_and_an_unmatched_close_is_refused():
+    assert _deferred.render(_deferred.parse_format(b"{{x}} {{}}"), b"") == (True, "{x} {}")
+    for bad in (b"a } b", b"}", b"x }}}"):
+        assert _deferred.parse_format(bad) == "unmatched '}' in format string", bad
