@@ -371,6 +371,22 @@ namespace {
 }
 }  // namespace
 
+decode_status check_deferred(const deferred_format& format, std::span<const std::byte> arguments,
+                             deferred_memo* memo) noexcept {
+  if (format.status != decode_status::ok) return format.status;
+  std::array<argument, max_arguments> args;  // NOLINT: filled by split, read below count only
+  std::size_t count = 0;
+  std::uint64_t signature = 0;
+  if (const decode_status s = split(arguments, args, count, signature); s != decode_status::ok)
+    return s;
+  // The memo spares the spec check only; decoding (lengths, UTF-8) is per record.
+  if (memo != nullptr && signature != deferred_memo::none && signature == memo->signature)
+    return decode_status::ok;
+  if (!arguments_match(format, args.data(), count)) return decode_status::argument_mismatch;
+  if (memo != nullptr) memo->signature = signature;
+  return decode_status::ok;
+}
+
 decode_status render_deferred(const deferred_format& format, std::span<const std::byte> arguments,
                               format_sink& out, deferred_memo* memo) noexcept {
   if (format.status != decode_status::ok) return format.status;

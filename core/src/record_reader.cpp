@@ -32,39 +32,54 @@ void entry_interpreter::attach(std::span<const std::byte> segment) noexcept {
   formats_.clear();
 }
 
-decode_status entry_interpreter::render(const record_view& record) noexcept {
-  const std::uint32_t id = record.format_id;
+entry_interpreter::cached_format* entry_interpreter::find_format(std::uint32_t id,
+                                                                 decode_status& status) noexcept {
+  status = decode_status::unknown_format;
   // Ids are 4-aligned offsets; the cache is indexed by id / 4, so an unaligned id must be turned
   // away here or it would find its aligned neighbour's format.
-  if (id % 4 != 0) return decode_status::unknown_format;
+  if (id % 4 != 0) return nullptr;
   const std::size_t slot = id / 4;
   // Dictionary entries never change once published, so a parsed format stays valid for the
   // whole segment; an id not (yet) in the dictionary is looked up again next time.
   if (slot >= formats_.size() || formats_[slot] == nullptr) {
     const auto entry = read_dictionary_entry(segment_, id);
-    if (!entry || entry->kind != record_layout::dictionary_kind_format)
-      return decode_status::unknown_format;
+    if (!entry || entry->kind != record_layout::dictionary_kind_format) return nullptr;
     try {
       if (slot >= formats_.size()) formats_.resize(slot + 1);
-      formats_[slot] =
-          std::make_unique<cached_format>(cached_format{parse_deferred_format(entry->bytes), {}});
+      formats_[slot] = std::make_unique<cached_format>(cached_format{
+          std::make_shared<const deferred_format>(parse_deferred_format(entry->bytes)), {}});
     } catch (...) {
-      return decode_status::unknown_format;  // out of memory: nothing better to report
+      return nullptr;  // out of memory: nothing better to report
     }
   }
-  cached_format& cached = *formats_[slot];
+  status = decode_status::ok;
+  return formats_[slot].get();
+}
+
+std::shared_ptr<const deferred_format> entry_interpreter::format_owner(
+    std::uint32_t id) const noexcept {
+  const std::size_t slot = id / 4;
+  if (id % 4 != 0 || slot >= formats_.size() || formats_[slot] == nullptr) return nullptr;
+  return formats_[slot]->format;
+}
+
+decode_status entry_interpreter::render(const record_view& record) noexcept {
+  decode_status found = decode_status::ok;
+  cached_format* const cached_at = find_format(record.format_id, found);
+  if (cached_at == nullptr) return found;
+  cached_format& cached = *cached_at;
   rendered_size_ = 0;
   try {
     if (rendered_.size() < initial_render_buffer) rendered_.resize(initial_render_buffer);
     format_sink sink(rendered_.data(), rendered_.size());
     const decode_status status =
-        render_deferred(cached.format, record.arguments, sink, &cached.memo);
+        render_deferred(*cached.format, record.arguments, sink, &cached.memo);
     if (status != decode_status::ok) return status;
     if (sink.overflowed()) [[unlikely]] {
       const std::size_t wanted = sink.wanted();
       rendered_.resize(wanted);
       sink = format_sink(rendered_.data(), wanted);
-      render_deferred(cached.format, record.arguments, sink, &cached.memo);
+      render_deferred(*cached.format, record.arguments, sink, &cached.memo);
     }
     rendered_size_ = sink.size();
     return decode_status::ok;
@@ -92,7 +107,8 @@ std::uint64_t entry_interpreter::to_unix_ns(std::uint64_t ticks) noexcept {
   return clock_.to_unix_ns(ticks);
 }
 
-entry_view entry_interpreter::interpret(std::span<const std::byte> payload) noexcept {
+entry_view entry_interpreter::interpret(std::span<const std::byte> payload,
+                                        deferred_rendering mode) noexcept {
   entry_view view;
   view.message = as_text(payload);
   if (!records_) return view;
@@ -105,9 +121,15 @@ entry_view entry_interpreter::interpret(std::span<const std::byte> payload) noex
   }
   const record_view& r = decoded.record;
   if (r.deferred) {
-    const decode_status rendered = render(r);
-    if (rendered != decode_status::ok) {
-      view.status = rendered;
+    decode_status verdict = decode_status::ok;
+    if (mode == deferred_rendering::eager) {
+      verdict = render(r);
+    } else if (cached_format* cached = find_format(r.format_id, verdict)) {
+      verdict = check_deferred(*cached->format, r.arguments, &cached->memo);
+      if (verdict == decode_status::ok) view.format = cached->format.get();
+    }
+    if (verdict != decode_status::ok) {
+      view.status = verdict;
       view.kind = entry_kind::malformed;
       return view;
     }
@@ -118,7 +140,11 @@ entry_view entry_interpreter::interpret(std::span<const std::byte> payload) noex
   view.thread = r.thread;
   view.truncated = r.truncated();
   view.tag = r.tag;
-  view.message = r.deferred ? std::string_view(rendered_.data(), rendered_size_) : r.message;
+  if (!r.deferred)
+    view.message = r.message;
+  else
+    view.message = view.format != nullptr ? std::string_view()
+                                          : std::string_view(rendered_.data(), rendered_size_);
   view.unix_ns = r.timestamp_in_ticks() ? to_unix_ns(r.timestamp) : r.timestamp;
   return view;
 }

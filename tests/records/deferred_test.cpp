@@ -372,6 +372,11 @@ TEST_F(DeferredHostile, EveryDefectIsMalformedWithItsReason) {
   for (const defect& d : defects) {
     SCOPED_TRACE(d.what);
     const entry_view v = interpret(d.payload);
+    // A reader that formats later must give every record the same verdict.
+    const entry_view lazy = interpreter_.interpret(d.payload, deferred_rendering::lazy);
+    EXPECT_EQ(lazy.kind, v.kind);
+    EXPECT_EQ(lazy.status, v.status) << to_string(lazy.status);
+    EXPECT_EQ(lazy.format != nullptr, v.kind == entry_kind::record);
     if (d.status == decode_status::ok) {
       EXPECT_EQ(v.kind, entry_kind::record);
       continue;
@@ -553,9 +558,34 @@ TEST(Deferred, DictionaryIsReadAgainAfterAWriterRestart) {
   }
 }
 
+// Lazy rendering: the record is checked, its message left empty, and its format handed out so
+// that it can be formatted later, even after the interpreter forgot the segment.
+TEST_F(DeferredHostile, LazyRecordsCarryAFormatThatOutlivesTheInterpreter) {
+  const std::vector<std::byte> payload = deferred_record(good_, cat(i64(-7), str("ab")));
+  interpreter_.attach(reader_->bytes());
+  const entry_view v = interpreter_.interpret(payload, deferred_rendering::lazy);
+  ASSERT_EQ(v.kind, entry_kind::record) << v.error();
+  EXPECT_TRUE(v.message.empty());
+  EXPECT_EQ(v.tag, "t");
+  ASSERT_NE(v.format, nullptr);
+  std::shared_ptr<const deferred_format> owner = interpreter_.format_owner(v.record.format_id);
+  ASSERT_EQ(owner.get(), v.format);
+  EXPECT_EQ(interpreter_.format_owner(good_ + 2), nullptr);
+  EXPECT_EQ(interpreter_.format_owner(4000), nullptr);
+  interpreter_.attach(reader_->bytes());  // forgets its parsed formats
+  EXPECT_EQ(interpreter_.format_owner(v.record.format_id), nullptr);
+  std::string text;
+  ASSERT_EQ(render_deferred(*owner, v.record.arguments, text), decode_status::ok);
+  EXPECT_EQ(text, "n=-7 s=  ab");
+  // The eager path still renders after lazy checks warmed the memo.
+  EXPECT_EQ(interpreter_.interpret(payload, deferred_rendering::lazy).format != nullptr, true);
+  EXPECT_EQ(interpreter_.interpret(payload).message, "n=-7 s=  ab");
+}
+
 // Differential: long runs of records of one format with random argument lists (random types,
 // counts on both sides of the memo's 16, now and then a defect) and random output room, rendered
-// with one memo per format, give exactly what a render with no memo gives.
+// with one memo per format, give exactly what a render with no memo gives; check_deferred, with
+// and without a memo of its own, gives the same verdict.
 TEST(Deferred, RenderingWithAMemoEqualsRenderingWithout) {
   const char* const formats[] = {"{:x}|{}",      "{} {} {}",  "{1} {0} {1}", "[{:>4}] [{:.3}]",
                                  "{{}} {} }}{{", "no fields", "{:c}{}",      "{:+}{:^6}{:08}"};
@@ -584,6 +614,7 @@ TEST(Deferred, RenderingWithAMemoEqualsRenderingWithout) {
     const deferred_format format = parse_deferred_format(text);
     ASSERT_EQ(format.status, decode_status::ok);
     deferred_memo memo;
+    deferred_memo check_memo;  // check_deferred's own, as a lazy reader keeps one
     // A few argument lists, repeated often (as a call site's records are), so the memo is hit.
     std::vector<std::vector<std::byte>> lists;
     for (int i = 0; i < 24; ++i) {
@@ -631,6 +662,9 @@ TEST(Deferred, RenderingWithAMemoEqualsRenderingWithout) {
         text_got = bigger.substr(0, again.size());
       }
       ASSERT_EQ(got, want) << "record " << i << ": " << to_string(got);
+      // A reader that formats later takes its verdict from check_deferred: it must be the same.
+      ASSERT_EQ(check_deferred(format, args, &check_memo), want) << "record " << i;
+      ASSERT_EQ(check_deferred(format, args), want) << "record " << i;
       if (want == decode_status::ok) {
         ASSERT_EQ(text_got, expected) << "record " << i;
         ++rendered;
@@ -668,6 +702,7 @@ TEST(Deferred, InvalidUtf8IsFoundAtEveryPositionOfAString) {
       EXPECT_EQ(render_deferred(format, args, sink, &memo), decode_status::invalid_utf8);
       std::string out;
       EXPECT_EQ(render_deferred(format, args, out), decode_status::invalid_utf8);
+      EXPECT_EQ(check_deferred(format, args, &memo), decode_status::invalid_utf8);
     }
   }
 }

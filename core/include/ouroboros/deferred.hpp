@@ -51,6 +51,12 @@ struct deferred_memo {
 decode_status render_deferred(const deferred_format& format, std::span<const std::byte> arguments,
                               format_sink& out, deferred_memo* memo = nullptr) noexcept;
 
+// The verdict render_deferred would give (ok or why the record is malformed), without
+// formatting: a reader that formats later (the viewer, for the rows it shows) checks each
+// record once on arrival. `memo` may be null (full check).
+decode_status check_deferred(const deferred_format& format, std::span<const std::byte> arguments,
+                             deferred_memo* memo = nullptr) noexcept;
+
 // The same, appended to `out` (which is left as it was when the record is malformed).
 decode_status render_deferred(const deferred_format& format, std::span<const std::byte> arguments,
                               std::string& out);

@@ -51,6 +51,9 @@ struct entry_view {
   // Record message, or the whole payload (plain, malformed). A deferred record's message lives
   // in the interpreter until its next interpret() call.
   std::string_view message;
+  // A deferred record read with deferred_rendering::lazy: its checked format (the message is
+  // empty; render record.arguments with it). Owned by the interpreter: format_owner() shares it.
+  const deferred_format* format = nullptr;
   record_view record;                                  // kind == record: fields via record.field(i)
   decode_status status = decode_status::not_a_record;  // malformed: why
   std::string_view error() const noexcept {
@@ -73,6 +76,11 @@ struct log_entry {
   std::string error;                    // malformed: the decoder's reason
 };
 
+// What interpret() does with a deferred record: format it into the message (eager), or only
+// check it, so that a reader that keeps records and shows few of them (the viewer) formats the
+// ones it shows, when it shows them (lazy). Both give the same verdict for every record.
+enum class deferred_rendering { eager, lazy };
+
 class entry_interpreter {
  public:
   entry_interpreter() = default;
@@ -86,17 +94,26 @@ class entry_interpreter {
   // Overrides what the segment says (e.g. a tool's --raw / --records switch).
   void force_records(bool on) noexcept { records_ = on; }
 
-  entry_view interpret(std::span<const std::byte> payload) noexcept;
+  entry_view interpret(std::span<const std::byte> payload) noexcept {
+    return interpret(payload, deferred_rendering::eager);
+  }
+  entry_view interpret(std::span<const std::byte> payload, deferred_rendering mode) noexcept;
   log_entry to_owned(std::span<const std::byte> payload, std::uint64_t sequence);
 
+  // Shared ownership of a format that interpret() returned in entry_view::format (by its
+  // record's format_id), so that it outlives the segment and this interpreter; null when that id
+  // is not cached (it always is right after that interpret()).
+  std::shared_ptr<const deferred_format> format_owner(std::uint32_t id) const noexcept;
+
  private:
-  std::uint64_t to_unix_ns(std::uint64_t ticks) noexcept;
-  decode_status render(const record_view& record) noexcept;
-  std::span<const std::byte> segment_;
   struct cached_format {
-    deferred_format format;
+    std::shared_ptr<const deferred_format> format;
     deferred_memo memo;  // the argument types its records last had
   };
+  std::uint64_t to_unix_ns(std::uint64_t ticks) noexcept;
+  cached_format* find_format(std::uint32_t id, decode_status& status) noexcept;
+  decode_status render(const record_view& record) noexcept;
+  std::span<const std::byte> segment_;
   // Parsed format strings by dictionary id / 4 (ids are 4-aligned offsets); null: not yet read.
   std::vector<std::unique_ptr<cached_format>> formats_;
   // Deferred messages are formatted straight into this buffer, which only grows (so it is
