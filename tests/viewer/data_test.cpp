@@ -1106,7 +1106,7 @@ TEST_F(ModelTest, HighlightIsComputedOnArrivalAndAfterRuleChanges) {
   feed(rows.take());
   ASSERT_EQ(model.rowCount(), 10'002);
   for (int r = 2; r < model.rowCount(); ++r) {
-    const bool quiet = model.entry_at(r).message() == "quiet";
+    const bool quiet = model.entry_at(r).stored_message() == "quiet";
     ASSERT_EQ(model.highlight_at(r), quiet ? 0x010203 : -1) << "row " << r;
   }
 }

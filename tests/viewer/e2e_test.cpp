@@ -14,7 +14,11 @@
 #include <QElapsedTimer>
 
 #include "crafted_rings.hpp"
+#include "data/exporter.hpp"
+#include "data/format.hpp"
+#include "data/highlight.hpp"
 #include "data/segment_session.hpp"
+#include "ouroboros/logger.hpp"
 #include "viewer_test_support.hpp"
 
 using namespace viewer_test;
@@ -88,7 +92,7 @@ TEST_F(E2E, EveryEntryArrivesDecoded) {
     ASSERT_EQ(row.sequence, static_cast<std::uint64_t>(r + 1));
     ASSERT_EQ(row.level, r % 6);
     ASSERT_EQ(row.thread, static_cast<std::uint32_t>(100 + r % 3));
-    ASSERT_EQ(row.message(), "message " + std::to_string(r));
+    ASSERT_EQ(row.stored_message(), "message " + std::to_string(r));
     ASSERT_NE(row.time_ns, no_time);
   }
   EXPECT_EQ(model.data(model.index(1, log_model::col_tag)).toString(), "net");
@@ -147,7 +151,7 @@ TEST_F(E2E, OverloadGivesExactGapRowsThatSurviveFilters) {
         if (f.key == "lost") lost = std::stoull(std::string(f.value));
       }
       EXPECT_EQ(next.sequence, row.sequence + lost);
-      EXPECT_TRUE(row.message().find("entries overwritten (seq") != std::string_view::npos);
+      EXPECT_TRUE(row.stored_message().find("entries overwritten (seq") != std::string_view::npos);
       continue;
     }
     ASSERT_GT(row.sequence, previous_sequence);
@@ -208,11 +212,11 @@ TEST_F(E2E, WaitingThenAttachedThenRestartedThenClosed) {
   EXPECT_EQ(session.stats().poller.restarts, 1U);
   EXPECT_NE(session.stats().poller.incarnation, first_incarnation);
   const log_model& model = *session.model();
-  EXPECT_EQ(model.entry_at(99).message(), "first 99");
+  EXPECT_EQ(model.entry_at(99).stored_message(), "first 99");
   EXPECT_EQ(model.entry_at(100).kind(), row_kind::separator);
-  EXPECT_TRUE(model.entry_at(100).message().starts_with("writer restarted"));
+  EXPECT_TRUE(model.entry_at(100).stored_message().starts_with("writer restarted"));
   EXPECT_EQ(model.entry_at(101).sequence, 1U) << "sequence numbers start again";
-  EXPECT_EQ(model.entry_at(150).message(), "second 49");
+  EXPECT_EQ(model.entry_at(150).stored_message(), "second 49");
   EXPECT_EQ(session.stats().poller.entries_lost, 0U);
 }
 
@@ -334,12 +338,12 @@ TEST_F(E2E, ShrunkSegmentKeepsItsRowsAndAttachesAgainLater) {
       session, [&] { return session.stats().poller.state == segment_state::segment_truncated; }))
       << "state " << to_display(session.stats().poller.state).toStdString();
   EXPECT_FALSE(session.stats().poller.detail.isEmpty());
-  EXPECT_EQ(session.store().view().at(200).message(), "entry 199") << "what was read stays";
+  EXPECT_EQ(session.store().view().at(200).stored_message(), "entry 199") << "what was read stays";
   const store_view& view = session.store().view();
   bool noticed = false;
   for (std::uint64_t s = view.first; s < view.end; ++s) {
     if (view.at(s).kind() == row_kind::notice &&
-        view.at(s).message().starts_with("segment truncated"))
+        view.at(s).stored_message().starts_with("segment truncated"))
       noticed = true;
   }
   EXPECT_TRUE(noticed) << "a row says where the segment was truncated";
@@ -351,7 +355,7 @@ TEST_F(E2E, ShrunkSegmentKeepsItsRowsAndAttachesAgainLater) {
   for (int i = 0; i < 10; ++i) second.write(level::warn, "again", 1, "new " + std::to_string(i));
   ASSERT_TRUE(run_until(session, [&] {
     return session.stats().poller.state == segment_state::attached &&
-           session.model()->entry_at(session.model()->rowCount() - 1).message() == "new 9";
+           session.model()->entry_at(session.model()->rowCount() - 1).stored_message() == "new 9";
   }));
   EXPECT_EQ(session.stats().poller.restarts, 1U);
 }
@@ -438,4 +442,131 @@ TEST_F(E2E, ForeignOwnerIsFlagged) {
   ASSERT_TRUE(run_until(session, [&] { return session.model()->rowCount() == 1; }));
   EXPECT_EQ(session.stats().poller.owner_uid, 65534U);
   EXPECT_TRUE(session.stats().poller.foreign_owner);
+}
+
+namespace {
+logger_options deferred_logger() {
+  logger_options o;
+  o.deferred_format = true;
+  o.maintenance_thread = false;
+  o.segment.chunk_count = 16;
+  o.segment.chunk_target_size = 64 * 1024;
+  return o;
+}
+std::string message_of(const entry& row) {
+  std::string scratch;
+  return std::string(message_text(row, scratch));
+}
+}  // namespace
+
+// Deferred records are kept unformatted (format + arguments) and formatted where they are
+// shown: the table, its tooltip and full text, search, highlights, export and a filter applied
+// later all read the same text the call site would have written.
+TEST_F(E2E, DeferredRecordsAreFormattedWhereTheyAreShown) {
+  const std::string name = unique_name("deferred");
+  logger log(name, deferred_logger());
+  const std::string peer = "10.1.2.3:443";
+  for (int i = 0; i < 300; ++i) log.info("net", "sent {} bytes to {}", i, peer);
+  log.warn("calc", "ratio {:>8.3f} ok={}", 2.5, true);
+  segment_session session(options_for(name));
+  QAbstractItemModelTester tester(session.model(),
+                                  QAbstractItemModelTester::FailureReportingMode::Fatal);
+  session.poller().start();
+  ASSERT_TRUE(run_until(session, [&] { return session.model()->rowCount() == 301; }));
+  log_model& model = *session.model();
+  for (int r = 0; r < 300; ++r) {
+    const entry& row = model.entry_at(r);
+    ASSERT_EQ(row.kind(), row_kind::record);
+    ASSERT_TRUE(row.deferred()) << "no filter reads messages: formatted when shown";
+    ASSERT_EQ(message_of(row), "sent " + std::to_string(r) + " bytes to " + peer) << r;
+  }
+  EXPECT_EQ(message_of(model.entry_at(300)), "ratio    2.500 ok=true");
+  const QModelIndex cell = model.index(42, log_model::col_message);
+  EXPECT_EQ(model.data(cell).toString(), QStringLiteral("sent 42 bytes to 10.1.2.3:443"));
+  EXPECT_EQ(model.data(cell).toString(), QStringLiteral("sent 42 bytes to 10.1.2.3:443"))
+      << "again, from the cache";
+  EXPECT_EQ(model.data(model.index(43, log_model::col_message)).toString(),
+            QStringLiteral("sent 43 bytes to 10.1.2.3:443"));
+  EXPECT_EQ(model.data(cell, Qt::ToolTipRole).toString(),
+            QStringLiteral("sent 42 bytes to 10.1.2.3:443"));
+  EXPECT_EQ(model.data(cell, log_model::full_text_role).toString(),
+            QStringLiteral("sent 42 bytes to 10.1.2.3:443"));
+  EXPECT_EQ(model.find_text(0, true, QStringLiteral("sent 250 bytes"), false), 250);
+  EXPECT_TRUE(text_line(model.entry_at(7), *model.tags(), true)
+                  .endsWith(QStringLiteral(": sent 7 bytes to 10.1.2.3:443")));
+  EXPECT_TRUE(QString::fromUtf8(json_line(model.entry_at(7), *model.tags()))
+                  .contains(QStringLiteral("\"message\":\"sent 7 bytes to 10.1.2.3:443\"")));
+  highlight_rule rule;
+  rule.on = highlight_rule::field::message;
+  rule.pattern = QStringLiteral("^sent 1\\d bytes");
+  highlighter marks({rule}, model.tags().get());
+  int marked = 0;
+  for (int r = 0; r < 301; ++r) marked += marks.match(model.entry_at(r)) != 0 ? 1 : 0;
+  EXPECT_EQ(marked, 10);
+  // A text filter set afterwards formats the retained rows in its background pass.
+  auto spec = std::make_shared<filter_spec>();
+  spec->text = QStringLiteral("bytes to 10\\.1\\.2\\.3:443$");
+  spec->regex = true;
+  session.set_filter(spec);
+  model.wait_for_refilter();
+  EXPECT_EQ(model.rowCount(), 300);
+  spec = std::make_shared<filter_spec>(*spec);
+  spec->text = QStringLiteral("ratio");
+  spec->regex = false;
+  session.set_filter(spec);
+  model.wait_for_refilter();
+  ASSERT_EQ(model.rowCount(), 1);
+  EXPECT_EQ(model.data(model.index(0, log_model::col_message)).toString(),
+            QStringLiteral("ratio    2.500 ok=true"));
+}
+
+// While a text filter is set, the poller matches every message as it arrives: it formats each
+// deferred record once then and keeps the text.
+TEST_F(E2E, DeferredRecordsArriveFormattedWhileATextFilterIsSet) {
+  const std::string name = unique_name("deferred-filtered");
+  logger log(name, deferred_logger());
+  segment_session session(options_for(name));
+  auto spec = std::make_shared<filter_spec>();
+  spec->text = QStringLiteral("odd");
+  session.set_filter(spec);
+  session.poller().start();
+  for (int i = 0; i < 200; ++i) log.info("n", "{} is {}", i, i % 2 ? "odd" : "even");
+  ASSERT_TRUE(run_until(session, [&] { return session.stats().poller.entries_read == 200; }));
+  session.tick();
+  const log_model& model = *session.model();
+  ASSERT_EQ(model.rowCount(), 100);
+  for (int r = 0; r < 100; ++r) {
+    EXPECT_FALSE(model.entry_at(r).deferred());
+    EXPECT_EQ(model.entry_at(r).stored_message(), std::to_string(2 * r + 1) + " is odd");
+  }
+}
+
+// Rows keep their formats after the writer is gone and a new writer reuses the dictionary ids
+// for other format strings: old rows read as they were written, new rows as theirs.
+TEST_F(E2E, DeferredRowsOutliveTheirSegmentAndItsDictionary) {
+  const std::string name = unique_name("deferred-restart");
+  segment_session session(options_for(name));
+  session.poller().start();
+  {
+    logger first(name, deferred_logger());
+    for (int i = 0; i < 50; ++i) first.info("a", "first {} of {}", i, 50);
+    for (int i = 0; i < 50; ++i) first.info("a", "first again {}", i);
+    ASSERT_TRUE(run_until(session, [&] { return session.model()->rowCount() == 100; }));
+  }
+  ASSERT_TRUE(run_until(
+      session, [&] { return session.stats().poller.state == segment_state::writer_closed; }));
+  {
+    logger second(name, deferred_logger());
+    for (int i = 0; i < 50; ++i) second.info("b", "{}: second {}", "x", i);
+    ASSERT_TRUE(run_until(session, [&] { return session.model()->rowCount() == 151; }));
+  }
+  const log_model& model = *session.model();
+  ASSERT_TRUE(model.entry_at(0).deferred());
+  ASSERT_TRUE(model.entry_at(150).deferred());
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(message_of(model.entry_at(i)), "first " + std::to_string(i) + " of 50");
+    EXPECT_EQ(message_of(model.entry_at(50 + i)), "first again " + std::to_string(i));
+    EXPECT_EQ(message_of(model.entry_at(101 + i)), "x: second " + std::to_string(i));
+  }
+  EXPECT_EQ(model.entry_at(100).kind(), row_kind::separator);
 }

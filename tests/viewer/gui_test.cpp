@@ -1170,7 +1170,7 @@ TEST(Gui, HighlightRulesColourArrivingRowsInTabsAndMergedViews) {
   for (int r = 0; r < model.rowCount(); ++r) {
     const entry& e = model.entry_at(r);
     if (e.always_visible()) continue;
-    const std::string_view m = e.message();
+    const std::string_view m = e.stored_message();
     const std::int64_t want =
         m.back() == '7'
             ? 0x2e7d32

@@ -86,7 +86,7 @@ TEST_F(Merge, EntriesAlreadyWrittenComeOutInExactTimeOrder) {
   for (int r = 0; r < 1000; ++r) {
     const entry& row = model.entry_at(r);
     ASSERT_EQ(row.source, r % 2) << "row " << r;
-    ASSERT_EQ(row.message(), (r % 2 ? "b " : "a ") + std::to_string(r / 2)) << "row " << r;
+    ASSERT_EQ(row.stored_message(), (r % 2 ? "b " : "a ") + std::to_string(r / 2)) << "row " << r;
   }
   // The Segment column names the source; tags come through the merged tag table.
   EXPECT_EQ(model.columnCount(), log_model::column_count + 1);
@@ -165,8 +165,8 @@ TEST_F(Merge, HoldBackIsBoundedWhenASourceCannotSayItIsCaughtUp) {
   // B's late row is appended after the shown ones, never inserted before them.
   session.poller(1).hold(false);
   ASSERT_TRUE(run_until(session, [&] { return session.model()->rowCount() == 12; }));
-  EXPECT_EQ(session.model()->entry_at(11).message(), "b unread");
-  EXPECT_EQ(session.model()->entry_at(10).message(), "a 9");
+  EXPECT_EQ(session.model()->entry_at(11).stored_message(), "b unread");
+  EXPECT_EQ(session.model()->entry_at(10).stored_message(), "a 9");
 }
 
 TEST_F(Merge, SilentSourceDoesNotStallTheOthers) {
@@ -226,8 +226,9 @@ TEST_F(Merge, RestartMarkerSitsAtItsPlaceInTime) {
   EXPECT_EQ(model.entry_at(separator).source, 0);
   EXPECT_EQ(model.data(model.index(separator, log_model::col_segment)).toString(),
             QString::fromStdString(a));
-  EXPECT_EQ(model.entry_at(separator - 1).message(), "b between") << "after what came before it";
-  EXPECT_EQ(model.entry_at(separator + 1).message(), "second 0");
+  EXPECT_EQ(model.entry_at(separator - 1).stored_message(), "b between")
+      << "after what came before it";
+  EXPECT_EQ(model.entry_at(separator + 1).stored_message(), "second 0");
   EXPECT_EQ(session.source(0).poller.restarts, 1U);
   expect_time_ordered(model);
 }
@@ -297,9 +298,9 @@ TEST_F(Merge, RawPayloadsAreMergedByArrival) {
   ASSERT_TRUE(run_until(session, [&] { return session.model()->rowCount() == 3; }));
   EXPECT_TRUE(session.source(0).by_arrival);
   EXPECT_FALSE(session.source(1).by_arrival);
-  EXPECT_EQ(session.model()->entry_at(0).message(), "raw one");
-  EXPECT_EQ(session.model()->entry_at(1).message(), "record");
-  EXPECT_EQ(session.model()->entry_at(2).message(), "raw two");
+  EXPECT_EQ(session.model()->entry_at(0).stored_message(), "raw one");
+  EXPECT_EQ(session.model()->entry_at(1).stored_message(), "record");
+  EXPECT_EQ(session.model()->entry_at(2).stored_message(), "raw two");
 }
 
 TEST_F(Merge, MergedHistoryKeepsTheSpanEverySourceStillHolds) {
@@ -325,7 +326,7 @@ TEST_F(Merge, MergedHistoryKeepsTheSpanEverySourceStillHolds) {
   EXPECT_EQ(session.source_store(0).retained(), 500U);
   EXPECT_LE(model.rowCount(), 500);
   EXPECT_GE(model.rowCount(), 1);
-  EXPECT_EQ(model.entry_at(model.rowCount() - 1).message(), "a 1999");
+  EXPECT_EQ(model.entry_at(model.rowCount() - 1).stored_message(), "a 1999");
   for (int r = 0; r < model.rowCount(); ++r) EXPECT_EQ(model.entry_at(r).source, 0);
   expect_time_ordered(model);
 }

@@ -1,6 +1,24 @@
 #include "data/entry.hpp"
 
+#include <cstring>
+
+#include "ouroboros/deferred.hpp"
+
 namespace ouroboros::viewer {
+
+std::string_view message_text(const entry& row, std::string& scratch) {
+  if (!row.deferred()) return row.stored_message();
+  const deferred_format* format = nullptr;
+  std::memcpy(&format, row.text, sizeof format);
+  const auto* args = reinterpret_cast<const std::byte*>(row.text + deferred_prefix);
+  scratch.clear();
+  // The poller checked the record on arrival (check_deferred), so this cannot fail; the text
+  // says so if it ever did rather than showing nothing.
+  if (render_deferred(*format, {args, row.message_size - deferred_prefix}, scratch) !=
+      decode_status::ok)
+    scratch = "(deferred record could not be formatted)";
+  return scratch;
+}
 
 std::vector<field_pair> decode_fields(std::string_view extra) {
   std::vector<field_pair> fields;

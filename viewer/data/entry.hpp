@@ -21,6 +21,10 @@
 #include <unordered_map>
 #include <vector>
 
+namespace ouroboros {
+struct deferred_format;
+}
+
 namespace ouroboros::viewer {
 
 enum class row_kind : std::uint8_t {
@@ -35,6 +39,9 @@ enum class row_kind : std::uint8_t {
 inline constexpr std::uint8_t kind_mask = 0x0F;
 inline constexpr std::uint8_t flag_truncated = 0x10;  // the writer cut the message
 inline constexpr std::uint8_t flag_visible = 0x20;    // accepted by the poller's filter
+// A deferred record kept unformatted: its text is the address of its parsed format (kept alive
+// by the row's page), then its encoded arguments; message_text() formats it.
+inline constexpr std::uint8_t flag_deferred = 0x40;
 inline constexpr std::uint8_t no_level = 0xFF;
 inline constexpr std::int64_t no_time = std::numeric_limits<std::int64_t>::min();
 // Level bits for filters and counts: 0..5 are ouroboros::level, 6 = rows without a level.
@@ -44,7 +51,7 @@ inline constexpr int unleveled_slot = 6;
 struct entry {
   std::uint64_t sequence = 0;      // ring sequence number (gap rows: first lost sequence)
   std::int64_t time_ns = no_time;  // wall-clock unix ns
-  const char* text = nullptr;      // message bytes, then `extra_size` bytes of encoded fields
+  const char* text = nullptr;      // stored message bytes, then `extra_size` bytes of fields
   std::uint32_t message_size = 0;
   std::uint32_t thread = 0;
   std::uint16_t tag = 0;  // tag_table id; 0 = no tag
@@ -60,10 +67,18 @@ struct entry {
     return k == row_kind::gap || k == row_kind::separator || k == row_kind::notice;
   }
   int level_slot() const noexcept { return level < 6 ? level : unleveled_slot; }
-  std::string_view message() const noexcept { return {text, message_size}; }
+  bool deferred() const noexcept { return (bits & flag_deferred) != 0; }
+  // The message bytes as stored: the message of every row but a deferred one (message_text).
+  std::string_view stored_message() const noexcept { return {text, message_size}; }
   std::string_view extra() const noexcept { return {text + message_size, extra_size}; }
 };
 static_assert(sizeof(entry) == 40, "entry must stay compact");
+
+// The message of a row. A deferred row is formatted into `scratch` (which the view then points
+// into); any other row's view points into the store. Any thread may format any published row.
+std::string_view message_text(const entry& row, std::string& scratch);
+// Bytes a deferred row's text starts with (the format's address) before its arguments.
+inline constexpr std::size_t deferred_prefix = sizeof(const deferred_format*);
 
 // Encoded fields in `extra`: repeated (u8 key size, key, u16 value size little-endian, value).
 struct field_pair {
@@ -91,6 +106,9 @@ struct page {
   // Merged views: the segments' pages whose text this page's rows point into (kept alive after
   // a segment's own history evicted them). Touched by the merging thread only.
   std::vector<std::shared_ptr<const page>> sources;
+  // The parsed formats this page's deferred rows point to (they outlive the segment and its
+  // reader). Touched by the poller thread only.
+  std::vector<std::shared_ptr<const deferred_format>> formats;
 };
 
 // Interned tag strings (id 0 = empty). Append-only so readers never lock.

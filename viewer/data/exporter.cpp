@@ -40,14 +40,14 @@ QByteArray csv_quote(const QString& value) {
 QString text_line(const entry& row, const tag_table& tags, bool utc) {
   const row_kind kind = row.kind();
   if (kind == row_kind::gap || kind == row_kind::separator || kind == row_kind::notice) {
-    return QStringLiteral("----- %1 -----").arg(full_text(row.message()));
+    return QStringLiteral("----- %1 -----").arg(full_message(row));
   }
   QString line = QString::number(row.sequence);
   if (row.time_ns != no_time) line += QLatin1Char(' ') + format_time(row.time_ns, utc);
   if (row.level != no_level) line += QLatin1Char(' ') + level_name(row.level);
   if (row.tag != 0) line += QStringLiteral(" [%1]").arg(tag_of(row, tags));
   if (kind == row_kind::record) line += QStringLiteral(" %1").arg(row.thread);
-  line += QStringLiteral(": ") + full_text(row.message());
+  line += QStringLiteral(": ") + full_message(row);
   for (const field_pair& f : decode_fields(row.extra())) {
     line += QStringLiteral(" %1=%2").arg(full_text(f.key), full_text(f.value));
   }
@@ -71,7 +71,7 @@ QByteArray json_line(const entry& row, const tag_table& tags) {
   if (kind == row_kind::record)
     object.insert(QStringLiteral("thread"), static_cast<qint64>(row.thread));
   if (row.truncated()) object.insert(QStringLiteral("truncated"), true);
-  object.insert(QStringLiteral("message"), full_text(row.message()));
+  object.insert(QStringLiteral("message"), full_message(row));
   const auto fields = decode_fields(row.extra());
   if (!fields.empty()) {
     QJsonObject map;
@@ -106,7 +106,7 @@ QByteArray csv_line(const entry& row, const tag_table& tags, bool utc) {
   line += ',';
   if (kind == row_kind::record) line += QByteArray::number(row.thread);
   line += ',';
-  line += csv_quote(full_text(row.message()));
+  line += csv_quote(full_message(row));
   line += ',';
   line += csv_quote(field_text.join(QLatin1Char(' ')));
   return line;
@@ -157,7 +157,7 @@ bool export_rows(QIODevice& out, const store_view& view, const std::vector<std::
         buffer += csv_line(row, tags, options.utc);
         if (marks) buffer += marked ? ",1" : ",";
         break;
-      case export_format::messages: buffer += full_text(row.message()).toUtf8(); break;
+      case export_format::messages: buffer += full_message(row).toUtf8(); break;
     }
     buffer += '\n';
     if (buffer.size() > (1 << 20) && !flush()) return false;

@@ -168,7 +168,8 @@ bool filter_engine::accepts(const entry& row) {
     return false;
   }
   if (tag_filtering_ && !tag_passes(row.tag)) return false;
-  return text_matches(row.message());
+  if (mode_ == text_mode::none) return true;
+  return text_matches(message_text(row, message_));
 }
 
 }  // namespace ouroboros::viewer

@@ -63,6 +63,8 @@ class filter_engine {
 
   bool accepts(const entry& row);
   bool text_matches(std::string_view message);
+  // Whether accepts() reads the message of (some) record rows: a text filter is set.
+  bool reads_messages() const noexcept { return mode_ != text_mode::none; }
 
  private:
   enum class text_mode { none, exact, ascii_fold, regex };
@@ -79,6 +81,7 @@ class filter_engine {
   bool tag_filtering_ = false;
   std::vector<std::int8_t> tag_verdicts_;  // -1 unknown, 0 reject, 1 accept; indexed by tag id
   std::vector<QChar> scratch_;
+  std::string message_;  // a deferred row's message, formatted to be matched
   QStringDecoder decoder_{QStringDecoder::Utf8, QStringDecoder::Flag::Stateless};
 };
 

@@ -169,4 +169,14 @@ QString full_text(std::string_view message) {
   return QString::fromStdString(printable(message));
 }
 
+QString full_message(const entry& row) {
+  std::string scratch;
+  return full_text(message_text(row, scratch));
+}
+
+QString message_line(const entry& row, int limit) {
+  std::string scratch;
+  return one_line(message_text(row, scratch), limit);
+}
+
 }  // namespace ouroboros::viewer

@@ -49,5 +49,8 @@ std::string gap_text(std::uint64_t first, std::uint64_t last, std::int64_t durat
 QString one_line(std::string_view message, int limit = 600);
 // The whole text, invalid UTF-8 and control bytes (except tab and newline) shown as U+FFFD.
 QString full_text(std::string_view message);
+// A row's message (a deferred record formatted now) as full_text and one_line give it.
+QString full_message(const entry& row);
+QString message_line(const entry& row, int limit = 600);
 
 }  // namespace ouroboros::viewer

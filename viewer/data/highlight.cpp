@@ -155,7 +155,9 @@ std::uint8_t highlighter::match(const entry& row) {
         hit = verdict == 1;
         break;
       }
-      case highlight_rule::field::message: hit = message_matches(rule, row.message()); break;
+      case highlight_rule::field::message:
+        hit = message_matches(rule, message_text(row, message_));
+        break;
     }
     if (hit) return static_cast<std::uint8_t>(i + 1);
   }

@@ -67,6 +67,7 @@ class highlighter {
   std::vector<compiled> rules_;
   const tag_table* tags_ = nullptr;
   std::vector<QChar> scratch_;
+  std::string message_;  // a deferred row's message, formatted to be matched
   QStringDecoder decoder_{QStringDecoder::Utf8, QStringDecoder::Flag::Stateless};
 };
 

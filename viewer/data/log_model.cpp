@@ -106,6 +106,19 @@ QVariant log_model::headerData(int section, Qt::Orientation orientation, int rol
   }
 }
 
+QString log_model::cached_line(const entry& row, std::uint64_t serial) const {
+  if (!row.deferred()) return one_line(row.stored_message());
+  if (lines_.empty()) lines_.resize(line_slots);
+  line_slot& slot = lines_[serial % line_slots];
+  // The text pointer tells two rows of one serial apart (another store after a reset).
+  if (slot.serial != serial || slot.text != row.text) {
+    slot.line = one_line(message_text(row, line_scratch_));
+    slot.serial = serial;
+    slot.text = row.text;
+  }
+  return slot.line;
+}
+
 QVariant log_model::display(const entry& row, std::uint64_t serial, int row_index,
                             int column) const {
   const row_kind kind = row.kind();
@@ -149,7 +162,7 @@ QVariant log_model::display(const entry& row, std::uint64_t serial, int row_inde
     }
     case col_thread: return kind == row_kind::record ? QString::number(row.thread) : QString();
     case col_message: {
-      QString text = one_line(row.message());
+      QString text = cached_line(row, serial);
       if (row.truncated()) text += QStringLiteral(" [truncated]");
       if (kind == row_kind::record && row.extra_size != 0) {
         for (const field_pair& f : decode_fields(row.extra())) {
@@ -174,7 +187,7 @@ QVariant log_model::data(const QModelIndex& index, int role) const {
   switch (role) {
     case Qt::DisplayRole: return display(row, serial, index.row(), index.column());
     case Qt::ToolTipRole:
-      if (index.column() == col_message) return one_line(row.message(), 2000);
+      if (index.column() == col_message) return message_line(row, 2000);
       if (index.column() == col_time && row.time_ns != no_time) {
         return format_time(row.time_ns, false) + QStringLiteral(" local\n") +
                format_time(row.time_ns, true) + QStringLiteral(" UTC");
@@ -188,7 +201,7 @@ QVariant log_model::data(const QModelIndex& index, int role) const {
     case serial_role: return QVariant::fromValue<qulonglong>(serial);
     case kind_role: return static_cast<int>(row.kind());
     case level_role: return static_cast<int>(row.level);
-    case full_text_role: return full_text(row.message());
+    case full_text_role: return full_message(row);
     case highlight_role: {
       const std::int64_t rgb = highlight_at(index.row());
       return rgb < 0 ? QVariant() : QVariant(static_cast<uint>(rgb));
@@ -462,10 +475,11 @@ int log_model::find_text(int from_row, bool forward, const QString& text,
   spec->text = text;
   spec->case_sensitive = case_sensitive;
   filter_engine engine(spec, tags_.get());
+  std::string scratch;
   for (int step = 1; step <= n; ++step) {
     int r = forward ? from_row + step : from_row - step;
     r = ((r % n) + n) % n;
-    if (engine.text_matches(entry_at(r).message())) return r;
+    if (engine.text_matches(message_text(entry_at(r), scratch))) return r;
   }
   return -1;
 }

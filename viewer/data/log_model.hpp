@@ -163,6 +163,8 @@ class log_model : public QAbstractTableModel {
   void drop_old_bookmarks(std::uint64_t first_kept);
   void count_row(const entry& row, int sign);
   QVariant display(const entry& row, std::uint64_t serial, int row_index, int column) const;
+  // The message column's line for a row; deferred rows are formatted once and cached.
+  QString cached_line(const entry& row, std::uint64_t serial) const;
 
   const entry_store* store_;
   std::shared_ptr<const tag_table> tags_;
@@ -187,6 +189,16 @@ class log_model : public QAbstractTableModel {
   bool utc_ = false;
   std::int64_t attach_ns_ = 0;
   mutable time_of_day_cache clock_text_;
+  // The lines of recently shown deferred rows (the rows on screen, repainted every tick),
+  // direct-mapped by serial; a slot is valid while its key (serial and text) matches.
+  struct line_slot {
+    std::uint64_t serial = 0;
+    const char* text = nullptr;
+    QString line;
+  };
+  static constexpr std::size_t line_slots = 512;
+  mutable std::vector<line_slot> lines_;
+  mutable std::string line_scratch_;
   QStringList sources_;
   bookmark_set bookmarks_;
 };

@@ -150,6 +150,7 @@ void segment_poller::try_open() {
     const bool reopening = attached_once_;
     const std::uint64_t previous_incarnation = status_.incarnation;
     interpreter_ = std::make_unique<entry_interpreter>(reader_->bytes());
+    kept_formats_.clear();
     attached_once_ = true;
     status_.state = segment_state::attached;
     status_.detail.clear();
@@ -390,6 +391,16 @@ entry& segment_poller::new_row() {
   return row;
 }
 
+void segment_poller::keep_format(std::uint32_t id, const deferred_format* format) {
+  // Once per format and page: the page keeps the format its rows point to.
+  const std::size_t slot = id / 4;
+  if (slot >= kept_formats_.size()) kept_formats_.resize(slot + 1);
+  kept_format& kept = kept_formats_[slot];
+  if (kept.format == format && kept.page_serial == page_->first_serial) return;
+  page_->formats.push_back(interpreter_->format_owner(id));
+  kept = {format, page_->first_serial};
+}
+
 char* segment_poller::allocate_text(std::size_t size) {
   if (size == 0) return nullptr;
   if (!block_ || block_used_ + size > block_->capacity) {
@@ -408,6 +419,7 @@ void segment_poller::note_restart(std::uint64_t lost_before_attach) {
   const bool previous_closed =
       status_.state == segment_state::writer_closed || (previous && previous->closed());
   interpreter_->attach(reader_->bytes());
+  kept_formats_.clear();
   ++status_.restarts;
   status_.state = segment_state::attached;
   status_.records = interpreter_->records();
@@ -492,7 +504,11 @@ void segment_poller::append_event_row(row_kind kind, std::uint64_t sequence, std
 }
 
 void segment_poller::append_read_entry(const read_result& result) {
-  const entry_view view = interpreter_->interpret(result.payload);
+  // Deferred records are formatted when shown, unless the filter reads every message now anyway:
+  // then formatting once here (with the interpreter's memo) is the cheaper of the two.
+  const entry_view view =
+      interpreter_->interpret(result.payload, engine_->reads_messages() ? deferred_rendering::eager
+                                                                        : deferred_rendering::lazy);
   std::int64_t time = no_time;
   if (view.unix_ns && *view.unix_ns <= static_cast<std::uint64_t>(INT64_MAX)) {
     time = static_cast<std::int64_t>(*view.unix_ns);
@@ -509,7 +525,9 @@ void segment_poller::append_read_entry(const read_result& result) {
     if (scratch_.size() > 65535) scratch_.resize(0);
   }
   // Messages are bounded by the ring (a few GiB at most); u32 holds any of them.
-  const std::size_t message_size = std::min<std::size_t>(view.message.size(), UINT32_MAX - 65536);
+  const std::size_t stored_size =
+      view.format != nullptr ? deferred_prefix + view.record.arguments.size() : view.message.size();
+  const std::size_t message_size = std::min<std::size_t>(stored_size, UINT32_MAX - 65536);
 
   entry& row = new_row();
   row.sequence = result.sequence;
@@ -532,7 +550,16 @@ void segment_poller::append_read_entry(const read_result& result) {
   row.extra_size = static_cast<std::uint16_t>(scratch_.size());
   char* text = allocate_text(message_size + scratch_.size());
   row.text = text;
-  if (message_size != 0) std::memcpy(text, view.message.data(), message_size);
+  if (view.format != nullptr && message_size == stored_size) {
+    row.bits |= flag_deferred;
+    keep_format(view.record.format_id, view.format);
+    std::memcpy(text, &view.format, deferred_prefix);
+    if (!view.record.arguments.empty())
+      std::memcpy(text + deferred_prefix, view.record.arguments.data(),
+                  view.record.arguments.size());
+  } else if (message_size != 0) {
+    std::memcpy(text, view.message.data(), message_size);
+  }
   if (!scratch_.empty()) std::memcpy(text + message_size, scratch_.data(), scratch_.size());
   if (engine_->accepts(row)) row.bits |= flag_visible;
   ++written_;

@@ -140,6 +140,7 @@ class segment_poller {
   void flush_pending_restart(std::int64_t next_time);
   entry& new_row();
   char* allocate_text(std::size_t size);
+  void keep_format(std::uint32_t id, const deferred_format* format);
   void publish();
   void refresh_filter();
   bool sleep_for(std::chrono::microseconds duration);
@@ -190,6 +191,12 @@ class segment_poller {
   std::uint64_t next_serial_ = 1;
   std::shared_ptr<text_block> block_;
   std::size_t block_used_ = 0;
+  // By format id / 4: the format last kept alive by a page, and that page's first serial.
+  struct kept_format {
+    const deferred_format* format = nullptr;
+    std::uint64_t page_serial = 0;
+  };
+  std::vector<kept_format> kept_formats_;
   std::string scratch_;
   int busy_retries_ = 0;
   std::chrono::microseconds last_nap_{1000};  // what the last "no data" nap lasted

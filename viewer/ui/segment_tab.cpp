@@ -651,7 +651,7 @@ void segment_tab::show_detail(std::uint64_t serial) {
   if (e.truncated()) second << tr("message truncated by the writer");
   QString text = head.join(QStringLiteral("   ")) + QLatin1Char('\n');
   if (!second.isEmpty()) text += second.join(QStringLiteral("   ")) + QLatin1Char('\n');
-  text += QLatin1Char('\n') + full_text(e.message()) + QLatin1Char('\n');
+  text += QLatin1Char('\n') + full_message(e) + QLatin1Char('\n');
   const auto fields = decode_fields(e.extra());
   if (!fields.empty()) {
     text += tr("\nfields:\n");
@@ -711,7 +711,7 @@ void segment_tab::update_bookmark_list() {
     if (!m.view().contains(serial)) continue;
     const entry& e = m.view().at(serial);
     QString text = e.time_ns != no_time ? format_time(e.time_ns, m.utc()).mid(11, 12) : QString();
-    text += QLatin1Char(' ') + one_line(e.message(), 80);
+    text += QLatin1Char(' ') + message_line(e, 80);
     auto* item = new QListWidgetItem(text.trimmed(), bookmark_list_);
     item->setData(Qt::UserRole, QVariant::fromValue<qulonglong>(serial));
     const QString where = e.source < m.sources().size()
@@ -852,8 +852,7 @@ QString segment_tab::rows_text(const std::vector<std::uint64_t>& serials,
   for (const std::uint64_t serial : serials) {
     if (!view.contains(serial)) continue;
     const entry& row = view.at(serial);
-    lines << (messages_only ? full_text(row.message())
-                            : text_line(row, *model.tags(), model.utc()));
+    lines << (messages_only ? full_message(row) : text_line(row, *model.tags(), model.utc()));
   }
   return lines.join(QLatin1Char('\n'));
 }
