@@ -13,8 +13,12 @@
 // With --deferred the writer logs the same messages through ouroboros::logger with
 // deferred_format (record version 2: format id + arguments), so the reader formats each one.
 //
+// With --prefill N the writer writes N entries into a 256 MiB ring and stops before the viewer
+// attaches; the viewer then reads them all with no writer beside it: the reader's own cost per
+// entry, without the cache-line traffic of a writer on the other core.
+//
 //   ouroboros-bench-viewer [--seconds 10] [--view] [--no-filter] [--max-entries 1000000]
-//                          [--highlight N] [--deferred]
+//                          [--highlight N] [--deferred] [--prefill N]
 #include <unistd.h>
 #include <QApplication>
 #include <QElapsedTimer>
@@ -106,6 +110,7 @@ int run_ingest_bench(int argc, char** argv) {
   std::uint64_t max_entries = 1'000'000;
   int highlight_rules = 0;
   bool deferred = false;
+  std::uint64_t prefill = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--seconds" && i + 1 < argc)
@@ -120,10 +125,12 @@ int run_ingest_bench(int argc, char** argv) {
       highlight_rules = std::stoi(argv[++i]);
     else if (arg == "--deferred")
       deferred = true;
+    else if (arg == "--prefill" && i + 1 < argc)
+      prefill = std::stoull(argv[++i]);
     else {
       std::fprintf(stderr,
                    "usage: %s [--seconds S] [--view] [--no-filter] [--max-entries N] "
-                   "[--highlight N] [--deferred]\n",
+                   "[--highlight N] [--deferred] [--prefill N]\n",
                    argv[0]);
       return 2;
     }
@@ -134,7 +141,8 @@ int run_ingest_bench(int argc, char** argv) {
   const std::string name = "ouroboros-bench-viewer-" + std::to_string(::getpid());
   shm_writer_options writer_options;
   writer_options.chunk_count = 64;
-  writer_options.chunk_target_size = 256 * 1024;  // a 16 MiB ring
+  // A 16 MiB ring; 256 MiB to hold a prefill.
+  writer_options.chunk_target_size = prefill != 0 ? 4096 * 1024 : 256 * 1024;
   writer_options.payload_encoding = layout::extension_layout::encoding_record;
   std::unique_ptr<shm_writer> raw_writer;
   std::unique_ptr<logger> deferred_log;
@@ -193,7 +201,7 @@ int run_ingest_bench(int argc, char** argv) {
   std::atomic<std::uint64_t> written{0};
   std::thread producer([&] {
     std::uint64_t n = 0;
-    while (!stop.load(std::memory_order_relaxed)) {
+    while (!stop.load(std::memory_order_relaxed) && (prefill == 0 || n < prefill)) {
       for (int k = 0; k < 256; ++k) {
         if (deferred_log)
           log_deferred(*deferred_log, n + static_cast<std::uint64_t>(k));
@@ -205,6 +213,42 @@ int run_ingest_bench(int argc, char** argv) {
     }
   });
 
+  if (prefill != 0) {
+    producer.join();
+    if (deferred_log) deferred_log->flush();
+    const double cpu_before = thread_cpu_seconds("ouro-poller");
+    QElapsedTimer drain;
+    drain.start();
+    session.poller().start();
+    // Done when every entry was read or lost, or (entries overwritten before the viewer
+    // attached are neither) when nothing arrived for 300 ms.
+    std::uint64_t seen = 0;
+    qint64 last_progress = 0;
+    while (drain.elapsed() < 60'000) {
+      session.tick();
+      const poll_status& st = session.stats().poller;
+      if (st.entries_read + st.entries_lost >= written.load()) break;
+      if (st.entries_read != seen) {
+        seen = st.entries_read;
+        last_progress = drain.elapsed();
+      } else if (drain.elapsed() - last_progress > 300) {
+        break;
+      }
+      QThread::usleep(2000);
+    }
+    const double cpu = thread_cpu_seconds("ouro-poller") - cpu_before;
+    const std::uint64_t read = session.stats().poller.entries_read;
+    session.poller().stop();
+    std::printf(
+        "viewer ingest of a prefilled segment, %s records, %s: %llu entries written, %llu read "
+        "(%llu lost) in %.3f s; reader thread CPU %.3f s, %.0f ns per entry read\n",
+        deferred ? "deferred" : "text", with_filter ? "regex filter active" : "no filter",
+        static_cast<unsigned long long>(written.load()), static_cast<unsigned long long>(read),
+        static_cast<unsigned long long>(session.stats().poller.entries_lost),
+        static_cast<double>(drain.nsecsElapsed()) / 1e9, cpu,
+        read ? cpu * 1e9 / static_cast<double>(read) : 0.0);
+    return 0;
+  }
   session.poller().start();
   std::vector<double> ticks;
   QElapsedTimer clock;

@@ -371,20 +371,44 @@ namespace {
 }
 }  // namespace
 
-decode_status check_deferred(const deferred_format& format, std::span<const std::byte> arguments,
-                             deferred_memo* memo) noexcept {
-  if (format.status != decode_status::ok) return format.status;
+namespace {
+// The records of a call site carry the memo's types: each argument is decoded in turn against
+// the next type of the signature, with no argument array. False at the first surprise; the full
+// check then gives the verdict.
+bool matches_memo(std::span<const std::byte> arguments, std::uint64_t signature) noexcept {
+  const std::byte* at = arguments.data();
+  const std::byte* const end = at + arguments.size();
+  argument a{};
+  while (signature != 0) {
+    if (at == end || std::to_integer<std::uint64_t>(*at) != (signature & 0xF)) return false;
+    signature >>= 4;
+    if (decode_one(at, end, a) != decode_status::ok) return false;
+  }
+  return at == end;
+}
+
+// Every check, as render_checked makes them. Out of line: its argument array is 6 KiB of frame.
+[[gnu::noinline]] decode_status check_checked(const deferred_format& format,
+                                              std::span<const std::byte> arguments,
+                                              deferred_memo* memo) noexcept {
   std::array<argument, max_arguments> args;  // NOLINT: filled by split, read below count only
   std::size_t count = 0;
   std::uint64_t signature = 0;
   if (const decode_status s = split(arguments, args, count, signature); s != decode_status::ok)
     return s;
-  // The memo spares the spec check only; decoding (lengths, UTF-8) is per record.
-  if (memo != nullptr && signature != deferred_memo::none && signature == memo->signature)
-    return decode_status::ok;
   if (!arguments_match(format, args.data(), count)) return decode_status::argument_mismatch;
   if (memo != nullptr) memo->signature = signature;
   return decode_status::ok;
+}
+}  // namespace
+
+decode_status check_deferred(const deferred_format& format, std::span<const std::byte> arguments,
+                             deferred_memo* memo) noexcept {
+  if (format.status != decode_status::ok) return format.status;
+  if (memo != nullptr && memo->signature != deferred_memo::none &&
+      matches_memo(arguments, memo->signature)) [[likely]]
+    return decode_status::ok;
+  return check_checked(format, arguments, memo);
 }
 
 decode_status render_deferred(const deferred_format& format, std::span<const std::byte> arguments,

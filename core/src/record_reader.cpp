@@ -32,16 +32,30 @@ void entry_interpreter::attach(std::span<const std::byte> segment) noexcept {
   formats_.clear();
 }
 
-entry_interpreter::cached_format* entry_interpreter::find_format(std::uint32_t id,
-                                                                 decode_status& status) noexcept {
-  status = decode_status::unknown_format;
+// Inlined into render() and interpret(): a cached format is two loads; parsing is out of line.
+#if defined(__GNUC__)
+[[gnu::always_inline]]
+#endif
+inline entry_interpreter::cached_format*
+entry_interpreter::find_format(std::uint32_t id, decode_status& status) noexcept {
   // Ids are 4-aligned offsets; the cache is indexed by id / 4, so an unaligned id must be turned
   // away here or it would find its aligned neighbour's format.
+  const std::size_t slot = id / 4;
+  if (id % 4 == 0 && slot < formats_.size() && formats_[slot] != nullptr) [[likely]] {
+    status = decode_status::ok;
+    return formats_[slot].get();
+  }
+  return load_format(id, status);
+}
+
+entry_interpreter::cached_format* entry_interpreter::load_format(std::uint32_t id,
+                                                                 decode_status& status) noexcept {
+  status = decode_status::unknown_format;
   if (id % 4 != 0) return nullptr;
   const std::size_t slot = id / 4;
   // Dictionary entries never change once published, so a parsed format stays valid for the
   // whole segment; an id not (yet) in the dictionary is looked up again next time.
-  if (slot >= formats_.size() || formats_[slot] == nullptr) {
+  {
     const auto entry = read_dictionary_entry(segment_, id);
     if (!entry || entry->kind != record_layout::dictionary_kind_format) return nullptr;
     try {

@@ -112,6 +112,7 @@ class entry_interpreter {
   };
   std::uint64_t to_unix_ns(std::uint64_t ticks) noexcept;
   cached_format* find_format(std::uint32_t id, decode_status& status) noexcept;
+  cached_format* load_format(std::uint32_t id, decode_status& status) noexcept;
   decode_status render(const record_view& record) noexcept;
   std::span<const std::byte> segment_;
   // Parsed format strings by dictionary id / 4 (ids are 4-aligned offsets); null: not yet read.
