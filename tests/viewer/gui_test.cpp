@@ -36,6 +36,7 @@
 
 #include "data/memory.hpp"
 #include "data/segment_catalog.hpp"
+#include "ouroboros/logger.hpp"
 #include "ouroboros/version.hpp"
 #include "ui/filter_bar.hpp"
 #include "ui/highlight_dialog.hpp"
@@ -566,6 +567,44 @@ TEST(Gui, BulkCopyRunsInTheBackgroundAndCanBeCancelled) {
   window->running_job()->cancel();
   ASSERT_TRUE(wait_until([&] { return window->running_job() == nullptr; }));
   EXPECT_EQ(window->notice()->text(), "Copy cancelled");
+}
+
+// Deferred records (format id + arguments, formatted by the viewer when shown) read in the
+// window as the call site would have written them: table cells, the copied row, the export.
+TEST(Gui, DeferredRecordsReadAsTextInTheWindow) {
+  app();
+  const std::string name = unique_name("gui-deferred");
+  logger_options options;
+  options.deferred_format = true;
+  options.maintenance_thread = false;
+  logger log(name, options);
+  const std::string city = "Zürich";
+  for (int i = 0; i < 100; ++i)
+    log.info("orders", "order {} shipped to {} ({:.1f} kg)", i, city, 2.5);
+  auto window = open_window();
+  segment_tab* tab = window->attach(QString::fromStdString(name));
+  ASSERT_NE(tab, nullptr);
+  log_model& model = *tab->session().model();
+  ASSERT_TRUE(wait_until([&] { return model.rowCount() == 100; }));
+  ASSERT_TRUE(model.entry_at(0).deferred()) << "kept unformatted until shown";
+  tab->view()->scroll_to(0);
+  pump(50);
+  EXPECT_EQ(model.cell_text(5, log_model::col_message),
+            QStringLiteral("order 5 shipped to Zürich (2.5 kg)"));
+  tab->view()->go_to_row(2);
+  window->copy_rows(false);
+  EXPECT_TRUE(QApplication::clipboard()->text().contains("order 2 shipped to Zürich (2.5 kg)"))
+      << QApplication::clipboard()->text().toStdString();
+  QTemporaryDir dir;
+  const QString path = dir.filePath("all.log");
+  window->export_rows_to(path, false);
+  ASSERT_TRUE(wait_until([&] { return window->running_job() == nullptr; }));
+  QFile file(path);
+  ASSERT_TRUE(file.open(QIODevice::ReadOnly));
+  const QString content = QString::fromUtf8(file.readAll());
+  EXPECT_EQ(content.count(QLatin1Char('\n')), 100);
+  EXPECT_TRUE(content.contains(QStringLiteral("order 99 shipped to Zürich (2.5 kg)\n")));
+  screenshot(window.get(), "deferred");
 }
 
 TEST(Gui, ExportOffersTheSelection) {
