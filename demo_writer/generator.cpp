@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "ouroboros/logger.hpp"
+
 namespace ouroboros::demo {
 
 namespace {
@@ -205,6 +207,61 @@ void message_generator::next_record(generated_record& out, std::size_t target_pa
     }
     fit_to_size(m, target_payload > prefix ? target_payload - prefix : 1);
   }
+}
+
+namespace {
+// One log call, and the size of the deferred record it makes (record_layout, §11.5).
+template <class... Args>
+std::size_t emit(logger& log, level severity, std::string_view tag, log_format<Args...> format,
+                 Args&&... args) {
+  log.log(severity, tag, format, std::forward<Args>(args)...);
+  return record_layout::deferred_fixed_size + tag.size() +
+         (std::size_t{0} + ... + detail::deferred_size(args));
+}
+}  // namespace
+
+std::size_t message_generator::log_next(logger& log) {
+  ++count_;
+  const level severity = pick_level(rng_);
+  const std::uint64_t roll = rng_.below(1000);
+  switch (severity) {
+    case level::trace:
+      return emit(log, severity, "trace", "enter handle_request(id={}) depth={}",
+                  rng_.below(1'000'000), rng_.below(12));
+    case level::debug:
+      if (roll < 500)
+        return emit(log, severity, "cache", "cache {} for key user:{} (shard {})",
+                    rng_.below(3) == 0 ? "miss" : "hit", rng_.below(100000), rng_.below(16));
+      return emit(log, severity, "db", "query on {} took {:.3f} ms, {} rows", pick(tables, rng_),
+                  static_cast<double>(rng_.below(40000)) / 1000.0, rng_.below(500));
+    case level::info:
+      if (roll < 600)
+        return emit(log, severity, "http", "{} {}/{} -> {} in {} ms (request {:016x})",
+                    pick(methods, rng_), pick(paths, rng_), rng_.below(100000),
+                    rng_.below(20) == 0 ? 404 : 200, 1 + rng_.below(250), rng_.next());
+      if (roll < 800)
+        return emit(log, severity, "net", "connected to {}:{} (session {:08x})", pick(peers, rng_),
+                    1024 + rng_.below(60000), static_cast<std::uint32_t>(rng_.next()));
+      return emit(log, severity, "jobs", "worker {} picked job {:08x}-{:04x} (queue depth {})",
+                  producer_, static_cast<std::uint32_t>(rng_.next()),
+                  static_cast<std::uint16_t>(rng_.next()), rng_.below(200));
+    case level::warn:
+      if (roll < 500)
+        return emit(log, severity, "http", "retrying request {:016x} in {} ms (attempt {}/5)",
+                    rng_.next(), 100 << rng_.below(5), 1 + rng_.below(4));
+      return emit(log, severity, "disk", "disk usage at {:.1f}% on {}",
+                  80.0 + static_cast<double>(rng_.below(200)) / 10.0, "/var/lib/app");
+    case level::error: {
+      const os_error& error = pick(errors, rng_);
+      return emit(log, severity, "db", "failed to write block {} to {}: {} (errno {})",
+                  rng_.below(1 << 20), pick(tables, rng_), error.text, error.number);
+    }
+    case level::critical:
+      return emit(log, severity, "core",
+                  "out of memory allocating {} bytes; shutting down worker {}",
+                  1 + rng_.below(1 << 30), producer_);
+  }
+  return 0;
 }
 
 void message_generator::next_raw(std::string& out, std::size_t target_payload) {

@@ -13,6 +13,10 @@
 
 #include "ouroboros/record.hpp"
 
+namespace ouroboros {
+class logger;
+}
+
 namespace ouroboros::demo {
 
 // Small, fast, good-enough PRNG (xorshift64*); seeded per producer so runs are reproducible.
@@ -72,6 +76,10 @@ class message_generator {
   // The next raw (non-record) payload: template text, or "raw <producer>:<n> ..." padded/cut to
   // `target_payload` bytes when that is > 0.
   void next_raw(std::string& out, std::size_t target_payload);
+  // Logs the next record through `log` as an application's call site would, with a format
+  // string and typed arguments (no fields): with deferred_format the logger stores the format's
+  // id and the arguments. Returns the bytes of the deferred record it asked for.
+  std::size_t log_next(logger& log);
 
   random& rng() noexcept { return rng_; }
 

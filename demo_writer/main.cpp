@@ -61,6 +61,7 @@ struct options {
   std::string producers = "auto";  // auto, locked, staged (records only)
 
   bool raw = false;
+  bool deferred = false;
   std::string size_distribution = "natural";
   std::size_t size = 128;
   std::size_t min_size = 32;
@@ -100,6 +101,8 @@ class sink {
   virtual ~sink() = default;
   virtual void write_record(const demo::generated_record& record) = 0;
   virtual void write_raw(std::string_view payload) = 0;
+  // Logs the generator's next call site (deferred records); returns its record's bytes.
+  virtual std::size_t write_deferred(demo::message_generator& generator) = 0;
   virtual void heartbeat() {}
   virtual std::uint64_t incarnation() = 0;
   virtual std::size_t max_payload() = 0;
@@ -110,8 +113,8 @@ class sink {
 class logger_sink final : public sink {
  public:
   logger_sink(const std::string& name, const shm_writer_options& segment, unsigned threads,
-              const std::string& mode, std::size_t largest_payload)
-      : log_(name, make_options(segment, threads, mode, largest_payload)) {}
+              const std::string& mode, std::size_t largest_payload, bool deferred)
+      : log_(name, make_options(segment, threads, mode, largest_payload, deferred)) {}
   void write_record(const demo::generated_record& record) override {
     std::array<field, 4> fields{field("", ""), field("", ""), field("", ""), field("", "")};
     for (std::size_t i = 0; i < record.field_count; ++i) {
@@ -121,15 +124,20 @@ class logger_sink final : public sink {
                std::span<const field>(fields.data(), record.field_count));
   }
   void write_raw(std::string_view) override {}
+  std::size_t write_deferred(demo::message_generator& generator) override {
+    return generator.log_next(log_);
+  }
   std::uint64_t incarnation() override { return log_.segment().incarnation(); }
   std::size_t max_payload() override { return log_.max_record_size(); }
   bool truncated() override { return log_.segment().truncated(); }
 
  private:
   static logger_options make_options(const shm_writer_options& segment, unsigned threads,
-                                     const std::string& mode, std::size_t largest_payload) {
+                                     const std::string& mode, std::size_t largest_payload,
+                                     bool deferred) {
     logger_options o;
     o.segment = segment;
+    o.deferred_format = deferred;
     o.threshold = level::trace;
     // The logger claims max_record_size bytes of ring for every record too large for its stack
     // buffer, which invalidates that much old data: keep it well below the chunk size unless
@@ -152,6 +160,7 @@ class raw_sink final : public sink {
   raw_sink(const std::string& name, const shm_writer_options& segment, unsigned threads)
       : writer_(name, segment), locked_(threads > 1) {}
   void write_record(const demo::generated_record&) override {}
+  std::size_t write_deferred(demo::message_generator&) override { return 0; }
   void write_raw(std::string_view payload) override {
     const auto bytes = std::as_bytes(std::span(payload.data(), payload.size()));
     if (locked_) {
@@ -203,7 +212,7 @@ class demo_writer {
       sink_ = std::make_unique<raw_sink>(o_.segment, segment_options_, o_.threads);
     } else {
       sink_ = std::make_unique<logger_sink>(o_.segment, segment_options_, o_.threads, o_.producers,
-                                            largest_payload_);
+                                            largest_payload_, o_.deferred);
     }
   }
   void produce(unsigned index);
@@ -305,7 +314,9 @@ void demo_writer::produce(unsigned index) {
       std::uint64_t bytes = 0;
       for (std::uint64_t i = 0; i < n; ++i) {
         const std::size_t target = std::min(demo::next_size(sizes_, generator.rng()), max_payload);
-        if (o_.raw) {
+        if (o_.deferred) {
+          bytes += sink_->write_deferred(generator);
+        } else if (o_.raw) {
           generator.next_raw(raw, target);
           if (raw.size() > max_payload) raw.resize(max_payload);
           sink_->write_raw(raw);
@@ -401,8 +412,10 @@ int demo_writer::run() {
     fmt::print(
         "demo_writer: writing {} to segment {} ({} chunks x {} = {}), {}, {} thread{}; "
         "Ctrl-C to stop\n",
-        o_.raw ? "raw payloads" : "log records", tools::terminal_safe(name), o_.chunks,
-        human_size(static_cast<double>(o_.chunk_size)),
+        o_.raw        ? "raw payloads"
+        : o_.deferred ? "deferred log records"
+                      : "log records",
+        tools::terminal_safe(name), o_.chunks, human_size(static_cast<double>(o_.chunk_size)),
         human_size(static_cast<double>(o_.chunk_size) * o_.chunks),
         o_.rate > 0 ? fmt::format("{} entries/s", o_.rate) : std::string("as fast as possible"),
         o_.threads, o_.threads == 1 ? "" : "s");
@@ -607,6 +620,10 @@ int main(int argc, char** argv) {
   auto* payload = app.add_option_group("Payload");
   payload->add_flag("--raw", o.raw,
                     "Write raw text payloads (segment encoding 'raw') instead of log records");
+  payload->add_flag("--deferred", o.deferred,
+                    "Log through call sites with format strings and typed arguments, as deferred "
+                    "records (format string once per segment, then its id and the arguments; "
+                    "readers format); sizes come from the calls");
   payload
       ->add_option("--size-dist", o.size_distribution,
                    "Payload sizes: natural (as the message templates make them), fixed "
@@ -669,6 +686,12 @@ int main(int argc, char** argv) {
     return exit_usage;
   };
 
+  if (o.deferred && o.raw)
+    return usage_error("--deferred writes log records; --raw writes payloads that are not");
+  if (o.deferred && o.size_distribution != "natural")
+    return usage_error(
+        "--size-dist shapes records built as text; --deferred records are as large as their "
+        "calls' arguments");
   if (o.raw && o.producers != "auto")
     return usage_error(
         "--producers chooses how log records are published; --raw payloads are "

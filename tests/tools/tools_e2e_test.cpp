@@ -192,6 +192,55 @@ TEST(DemoWriterAndTail, StagedProducersDeliverEveryRecordOfEveryThread) {
   EXPECT_NE(raw.err.find("--producers"), std::string::npos) << raw.err;
 }
 
+// --deferred: the demo logs through call sites with format strings and typed arguments, so the
+// segment holds deferred records (dictionary + ids + arguments) that tail formats.
+TEST(DemoWriterAndTail, DeferredRecordsAreFormattedByTheReader) {
+#ifdef _WIN32
+  GTEST_SKIP() << "reads a segment kept (--keep) after its writer exited; a Windows section goes "
+                  "with its last handle (docs/format.md 10.3)";
+#endif
+  const std::string name = unique_segment("deferred");
+  const auto w = run({writer_bin, "-s", name, "--deferred", "--threads", "2", "--rate", "20000",
+                      "--count", "2000", "--keep", "--json"});
+  ASSERT_EQ(w.code, 0) << w.err;
+  const json summary = parse_json_lines(w.out).back();
+  EXPECT_EQ(summary["entries"].u64(), 2000u);
+  // Deferred records of these calls take 40-80 bytes; their text would take 60-110.
+  EXPECT_GT(summary["bytes"].u64(), 2000u * 35);
+  EXPECT_LT(summary["bytes"].u64(), 2000u * 90);
+  const auto t = run({cli_bin, "tail", name, "--from", "oldest", "--json"});
+  ASSERT_EQ(t.code, 0) << t.err;
+  const auto lines = parse_json_lines(t.out);
+  const auto c = check_stream(lines);
+  EXPECT_EQ(c.entries, 2000u);
+  EXPECT_EQ(c.lost, 0u);
+  int http = 0;
+  for (const json& line : lines) {
+    if (line["type"].str() != "entry") continue;
+    ASSERT_FALSE(line.has("malformed")) << line["malformed"].str();
+    const std::string message = line["message"].str();
+    EXPECT_EQ(message.find('{'), std::string::npos) << "formatted: " << message;
+    if (line["tag"].str() == "http" && message.find(" -> ") != std::string::npos) {
+      ++http;
+      EXPECT_NE(message.find(" ms (request "), std::string::npos) << message;
+    }
+  }
+  EXPECT_GT(http, 100);
+  const auto text = run({cli_bin, "tail", name, "--from", "oldest"});
+  EXPECT_NE(text.out.find("worker 1 picked job"), std::string::npos) << "both producers' calls";
+  // The logger reserved the dictionary the format strings went to (none without --deferred).
+  const auto inspect = run({cli_bin, "inspect", name, "--json"});
+  ASSERT_EQ(inspect.code, 0) << inspect.err;
+  EXPECT_GT(parse_json_lines(inspect.out).at(0)["extension"]["dictionary_capacity"].u64(), 0u);
+  remove_segment(name);
+  const auto raw = run({writer_bin, "-s", name, "--deferred", "--raw", "-n", "1"});
+  EXPECT_EQ(raw.code, 2);
+  EXPECT_NE(raw.err.find("--deferred"), std::string::npos) << raw.err;
+  const auto sized = run({writer_bin, "-s", name, "--deferred", "--size-dist", "fixed", "-n", "1"});
+  EXPECT_EQ(sized.code, 2);
+  EXPECT_NE(sized.err.find("--size-dist"), std::string::npos) << sized.err;
+}
+
 TEST(DemoWriterAndTail, RawPayloadsWithFixedSizes) {
 #ifdef _WIN32
   GTEST_SKIP() << "reads a segment kept (--keep) after its writer exited; a Windows section goes "
