@@ -7,6 +7,15 @@
 
 #include "tool_support.hpp"
 
+// These tests read a segment kept (--keep) after its writer exited; a Windows section goes with
+// its last handle (docs/format.md 10.3).
+#ifdef _WIN32
+#define SKIP_WHERE_KEPT_SEGMENTS_GO_WITH_THEIR_WRITER() \
+  GTEST_SKIP() << "reads a segment kept (--keep) after its writer exited (docs/format.md 10.3)"
+#else
+#define SKIP_WHERE_KEPT_SEGMENTS_GO_WITH_THEIR_WRITER() static_cast<void>(0)
+#endif
+
 namespace {
 
 using namespace ouroboros::test_tools;
@@ -23,6 +32,13 @@ struct stream_check {
   std::uint64_t last = 0;
   std::vector<std::string> events;
 };
+
+// Every entry of a segment, oldest first, as `tail --json` prints them.
+std::vector<json> tail_oldest_json(const std::string& name) {
+  const auto t = run({cli_bin, "tail", name, "--from", "oldest", "--json"});
+  EXPECT_EQ(t.code, 0) << t.err;
+  return parse_json_lines(t.out);
+}
 
 stream_check check_stream(const std::vector<json>& lines) {
   stream_check c;
@@ -64,10 +80,7 @@ stream_check check_stream(const std::vector<json>& lines) {
 }
 
 TEST(DemoWriterAndTail, JsonOutputParsesBackCompletely) {
-#ifdef _WIN32
-  GTEST_SKIP() << "reads a segment kept (--keep) after its writer exited; a Windows section goes "
-                  "with its last handle (docs/format.md 10.3)";
-#endif
+  SKIP_WHERE_KEPT_SEGMENTS_GO_WITH_THEIR_WRITER();
   const std::string name = unique_segment("json");
   const auto w =
       run({writer_bin, "-s", name, "--rate", "20000", "--count", "600", "--keep", "--json"});
@@ -78,9 +91,7 @@ TEST(DemoWriterAndTail, JsonOutputParsesBackCompletely) {
   EXPECT_EQ(writer_lines.back()["type"].str(), "summary");
   EXPECT_EQ(writer_lines.back()["entries"].u64(), 600u);
 
-  const auto t = run({cli_bin, "tail", name, "--from", "oldest", "--json"});
-  ASSERT_EQ(t.code, 0) << t.err;
-  const auto lines = parse_json_lines(t.out);
+  const auto lines = tail_oldest_json(name);
   const auto c = check_stream(lines);
   EXPECT_EQ(c.entries, 600u);
   EXPECT_EQ(c.first, 1u);
@@ -166,18 +177,13 @@ TEST(DemoWriterAndTail, FollowGivesAJustStartedWriterTimeToCreateTheSegment) {
 }
 
 TEST(DemoWriterAndTail, StagedProducersDeliverEveryRecordOfEveryThread) {
-#ifdef _WIN32
-  GTEST_SKIP() << "reads a segment kept (--keep) after its writer exited; a Windows section goes "
-                  "with its last handle (docs/format.md 10.3)";
-#endif
+  SKIP_WHERE_KEPT_SEGMENTS_GO_WITH_THEIR_WRITER();
   const std::string name = unique_segment("staged");
   const auto w = run({writer_bin, "-s", name, "--producers", "staged", "--threads", "3", "--rate",
                       "30000", "--count", "3000", "--keep", "--json"});
   ASSERT_EQ(w.code, 0) << w.err;
   EXPECT_EQ(parse_json_lines(w.out).back()["entries"].u64(), 3000u);
-  const auto t = run({cli_bin, "tail", name, "--from", "oldest", "--json"});
-  ASSERT_EQ(t.code, 0) << t.err;
-  const auto lines = parse_json_lines(t.out);
+  const auto lines = tail_oldest_json(name);
   const auto c = check_stream(lines);
   EXPECT_EQ(c.entries, 3000u);
   EXPECT_EQ(c.lost, 0u);
@@ -195,10 +201,7 @@ TEST(DemoWriterAndTail, StagedProducersDeliverEveryRecordOfEveryThread) {
 // --deferred: the demo logs through call sites with format strings and typed arguments, so the
 // segment holds deferred records (dictionary + ids + arguments) that tail formats.
 TEST(DemoWriterAndTail, DeferredRecordsAreFormattedByTheReader) {
-#ifdef _WIN32
-  GTEST_SKIP() << "reads a segment kept (--keep) after its writer exited; a Windows section goes "
-                  "with its last handle (docs/format.md 10.3)";
-#endif
+  SKIP_WHERE_KEPT_SEGMENTS_GO_WITH_THEIR_WRITER();
   const std::string name = unique_segment("deferred");
   const auto w = run({writer_bin, "-s", name, "--deferred", "--threads", "2", "--rate", "20000",
                       "--count", "2000", "--keep", "--json"});
@@ -208,9 +211,7 @@ TEST(DemoWriterAndTail, DeferredRecordsAreFormattedByTheReader) {
   // Deferred records of these calls take 40-80 bytes; their text would take 60-110.
   EXPECT_GT(summary["bytes"].u64(), 2000u * 35);
   EXPECT_LT(summary["bytes"].u64(), 2000u * 90);
-  const auto t = run({cli_bin, "tail", name, "--from", "oldest", "--json"});
-  ASSERT_EQ(t.code, 0) << t.err;
-  const auto lines = parse_json_lines(t.out);
+  const auto lines = tail_oldest_json(name);
   const auto c = check_stream(lines);
   EXPECT_EQ(c.entries, 2000u);
   EXPECT_EQ(c.lost, 0u);
@@ -242,10 +243,7 @@ TEST(DemoWriterAndTail, DeferredRecordsAreFormattedByTheReader) {
 }
 
 TEST(DemoWriterAndTail, RawPayloadsWithFixedSizes) {
-#ifdef _WIN32
-  GTEST_SKIP() << "reads a segment kept (--keep) after its writer exited; a Windows section goes "
-                  "with its last handle (docs/format.md 10.3)";
-#endif
+  SKIP_WHERE_KEPT_SEGMENTS_GO_WITH_THEIR_WRITER();
   const std::string name = unique_segment("raw");
   const auto w = run({writer_bin, "-s", name, "--raw", "--size-dist", "fixed", "--payload-size",
                       "100", "--rate", "0", "--count", "300", "--keep", "-q"});
