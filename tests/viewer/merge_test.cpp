@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "data/merged_session.hpp"
+#include "ouroboros/logger.hpp"
 #include "viewer_test_support.hpp"
 
 using namespace viewer_test;
@@ -59,6 +60,13 @@ void expect_time_ordered(const log_model& model) {
     ASSERT_GE(row.time_ns, previous) << "row " << r << " of " << model.rowCount();
     previous = row.time_ns;
   }
+}
+
+// The text of the second writer's deferred call for i (as the call site would format it).
+std::string fmt_b(int i) {
+  char text[64];
+  std::snprintf(text, sizeof text, "b took %.1f ms on users", i / 2.0);
+  return text;
 }
 
 class Merge : public ::testing::Test {
@@ -329,4 +337,42 @@ TEST_F(Merge, MergedHistoryKeepsTheSpanEverySourceStillHolds) {
   EXPECT_EQ(model.entry_at(model.rowCount() - 1).stored_message(), "a 1999");
   for (int r = 0; r < model.rowCount(); ++r) EXPECT_EQ(model.entry_at(r).source, 0);
   expect_time_ordered(model);
+}
+
+// Deferred records from two segments merge like text records and read as formatted text, from
+// the merged rows, after one writer is gone and under a text filter set afterwards.
+TEST_F(Merge, DeferredRecordsOfTwoSegmentsReadAsText) {
+  const std::string a = unique_name("merge-deferred-a");
+  const std::string b = unique_name("merge-deferred-b");
+  logger_options o;
+  o.deferred_format = true;
+  o.maintenance_thread = false;
+  auto la = std::make_unique<logger>(a, o);
+  logger lb(b, o);
+  for (int i = 0; i < 200; ++i) {
+    la->info("net", "a sent {} bytes", i);
+    lb.warn("db", "b took {:.1f} ms on {}", i / 2.0, "users");
+  }
+  merged_session session(options_for({a, b}));
+  session.start_pollers();
+  ASSERT_TRUE(run_until(session, [&] { return session.model()->rowCount() == 400; }));
+  la.reset();  // the first writer exits: its rows keep their formats
+  ASSERT_TRUE(run_until(
+      session, [&] { return session.source(0).poller.state == segment_state::writer_closed; }));
+  const log_model& model = *session.model();
+  std::string scratch;
+  for (int r = 0; r < 400; ++r) {
+    const entry& row = model.entry_at(r);
+    ASSERT_TRUE(row.deferred()) << "row " << r;
+    const int i = r / 2;
+    const std::string want = row.source == 0 ? "a sent " + std::to_string(i) + " bytes" : fmt_b(i);
+    ASSERT_EQ(message_text(row, scratch), want) << "row " << r;
+  }
+  auto spec = std::make_shared<filter_spec>();
+  spec->text = QStringLiteral("took 9.5 ms");
+  session.set_filter(spec);
+  session.model()->wait_for_refilter();
+  ASSERT_EQ(session.model()->rowCount(), 1);
+  EXPECT_EQ(session.model()->data(session.model()->index(0, log_model::col_message)).toString(),
+            QStringLiteral("b took 9.5 ms on users"));
 }
