@@ -18,6 +18,7 @@
 #include <QListWidget>
 #include <QMenu>
 #include <QMessageBox>
+#include <QPlainTextEdit>
 #include <QPushButton>
 #include <QScrollBar>
 #include <QSettings>
@@ -592,6 +593,14 @@ TEST(Gui, DeferredRecordsReadAsTextInTheWindow) {
   EXPECT_EQ(model.cell_text(5, log_model::col_message),
             QStringLiteral("order 5 shipped to Zürich (2.5 kg)"));
   tab->view()->go_to_row(2);
+  pump(50);
+  const QString details = tab->detail_pane()->toPlainText();
+  EXPECT_TRUE(details.contains(QStringLiteral("order 2 shipped to Zürich (2.5 kg)")))
+      << details.toStdString();
+  EXPECT_TRUE(
+      details.contains(QStringLiteral("format string (deferred record): order {} shipped "
+                                      "to {} ({:.1f} kg)")))
+      << details.toStdString();
   window->copy_rows(false);
   EXPECT_TRUE(QApplication::clipboard()->text().contains("order 2 shipped to Zürich (2.5 kg)"))
       << QApplication::clipboard()->text().toStdString();

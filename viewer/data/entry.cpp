@@ -20,6 +20,13 @@ std::string_view message_text(const entry& row, std::string& scratch) {
   return scratch;
 }
 
+std::string_view deferred_format_text(const entry& row) {
+  if (!row.deferred()) return {};
+  const deferred_format* format = nullptr;
+  std::memcpy(&format, row.text, sizeof format);
+  return format->text;
+}
+
 std::vector<field_pair> decode_fields(std::string_view extra) {
   std::vector<field_pair> fields;
   std::size_t at = 0;

@@ -77,6 +77,8 @@ static_assert(sizeof(entry) == 40, "entry must stay compact");
 // The message of a row. A deferred row is formatted into `scratch` (which the view then points
 // into); any other row's view points into the store. Any thread may format any published row.
 std::string_view message_text(const entry& row, std::string& scratch);
+// A deferred row's format string (empty for other rows).
+std::string_view deferred_format_text(const entry& row);
 // Bytes a deferred row's text starts with (the format's address) before its arguments.
 inline constexpr std::size_t deferred_prefix = sizeof(const deferred_format*);
 

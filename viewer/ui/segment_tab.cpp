@@ -658,6 +658,8 @@ void segment_tab::show_detail(std::uint64_t serial) {
     for (const field_pair& f : fields)
       text += QStringLiteral("  %1 = %2\n").arg(full_text(f.key), full_text(f.value));
   }
+  if (e.deferred())
+    text += tr("\nformat string (deferred record): %1\n").arg(full_text(deferred_format_text(e)));
   detail_->setPlainText(text);
 }
 

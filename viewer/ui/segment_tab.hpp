@@ -61,6 +61,8 @@ class segment_tab : public QWidget {
   // Makes the first row at or after `time_ns` current (a click on the timeline).
   void go_to_time(std::int64_t time_ns);
   log_view* view() const noexcept { return view_; }
+  // The pane under the table with the selected row's whole message, fields and details.
+  const QPlainTextEdit* detail_pane() const noexcept { return detail_; }
   filter_bar* filters() const noexcept { return filters_; }
   status_strip* status() const noexcept { return status_; }
   stable_label* hold_indicator() const noexcept { return hold_; }
