@@ -14,6 +14,9 @@ namespace ouroboros::viewer {
 
 namespace {
 constexpr std::size_t text_block_size = 256 * 1024;
+// Messages are bounded by the ring (a few GiB at most); a row keeps at most this much of one, so
+// that its size, fields included, fits the row's u32.
+constexpr std::size_t max_stored_message = UINT32_MAX - 65536;
 constexpr int entries_per_pump = 65536;
 constexpr auto publish_interval = std::chrono::milliseconds(5);
 constexpr auto lag_interval = std::chrono::milliseconds(100);
@@ -506,9 +509,13 @@ void segment_poller::append_event_row(row_kind kind, std::uint64_t sequence, std
 void segment_poller::append_read_entry(const read_result& result) {
   // Deferred records are formatted when shown, unless the filter reads every message now anyway:
   // then formatting once here (with the interpreter's memo) is the cheaper of the two.
-  const entry_view view =
+  entry_view view =
       interpreter_->interpret(result.payload, engine_->reads_messages() ? deferred_rendering::eager
                                                                         : deferred_rendering::lazy);
+  // Arguments too large for a row (only a forged or multi-GiB entry): kept as text, cut.
+  if (view.format != nullptr && view.record.arguments.size() > max_stored_message - deferred_prefix)
+      [[unlikely]]
+    view = interpreter_->interpret(result.payload, deferred_rendering::eager);
   std::int64_t time = no_time;
   if (view.unix_ns && *view.unix_ns <= static_cast<std::uint64_t>(INT64_MAX)) {
     time = static_cast<std::int64_t>(*view.unix_ns);
@@ -524,10 +531,9 @@ void segment_poller::append_read_entry(const read_result& result) {
     }
     if (scratch_.size() > 65535) scratch_.resize(0);
   }
-  // Messages are bounded by the ring (a few GiB at most); u32 holds any of them.
-  const std::size_t stored_size =
-      view.format != nullptr ? deferred_prefix + view.record.arguments.size() : view.message.size();
-  const std::size_t message_size = std::min<std::size_t>(stored_size, UINT32_MAX - 65536);
+  const std::size_t message_size =
+      view.format != nullptr ? deferred_prefix + view.record.arguments.size()
+                             : std::min<std::size_t>(view.message.size(), max_stored_message);
 
   entry& row = new_row();
   row.sequence = result.sequence;
@@ -550,7 +556,7 @@ void segment_poller::append_read_entry(const read_result& result) {
   row.extra_size = static_cast<std::uint16_t>(scratch_.size());
   char* text = allocate_text(message_size + scratch_.size());
   row.text = text;
-  if (view.format != nullptr && message_size == stored_size) {
+  if (view.format != nullptr) {
     row.bits |= flag_deferred;
     keep_format(view.record.format_id, view.format);
     std::memcpy(text, &view.format, deferred_prefix);
