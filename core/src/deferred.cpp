@@ -350,10 +350,11 @@ bool render_in_order(const deferred_format& format, std::span<const std::byte> a
 namespace {
 // Every check, then the text (the fast path's fallback, and the path without a memo). Kept out
 // of line so that the fast path does not pay for its 6 KiB frame.
-[[gnu::noinline]] decode_status render_checked(const deferred_format& format,
-                                               std::span<const std::byte> arguments,
-                                               format_sink& out, deferred_memo* memo) noexcept {
-  std::array<argument, max_arguments> args;  // NOLINT: filled by split, read below count only
+// Splits the arguments and checks them against the format's specs (spared when the memo holds
+// their types), as both the full render and the full check do.
+inline decode_status split_checked(const deferred_format& format,
+                                   std::span<const std::byte> arguments,
+                                   std::array<argument, max_arguments>& args, deferred_memo* memo) {
   std::size_t count = 0;
   std::uint64_t signature = 0;
   if (const decode_status s = split(arguments, args, count, signature); s != decode_status::ok)
@@ -362,6 +363,15 @@ namespace {
     if (!arguments_match(format, args.data(), count)) return decode_status::argument_mismatch;
     if (memo != nullptr) memo->signature = signature;
   }
+  return decode_status::ok;
+}
+
+[[gnu::noinline]] decode_status render_checked(const deferred_format& format,
+                                               std::span<const std::byte> arguments,
+                                               format_sink& out, deferred_memo* memo) noexcept {
+  std::array<argument, max_arguments> args;  // NOLINT: filled by split, read below count only
+  if (const decode_status s = split_checked(format, arguments, args, memo); s != decode_status::ok)
+    return s;
   const char* const text = format.text.data();
   for (const fd::piece& p : format.pieces) {
     out.append(text + p.literal_begin, p.literal_size);
@@ -392,13 +402,7 @@ bool matches_memo(std::span<const std::byte> arguments, std::uint64_t signature)
                                               std::span<const std::byte> arguments,
                                               deferred_memo* memo) noexcept {
   std::array<argument, max_arguments> args;  // NOLINT: filled by split, read below count only
-  std::size_t count = 0;
-  std::uint64_t signature = 0;
-  if (const decode_status s = split(arguments, args, count, signature); s != decode_status::ok)
-    return s;
-  if (!arguments_match(format, args.data(), count)) return decode_status::argument_mismatch;
-  if (memo != nullptr) memo->signature = signature;
-  return decode_status::ok;
+  return split_checked(format, arguments, args, memo);
 }
 }  // namespace
 

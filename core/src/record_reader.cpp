@@ -55,16 +55,14 @@ entry_interpreter::cached_format* entry_interpreter::load_format(std::uint32_t i
   const std::size_t slot = id / 4;
   // Dictionary entries never change once published, so a parsed format stays valid for the
   // whole segment; an id not (yet) in the dictionary is looked up again next time.
-  {
-    const auto entry = read_dictionary_entry(segment_, id);
-    if (!entry || entry->kind != record_layout::dictionary_kind_format) return nullptr;
-    try {
-      if (slot >= formats_.size()) formats_.resize(slot + 1);
-      formats_[slot] = std::make_unique<cached_format>(cached_format{
-          std::make_shared<const deferred_format>(parse_deferred_format(entry->bytes)), {}});
-    } catch (...) {
-      return nullptr;  // out of memory: nothing better to report
-    }
+  const auto entry = read_dictionary_entry(segment_, id);
+  if (!entry || entry->kind != record_layout::dictionary_kind_format) return nullptr;
+  try {
+    if (slot >= formats_.size()) formats_.resize(slot + 1);
+    formats_[slot] = std::make_unique<cached_format>(cached_format{
+        std::make_shared<const deferred_format>(parse_deferred_format(entry->bytes)), {}});
+  } catch (...) {
+    return nullptr;  // out of memory: nothing better to report
   }
   status = decode_status::ok;
   return formats_[slot].get();

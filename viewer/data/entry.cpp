@@ -6,15 +6,23 @@
 
 namespace ouroboros::viewer {
 
-std::string_view message_text(const entry& row, std::string& scratch) {
-  if (!row.deferred()) return row.stored_message();
+namespace {
+// A deferred row's parsed format: the address its text starts with.
+const deferred_format& format_of(const entry& row) noexcept {
   const deferred_format* format = nullptr;
   std::memcpy(&format, row.text, sizeof format);
+  return *format;
+}
+}  // namespace
+
+std::string_view message_text(const entry& row, std::string& scratch) {
+  if (!row.deferred()) return row.stored_message();
+  const deferred_format& format = format_of(row);
   const auto* args = reinterpret_cast<const std::byte*>(row.text + deferred_prefix);
   scratch.clear();
   // The poller checked the record on arrival (check_deferred), so this cannot fail; the text
   // says so if it ever did rather than showing nothing.
-  if (render_deferred(*format, {args, row.message_size - deferred_prefix}, scratch) !=
+  if (render_deferred(format, {args, row.message_size - deferred_prefix}, scratch) !=
       decode_status::ok)
     scratch = "(deferred record could not be formatted)";
   return scratch;
@@ -22,9 +30,7 @@ std::string_view message_text(const entry& row, std::string& scratch) {
 
 std::string_view deferred_format_text(const entry& row) {
   if (!row.deferred()) return {};
-  const deferred_format* format = nullptr;
-  std::memcpy(&format, row.text, sizeof format);
-  return format->text;
+  return format_of(row).text;
 }
 
 std::vector<field_pair> decode_fields(std::string_view extra) {
