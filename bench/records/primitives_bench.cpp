@@ -233,6 +233,36 @@ void deferred_int_string_per_thread_queue(benchmark::State& state) {
 BENCHMARK(deferred_int_string_per_thread_queue);
 BENCHMARK(deferred_int_string_per_thread_queue)->Threads(4);
 
+// The staged call alone: batches of 1 024 calls, the queue drained between batches with the
+// timer stopped, so that the producer never drains it itself (the cases above flood the queue,
+// and a flood runs at the drain's pace). "call" is the time per call.
+template <class Call>
+void staged_calls_only(benchmark::State& state, Call call) {
+  auto& log = deferred_logger(ouroboros::producers::staged);
+  constexpr int batch = 1024;
+  for (auto _ : state) {
+    for (int i = 0; i < batch; ++i) call(log, i);
+    state.PauseTiming();
+    log.flush();
+    state.ResumeTiming();
+  }
+  state.counters["call"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * batch,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+void deferred_constant_staged_call_only(benchmark::State& state) {
+  staged_calls_only(state, [](ouroboros::logger& log, int) {
+    log.info("bench", "constant message without arguments");
+  });
+}
+BENCHMARK(deferred_constant_staged_call_only);
+void deferred_int_string_staged_call_only(benchmark::State& state) {
+  staged_calls_only(state, [](ouroboros::logger& log, int i) {
+    log.info("net", "sent {} bytes to {}", i, peer);
+  });
+}
+BENCHMARK(deferred_int_string_staged_call_only);
+
 void part_record_clock_now(benchmark::State& state) {
   auto& log = deferred_logger(ouroboros::producers::many);
   for (auto _ : state) benchmark::DoNotOptimize(log.clock().now());

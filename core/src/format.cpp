@@ -4,9 +4,69 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <mutex>
+#include <new>
 #include <system_error>
+#include <vector>
 
 namespace ouroboros::format_detail {
+
+std::atomic<const cached_format*> piece_cache[piece_cache_slots];
+
+namespace {
+// A sink that keeps the pieces of one parse, however many (the caller's bound is checked).
+struct piece_vector {
+  std::vector<piece> pieces;
+  bool add_literal(std::size_t begin, std::size_t end) {
+    piece p;
+    p.literal_begin = static_cast<std::uint16_t>(begin);
+    p.literal_size = static_cast<std::uint16_t>(end - begin);
+    pieces.push_back(p);
+    return true;
+  }
+  void set_arg(std::size_t index, const spec& s) {
+    pieces.back().arg = static_cast<std::uint8_t>(index);
+    pieces.back().plain = s.empty();
+    pieces.back().format = s;
+  }
+};
+std::mutex piece_cache_mutex;  // serialises insertions
+}  // namespace
+
+const cached_format* cache_pieces(std::string_view text, const arg_kind* kinds,
+                                  std::size_t arg_count, std::size_t max_pieces) noexcept {
+  try {
+    std::lock_guard<std::mutex> guard(piece_cache_mutex);
+    std::size_t at = piece_cache_home(text.data());
+    std::size_t free_slot = piece_cache_slots;
+    for (std::size_t i = 0; i < piece_cache_probes; ++i, at = (at + 1) % piece_cache_slots) {
+      const cached_format* entry = piece_cache[at].load(std::memory_order_acquire);
+      if (entry == nullptr) {
+        free_slot = at;
+        break;
+      }
+      if (entry->text == text.data() && entry->size == text.size()) return entry;
+    }
+    if (free_slot == piece_cache_slots) return nullptr;
+    piece_vector parsed;
+    // The call site compiled, so this parse succeeds; a text it would refuse is not cached.
+    if (parse_format(text, kinds, arg_count, parsed) != nullptr ||
+        parsed.pieces.size() > max_pieces)
+      return nullptr;
+    auto pieces = std::make_unique<piece[]>(parsed.pieces.size());
+    std::copy(parsed.pieces.begin(), parsed.pieces.end(), pieces.get());
+    auto entry = std::make_unique<cached_format>(
+        cached_format{text.data(), text.size(), parsed.pieces.size(), pieces.get()});
+    // Kept for the life of the process, as the literals they describe.
+    static_cast<void>(pieces.release());
+    const cached_format* kept = entry.release();
+    piece_cache[free_slot].store(kept, std::memory_order_release);
+    return kept;
+  } catch (...) {  // out of memory: the caller parses on its own
+    return nullptr;
+  }
+}
 
 namespace {
 std::size_t code_points(std::string_view text) noexcept {

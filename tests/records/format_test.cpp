@@ -2,9 +2,12 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "ouroboros/format.hpp"
 
@@ -110,5 +113,83 @@ TEST(Format, BoundedOutputCountsWhatDidNotFit) {
     EXPECT_EQ(bounded.wanted(), std::string("   -42|3.250|  str   |true|c|0xff").size());
   }
 }
+
+// The pieces of the text path are parsed once per literal at run time and cached by address
+// (format_detail::find_pieces). A literal whose probe window is full is parsed on the spot, with
+// the same output.
+TEST(Format, ALiteralTheCacheCannotTakeFormatsTheSame) {
+  namespace fd = ouroboros::format_detail;
+  static constexpr char literal[] = "cache {} of {:>4}|";
+  const std::size_t home = fd::piece_cache_home(literal);
+  // Fill the literal's probe window (other tests' literals may hold slots of it already) with
+  // one-character formats at addresses of the same home, until one finds no room.
+  static std::vector<char> filler(1 << 20, 'x');
+  bool full = false;
+  constexpr fd::arg_kind no_kinds[1] = {fd::arg_kind::custom};
+  for (std::size_t i = 0; i < filler.size() && !full; ++i) {
+    if (fd::piece_cache_home(&filler[i]) != home) continue;
+    full = fd::find_pieces({&filler[i], 1}, no_kinds, 0, 8) == nullptr;
+  }
+  ASSERT_TRUE(full) << "too few addresses of that home in the filler";
+  constexpr auto kinds = ouroboros::log_format<int, int>::kinds();
+  EXPECT_EQ(fd::find_pieces(literal, kinds.data(), 2, 12), nullptr);
+  EXPECT_EQ(format(literal, 7, 42), "cache 7 of   42|");
+  EXPECT_EQ(format(literal, -1, 123456), "cache -1 of 123456|");
+  // A cached literal keeps its entry: the same one every time.
+  static constexpr char other[] = "kept {}";
+  constexpr auto one = ouroboros::log_format<int>::kinds();
+  const auto* first = fd::find_pieces(other, one.data(), 1, 10);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(fd::find_pieces(other, one.data(), 1, 10), first);
+  EXPECT_EQ(first->count, 1U);
+  EXPECT_EQ(format(other, 5), "kept 5");
+}
+
+// Threads that format a literal for the first time at once all see its pieces whole (run under
+// TSan with the "concurrency" label).
+TEST(Format, FirstUseFromManyThreadsAtOnce) {
+  std::atomic<int> ready{0};
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      ready.fetch_add(1);
+      while (ready.load() < 4) std::this_thread::yield();
+      for (int i = 0; i < 200; ++i) {
+        if (format("first {} use {:03} by {}", i, t, "thread") !=
+            "first " + std::to_string(i) + " use 00" + std::to_string(t) + " by thread")
+          wrong.fetch_add(1);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+// is_ascii reads short texts with overlapping loads: every length and every position of a high
+// byte, against a byte-by-byte check (offset 1 makes the loads unaligned).
+TEST(Format, IsAsciiSeesAHighByteAnywhere) {
+  std::string buffer(80, 'a');
+  for (std::size_t size = 0; size <= 70; ++size) {
+    EXPECT_TRUE(ouroboros::is_ascii(buffer.data() + 1, size)) << size;
+    for (std::size_t at = 0; at < size; ++at) {
+      for (const char high : {'\x80', '\xC3', '\xFF'}) {
+        buffer[1 + at] = high;
+        EXPECT_FALSE(ouroboros::is_ascii(buffer.data() + 1, size)) << size << " at " << at;
+        buffer[1 + at] = 'a';
+      }
+    }
+    // High bytes just outside the text do not count.
+    buffer[0] = '\xFF';
+    buffer[1 + size] = '\xFF';
+    EXPECT_TRUE(ouroboros::is_ascii(buffer.data() + 1, size)) << size;
+    buffer[0] = 'a';
+    buffer[1 + size] = 'a';
+  }
+}
+
+// The log call's format argument holds the text, not its parsed pieces: it fits two registers.
+static_assert(sizeof(ouroboros::log_format<int, std::string, double>) <= 16);
+static_assert(std::is_trivially_copyable_v<ouroboros::log_format<int, std::string>>);
 
 }  // namespace

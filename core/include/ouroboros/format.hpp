@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <charconv>
 #include <concepts>
 #include <cstddef>
@@ -42,7 +43,13 @@ class format_sink {
 #pragma GCC diagnostic ignored "-Wstringop-overread"
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
 #endif
-  static void copy_small(char* to, const char* from, std::size_t size) noexcept {
+  // Forced inline: a call costs as much as the copy, and callers on hot paths grow past the
+  // inliner's budget.
+#if defined(__GNUC__)
+  [[gnu::always_inline]]
+#endif
+  static void
+  copy_small(char* to, const char* from, std::size_t size) noexcept {
     if (size >= 8) {
       if (size > 32) {
         std::memcpy(to, from, size);
@@ -143,15 +150,28 @@ class format_sink {
 };
 
 // True when every byte is below 0x80.
+// Short texts (tags, arguments) are the common case: overlapping loads cover every length of a
+// size class without a byte loop.
 inline bool is_ascii(const char* data, std::size_t size) noexcept {
   std::uint64_t any = 0;
-  std::size_t i = 0;
-  for (; i + 8 <= size; i += 8) {
+  if (size >= 8) {
     std::uint64_t chunk;
-    std::memcpy(&chunk, data + i, 8);
+    for (std::size_t i = 0; i + 8 < size; i += 8) {
+      std::memcpy(&chunk, data + i, 8);
+      any |= chunk;
+    }
+    std::memcpy(&chunk, data + size - 8, 8);
     any |= chunk;
+  } else if (size >= 4) {
+    std::uint32_t head;
+    std::uint32_t tail;
+    std::memcpy(&head, data, 4);
+    std::memcpy(&tail, data + size - 4, 4);
+    any = head | tail;
+  } else if (size > 0) {
+    any = static_cast<unsigned char>(data[0]) | static_cast<unsigned char>(data[size / 2]) |
+          static_cast<unsigned char>(data[size - 1]);
   }
-  for (; i < size; ++i) any |= static_cast<unsigned char>(data[i]);
   return (any & 0x8080808080808080ULL) == 0;
 }
 
@@ -471,8 +491,82 @@ constexpr const char* parse_format(std::string_view text, const arg_kind* kinds,
 
 }  // namespace format_detail
 
+namespace format_detail {
+
+// A parse_format sink that only counts, for the compile-time check.
+template <std::size_t Max>
+struct piece_counter {
+  std::size_t count = 0;
+  bool any_arg = false;
+  constexpr bool add_literal(std::size_t, std::size_t) {
+    if (count == Max) return false;
+    ++count;
+    return true;
+  }
+  constexpr void set_arg(std::size_t, const spec&) { any_arg = true; }
+};
+
+// A parse_format sink that keeps the pieces.
+template <std::size_t Max>
+struct piece_array {
+  std::array<piece, Max> pieces{};
+  std::size_t count = 0;
+  constexpr bool add_literal(std::size_t begin, std::size_t end) {
+    if (count == Max) return false;
+    pieces[count].literal_begin = static_cast<std::uint16_t>(begin);
+    pieces[count].literal_size = static_cast<std::uint16_t>(end - begin);
+    ++count;
+    return true;
+  }
+  constexpr void set_arg(std::size_t index, const spec& s) {
+    pieces[count - 1].arg = static_cast<std::uint8_t>(index);
+    pieces[count - 1].plain = s.empty();
+    pieces[count - 1].format = s;
+  }
+};
+
+// The pieces of format strings whose call sites compiled, parsed once per literal at run time
+// and kept for the life of the process, keyed by the literal's address and size (a log_format
+// is built only from literals and static arrays). The log call then passes the format string
+// in two registers instead of building its pieces on the stack at every call, taken or not.
+// Thread-safety: any thread; lookups never lock.
+struct cached_format {
+  const char* text;
+  std::size_t size;
+  std::size_t count;
+  const piece* pieces;
+};
+inline constexpr std::size_t piece_cache_slots = 4096;
+inline constexpr std::size_t piece_cache_probes = 8;
+extern std::atomic<const cached_format*> piece_cache[piece_cache_slots];
+
+inline std::size_t piece_cache_home(const char* text) noexcept {
+  return static_cast<std::size_t>(
+      (reinterpret_cast<std::uintptr_t>(text) * 0x9E3779B97F4A7C15ULL) >> 52);
+}
+// Parses and caches `text`; nullptr when the cache cannot take it (its probe window is full,
+// or out of memory): the caller then parses into storage of its own.
+const cached_format* cache_pieces(std::string_view text, const arg_kind* kinds,
+                                  std::size_t arg_count, std::size_t max_pieces) noexcept;
+
+inline const cached_format* find_pieces(std::string_view text, const arg_kind* kinds,
+                                        std::size_t arg_count, std::size_t max_pieces) noexcept {
+  std::size_t at = piece_cache_home(text.data());
+  for (std::size_t i = 0; i < piece_cache_probes; ++i, at = (at + 1) % piece_cache_slots) {
+    const cached_format* entry = piece_cache[at].load(std::memory_order_acquire);
+    if (entry == nullptr) break;
+    if (entry->text == text.data() && entry->size == text.size()) [[likely]]
+      return entry;
+  }
+  return cache_pieces(text, kinds, arg_count, max_pieces);
+}
+
+}  // namespace format_detail
+
 // A format string checked against Args at compile time. Build it only from a string literal
 // (implicitly, in a log call); the consteval constructor rejects mismatches with a compile error.
+// Holds only the text and one flag (16 bytes, passed in registers); the parsed pieces of the
+// text path live in format_detail's cache. Thread-safety: plain value type.
 template <class... Args>
 class basic_log_format {
  public:
@@ -481,17 +575,19 @@ class basic_log_format {
 
   template <std::size_t N>
   consteval basic_log_format(const char (&literal)[N])
-      : text_(literal, N - 1) {  // NOLINT: implicit on purpose
-    parse();
+      : text_(literal), size_(static_cast<std::uint32_t>(N - 1)) {  // NOLINT: implicit on purpose
+    constexpr auto arg_kinds = kinds();
+    format_detail::piece_counter<max_pieces> check;
+    const char* error =
+        format_detail::parse_format({literal, N - 1}, arg_kinds.data(), arg_count, check);
+    if (error != nullptr) format_detail::report_format_error(error);
+    verbatim_ = check.count == 1 && !check.any_arg;
   }
 
-  std::string_view text() const noexcept { return text_; }
-  std::size_t piece_count() const noexcept { return count_; }
-  const format_detail::piece& piece(std::size_t i) const noexcept { return pieces_[i]; }
+  std::string_view text() const noexcept { return {text_, size_}; }
   // True when the output is the text itself (no field, no escape).
-  bool verbatim() const noexcept { return count_ == 1 && pieces_[0].arg == format_detail::no_arg; }
+  bool verbatim() const noexcept { return verbatim_; }
 
- private:
   static constexpr std::array<format_detail::arg_kind, arg_count == 0 ? 1 : arg_count> kinds() {
     if constexpr (arg_count == 0)
       return {format_detail::arg_kind::custom};
@@ -499,31 +595,10 @@ class basic_log_format {
       return {format_detail::kind_of<Args>()...};
   }
 
-  consteval void parse() {
-    constexpr auto arg_kinds = kinds();
-    const char* error = format_detail::parse_format(text_, arg_kinds.data(), arg_count, *this);
-    if (error != nullptr) format_detail::report_format_error(error);
-  }
-
- public:
-  // The parser's output interface (format_detail::parse_format).
-  constexpr bool add_literal(std::size_t begin, std::size_t end) {
-    if (count_ == max_pieces) return false;
-    pieces_[count_].literal_begin = static_cast<std::uint16_t>(begin);
-    pieces_[count_].literal_size = static_cast<std::uint16_t>(end - begin);
-    ++count_;
-    return true;
-  }
-  constexpr void set_arg(std::size_t index, const format_detail::spec& s) {
-    pieces_[count_ - 1].arg = static_cast<std::uint8_t>(index);
-    pieces_[count_ - 1].plain = s.empty();
-    pieces_[count_ - 1].format = s;
-  }
-
  private:
-  std::string_view text_;
-  std::array<format_detail::piece, max_pieces> pieces_{};
-  std::size_t count_ = 0;
+  const char* text_;
+  std::uint32_t size_;  // parse_format refuses more than 65535 bytes
+  bool verbatim_ = false;
 };
 
 // The parameter type of log calls: Args are deduced from the arguments, never from the string.
@@ -625,16 +700,28 @@ template <class... Args, class... Values>
 inline void format_to(format_sink& out, const basic_log_format<Args...>& format,
                       const Values&... args) noexcept {
   static_assert(sizeof...(Args) == sizeof...(Values), "format string and arguments do not match");
+  using format_type = basic_log_format<Args...>;
   const std::string_view text = format.text();
-  for (std::size_t i = 0; i < format.piece_count(); ++i) {
-    const format_detail::piece& p = format.piece(i);
-    out.append(text.data() + p.literal_begin, p.literal_size);
-    if constexpr (sizeof...(Args) > 0) {
-      if (p.arg != format_detail::no_arg) {
-        format_detail::write_arg(out, p, std::index_sequence_for<Values...>{}, args...);
+  const auto write = [&](const format_detail::piece* pieces, std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i) {
+      const format_detail::piece& p = pieces[i];
+      out.append(text.data() + p.literal_begin, p.literal_size);
+      if constexpr (sizeof...(Args) > 0) {
+        if (p.arg != format_detail::no_arg) {
+          format_detail::write_arg(out, p, std::index_sequence_for<Values...>{}, args...);
+        }
       }
     }
+  };
+  static constexpr auto kinds = format_type::kinds();
+  if (const format_detail::cached_format* cached = format_detail::find_pieces(
+          text, kinds.data(), format_type::arg_count, format_type::max_pieces)) [[likely]] {
+    write(cached->pieces, cached->count);
+    return;
   }
+  format_detail::piece_array<format_type::max_pieces> local;
+  format_detail::parse_format(text, kinds.data(), format_type::arg_count, local);
+  write(local.pieces.data(), local.count);
 }
 
 // Convenience for tests and tools (allocates).

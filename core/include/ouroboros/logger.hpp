@@ -480,11 +480,25 @@ class logger {
           return;
       }
     }
-    auto step = [&](format_sink& out) noexcept { format_to(out, format, args...); };
     if (in_ring_) {
+      auto step = [&](format_sink& out) noexcept { format_to(out, format, args...); };
       emit_in_ring(severity, tick_flag_, timestamp, thread, tag, fields, step);
       return;
     }
+    emit_on_stack(severity, timestamp, thread, tag, fields, format, args...);
+  }
+
+  // format_in_ring = false: formats on the stack outside the lock. Out of line, so that its
+  // 2 KiB frame is not set up by every call that never comes here.
+  template <class... Args>
+#if defined(__GNUC__)
+  [[gnu::noinline]]
+#endif
+  void
+  emit_on_stack(level severity, std::uint64_t timestamp, std::uint32_t thread, std::string_view tag,
+                std::span<const field> fields, const basic_log_format<Args...>& format,
+                const Args&... args) noexcept {
+    auto step = [&](format_sink& out) noexcept { format_to(out, format, args...); };
     alignas(8) std::byte staging[stack_record_size];
     detail::record_builder builder(staging, stack_capacity_);
     if (!builder.begin(severity, tick_flag_, timestamp, thread, tag, fields)) [[unlikely]] {
