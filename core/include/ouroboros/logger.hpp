@@ -469,17 +469,61 @@ class logger {
   }
 
  private:
+  // Inline at the call site: the common staged deferred call (a thread with its queue, a
+  // format string already interned, room before the queue's end) takes no function call; every
+  // other case goes to emit_any, out of line.
   template <class... Args>
-  void emit_record(level severity, std::string_view tag, std::span<const field> fields,
-                   const basic_log_format<Args...>& format, const Args&... args) noexcept {
-    const std::uint64_t timestamp = clock_.now();
-    const std::uint32_t thread = detail::current_thread_id();
+#if defined(__GNUC__)
+  [[gnu::always_inline]]
+#endif
+  void
+  emit_record(level severity, std::string_view tag, std::span<const field> fields,
+              const basic_log_format<Args...>& format, const Args&... args) noexcept {
     if constexpr ((detail::deferrable_v<Args> && ...)) {
-      if (interned_ != nullptr && fields.empty()) [[likely]] {
-        if (emit_deferred(severity, timestamp, thread, tag, format.text(), args...)) [[likely]]
+      if (threading_ == producers::staged && detail::staging_owner == id_ && fields.empty() &&
+          interned_ != nullptr) [[likely]] {
+        if (emit_staged_deferred(severity, tag, format.text(), args...)) [[likely]]
           return;
       }
     }
+    emit_any(severity, tag, fields, format, args...);
+  }
+  template <class... Args>
+  bool emit_staged_deferred(level severity, std::string_view tag, std::string_view text,
+                            const Args&... args) noexcept {
+    namespace rl = record_layout;
+    const std::uint64_t timestamp = clock_.now();
+    const std::uint64_t id = interned_->find(text.data());
+    if (id >= detail::intern_table::none || tag.size() > rl::max_tag_size) [[unlikely]]
+      return false;
+    const std::size_t size =
+        rl::deferred_fixed_size + tag.size() + (std::size_t{0} + ... + detail::deferred_size(args));
+    if (size > max_record_) [[unlikely]]
+      return false;
+    detail::staging_queue& queue = *detail::staging_of_thread;
+    std::byte* at = queue.try_claim(size);
+    if (at == nullptr) [[unlikely]]
+      return false;
+    put_deferred_record(at, severity, timestamp, tag, static_cast<std::uint32_t>(id), args...);
+    queue.commit(timestamp, size);
+    return true;
+  }
+
+  template <class... Args>
+#if defined(__GNUC__)
+  [[gnu::noinline]]
+#endif
+  void
+  emit_any(level severity, std::string_view tag, std::span<const field> fields,
+           const basic_log_format<Args...>& format, const Args&... args) noexcept {
+    const std::uint64_t timestamp = clock_.now();
+    if constexpr ((detail::deferrable_v<Args> && ...)) {
+      if (interned_ != nullptr && fields.empty()) [[likely]] {
+        if (emit_deferred(severity, timestamp, tag, format.text(), args...)) [[likely]]
+          return;
+      }
+    }
+    const std::uint32_t thread = detail::current_thread_id();
     if (in_ring_) {
       auto step = [&](format_sink& out) noexcept { format_to(out, format, args...); };
       emit_in_ring(severity, tick_flag_, timestamp, thread, tag, fields, step);
@@ -528,7 +572,7 @@ class logger {
   [[gnu::always_inline]]
 #endif
   bool
-  emit_deferred(level severity, std::uint64_t timestamp, std::uint32_t thread, std::string_view tag,
+  emit_deferred(level severity, std::uint64_t timestamp, std::string_view tag,
                 std::string_view text, const Args&... args) noexcept {
     namespace rl = record_layout;
     std::uint64_t id = interned_->find(text.data());
@@ -541,12 +585,23 @@ class logger {
     if (size > max_record_) [[unlikely]]
       return false;
     const record_room room = begin_record(size);
-    std::byte* p = room.at;
+    put_deferred_record(room.at, severity, timestamp, tag, static_cast<std::uint32_t>(id), args...);
+    end_record(room, tick_flag_, timestamp, size);
+    return true;
+  }
+  template <class... Args>
+#if defined(__GNUC__)
+  [[gnu::always_inline]]
+#endif
+  void
+  put_deferred_record(std::byte* p, level severity, std::uint64_t timestamp, std::string_view tag,
+                      std::uint32_t id, const Args&... args) noexcept {
+    namespace rl = record_layout;
     p[0] = std::byte{rl::marker};
     p[1] = std::byte{rl::deferred_version};
     p[2] = static_cast<std::byte>(severity);
     p[3] = std::byte{tick_flag_};
-    detail::store_le(p + 4, thread, 4);
+    detail::store_le(p + 4, detail::current_thread_id(), 4);
     detail::store_le(p + 8, timestamp, 8);
     p[16] = static_cast<std::byte>(tag.size());
     p[17] = std::byte{0};
@@ -557,8 +612,6 @@ class logger {
       replace_invalid_utf8(reinterpret_cast<char*>(at), tag.size());
     at += tag.size();
     ((at = detail::put_deferred(at, args)), ...);
-    end_record(room, tick_flag_, timestamp, size);
-    return true;
   }
   // Interns a format string (once per literal; equal texts share one dictionary entry).
   std::uint32_t intern(std::string_view text) noexcept;

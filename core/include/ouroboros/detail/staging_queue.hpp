@@ -68,6 +68,18 @@ class staging_queue {
     return buffer_.get() + (pending_ & mask_) + header_size;
   }
 
+  // Producer: room for a record of up to `max_size` bytes before the queue's end, or nullptr
+  // (no room as far as the producer last saw, or the record would wrap): then claim().
+  OUROBOROS_STAGING_INLINE
+  std::byte* try_claim(std::size_t max_size) noexcept {
+    const std::size_t need = header_size + padded(max_size);
+    const std::size_t at = write_ & mask_;
+    if (at + need > capacity_ || write_ + need - read_cache_ > capacity_) [[unlikely]]
+      return nullptr;
+    pending_ = write_;
+    return buffer_.get() + at + header_size;
+  }
+
   // Producer: publishes the claimed record at its real size (<= the claimed size).
   OUROBOROS_STAGING_INLINE
   void commit(std::uint64_t key, std::size_t size) noexcept {
