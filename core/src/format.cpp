@@ -12,7 +12,7 @@
 
 namespace ouroboros::format_detail {
 
-std::atomic<const cached_format*> piece_cache[piece_cache_slots];
+piece_slot piece_cache[piece_cache_slots];
 
 namespace {
 // A sink that keeps the pieces of one parse, however many (the caller's bound is checked).
@@ -34,37 +34,40 @@ struct piece_vector {
 std::mutex piece_cache_mutex;  // serialises insertions
 }  // namespace
 
-const cached_format* cache_pieces(std::string_view text, const arg_kind* kinds,
-                                  std::size_t arg_count, std::size_t max_pieces) noexcept {
+piece_list cache_pieces(std::string_view text, const arg_kind* kinds, std::size_t arg_count,
+                        std::size_t max_pieces) noexcept {
   try {
     std::lock_guard<std::mutex> guard(piece_cache_mutex);
     std::size_t at = piece_cache_home(text.data());
-    std::size_t free_slot = piece_cache_slots;
+    piece_slot* free_slot = nullptr;
     for (std::size_t i = 0; i < piece_cache_probes; ++i, at = (at + 1) % piece_cache_slots) {
-      const cached_format* entry = piece_cache[at].load(std::memory_order_acquire);
-      if (entry == nullptr) {
-        free_slot = at;
+      piece_slot& slot = piece_cache[at];
+      const char* key = slot.text.load(std::memory_order_relaxed);
+      if (key == nullptr) {
+        free_slot = &slot;
         break;
       }
-      if (entry->text == text.data() && entry->size == text.size()) return entry;
+      if (key == text.data() && slot.size.load(std::memory_order_relaxed) == text.size())
+        return {slot.pieces.load(std::memory_order_relaxed),
+                slot.count.load(std::memory_order_relaxed)};
     }
-    if (free_slot == piece_cache_slots) return nullptr;
+    if (free_slot == nullptr) return {};
     piece_vector parsed;
     // The call site compiled, so this parse succeeds; a text it would refuse is not cached.
-    if (parse_format(text, kinds, arg_count, parsed) != nullptr ||
+    if (parse_format(text, kinds, arg_count, parsed) != nullptr || parsed.pieces.empty() ||
         parsed.pieces.size() > max_pieces)
-      return nullptr;
+      return {};
     auto pieces = std::make_unique<piece[]>(parsed.pieces.size());
     std::copy(parsed.pieces.begin(), parsed.pieces.end(), pieces.get());
-    auto entry = std::make_unique<cached_format>(
-        cached_format{text.data(), text.size(), parsed.pieces.size(), pieces.get()});
     // Kept for the life of the process, as the literals they describe.
-    static_cast<void>(pieces.release());
-    const cached_format* kept = entry.release();
-    piece_cache[free_slot].store(kept, std::memory_order_release);
-    return kept;
+    const piece* kept = pieces.release();
+    free_slot->size.store(text.size(), std::memory_order_relaxed);
+    free_slot->pieces.store(kept, std::memory_order_relaxed);
+    free_slot->count.store(parsed.pieces.size(), std::memory_order_relaxed);
+    free_slot->text.store(text.data(), std::memory_order_release);
+    return {kept, parsed.pieces.size()};
   } catch (...) {  // out of memory: the caller parses on its own
-    return nullptr;
+    return {};
   }
 }
 

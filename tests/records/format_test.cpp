@@ -128,20 +128,20 @@ TEST(Format, ALiteralTheCacheCannotTakeFormatsTheSame) {
   constexpr fd::arg_kind no_kinds[1] = {fd::arg_kind::custom};
   for (std::size_t i = 0; i < filler.size() && !full; ++i) {
     if (fd::piece_cache_home(&filler[i]) != home) continue;
-    full = fd::find_pieces({&filler[i], 1}, no_kinds, 0, 8) == nullptr;
+    full = fd::find_pieces({&filler[i], 1}, no_kinds, 0, 8).pieces == nullptr;
   }
   ASSERT_TRUE(full) << "too few addresses of that home in the filler";
   constexpr auto kinds = ouroboros::log_format<int, int>::kinds();
-  EXPECT_EQ(fd::find_pieces(literal, kinds.data(), 2, 12), nullptr);
+  EXPECT_EQ(fd::find_pieces(literal, kinds.data(), 2, 12).pieces, nullptr);
   EXPECT_EQ(format(literal, 7, 42), "cache 7 of   42|");
   EXPECT_EQ(format(literal, -1, 123456), "cache -1 of 123456|");
   // A cached literal keeps its entry: the same one every time.
   static constexpr char other[] = "kept {}";
   constexpr auto one = ouroboros::log_format<int>::kinds();
-  const auto* first = fd::find_pieces(other, one.data(), 1, 10);
-  ASSERT_NE(first, nullptr);
-  EXPECT_EQ(fd::find_pieces(other, one.data(), 1, 10), first);
-  EXPECT_EQ(first->count, 1U);
+  const fd::piece_list first = fd::find_pieces(other, one.data(), 1, 10);
+  ASSERT_NE(first.pieces, nullptr);
+  EXPECT_EQ(fd::find_pieces(other, one.data(), 1, 10).pieces, first.pieces);
+  EXPECT_EQ(first.count, 1U);
   EXPECT_EQ(format(other, 5), "kept 5");
 }
 

@@ -530,33 +530,41 @@ struct piece_array {
 // is built only from literals and static arrays). The log call then passes the format string
 // in two registers instead of building its pieces on the stack at every call, taken or not.
 // Thread-safety: any thread; lookups never lock.
-struct cached_format {
-  const char* text;
-  std::size_t size;
-  std::size_t count;
-  const piece* pieces;
+struct piece_list {
+  const piece* pieces = nullptr;  // null: not cached
+  std::size_t count = 0;
+};
+// One literal per slot; `text` is stored last (release), so a reader that sees it sees the rest.
+struct piece_slot {
+  std::atomic<const char*> text{nullptr};
+  std::atomic<std::size_t> size{0};
+  std::atomic<const piece*> pieces{nullptr};
+  std::atomic<std::size_t> count{0};
 };
 inline constexpr std::size_t piece_cache_slots = 4096;
 inline constexpr std::size_t piece_cache_probes = 8;
-extern std::atomic<const cached_format*> piece_cache[piece_cache_slots];
+extern piece_slot piece_cache[piece_cache_slots];
 
 inline std::size_t piece_cache_home(const char* text) noexcept {
   return static_cast<std::size_t>(
       (reinterpret_cast<std::uintptr_t>(text) * 0x9E3779B97F4A7C15ULL) >> 52);
 }
-// Parses and caches `text`; nullptr when the cache cannot take it (its probe window is full,
+// Parses and caches `text`; no pieces when the cache cannot take it (its probe window is full,
 // or out of memory): the caller then parses into storage of its own.
-const cached_format* cache_pieces(std::string_view text, const arg_kind* kinds,
-                                  std::size_t arg_count, std::size_t max_pieces) noexcept;
+piece_list cache_pieces(std::string_view text, const arg_kind* kinds, std::size_t arg_count,
+                        std::size_t max_pieces) noexcept;
 
-inline const cached_format* find_pieces(std::string_view text, const arg_kind* kinds,
-                                        std::size_t arg_count, std::size_t max_pieces) noexcept {
+inline piece_list find_pieces(std::string_view text, const arg_kind* kinds, std::size_t arg_count,
+                              std::size_t max_pieces) noexcept {
   std::size_t at = piece_cache_home(text.data());
   for (std::size_t i = 0; i < piece_cache_probes; ++i, at = (at + 1) % piece_cache_slots) {
-    const cached_format* entry = piece_cache[at].load(std::memory_order_acquire);
-    if (entry == nullptr) break;
-    if (entry->text == text.data() && entry->size == text.size()) [[likely]]
-      return entry;
+    const piece_slot& slot = piece_cache[at];
+    const char* key = slot.text.load(std::memory_order_acquire);
+    if (key == text.data() && slot.size.load(std::memory_order_relaxed) == text.size()) [[likely]] {
+      return {slot.pieces.load(std::memory_order_relaxed),
+              slot.count.load(std::memory_order_relaxed)};
+    }
+    if (key == nullptr) break;
   }
   return cache_pieces(text, kinds, arg_count, max_pieces);
 }
@@ -714,9 +722,10 @@ inline void format_to(format_sink& out, const basic_log_format<Args...>& format,
     }
   };
   static constexpr auto kinds = format_type::kinds();
-  if (const format_detail::cached_format* cached = format_detail::find_pieces(
-          text, kinds.data(), format_type::arg_count, format_type::max_pieces)) [[likely]] {
-    write(cached->pieces, cached->count);
+  const format_detail::piece_list cached = format_detail::find_pieces(
+      text, kinds.data(), format_type::arg_count, format_type::max_pieces);
+  if (cached.pieces != nullptr) [[likely]] {
+    write(cached.pieces, cached.count);
     return;
   }
   format_detail::piece_array<format_type::max_pieces> local;
