@@ -480,13 +480,36 @@ class logger {
   emit_record(level severity, std::string_view tag, std::span<const field> fields,
               const basic_log_format<Args...>& format, const Args&... args) noexcept {
     if constexpr ((detail::deferrable_v<Args> && ...)) {
-      if (threading_ == producers::staged && detail::staging_owner == id_ && fields.empty() &&
-          interned_ != nullptr) [[likely]] {
-        if (emit_staged_deferred(severity, tag, format.text(), args...)) [[likely]]
+      if (fields.empty() && interned_ != nullptr) [[likely]] {
+        if (threading_ == producers::staged) {
+          if (detail::staging_owner == id_ &&
+              emit_staged_deferred(severity, tag, format.text(), args...)) [[likely]]
+            return;
+        } else if (emit_locked_deferred(severity, tag, format.text(), args...)) [[likely]] {
           return;
+        }
       }
     }
     emit_any(severity, tag, fields, format, args...);
+  }
+  template <class... Args>
+  bool emit_locked_deferred(level severity, std::string_view tag, std::string_view text,
+                            const Args&... args) noexcept {
+    namespace rl = record_layout;
+    const std::uint64_t timestamp = clock_.now();
+    const std::uint64_t id = interned_->find(text.data());
+    if (id >= detail::intern_table::none || tag.size() > rl::max_tag_size) [[unlikely]]
+      return false;
+    const std::size_t size =
+        rl::deferred_fixed_size + tag.size() + (std::size_t{0} + ... + detail::deferred_size(args));
+    if (size > max_record_) [[unlikely]]
+      return false;
+    if (threading_ != producers::single) lock_.lock();
+    std::byte* at = writer_.ring().claim(size);
+    put_deferred_record(at, severity, timestamp, tag, static_cast<std::uint32_t>(id), args...);
+    writer_.ring().publish();
+    if (threading_ != producers::single) lock_.unlock();
+    return true;
   }
   template <class... Args>
   bool emit_staged_deferred(level severity, std::string_view tag, std::string_view text,
