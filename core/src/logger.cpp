@@ -278,7 +278,9 @@ detail::staging_queue* logger::attach_thread() noexcept {
   }
 }
 
-std::byte* logger::claim_after_drain(detail::staging_queue& queue, std::size_t max_size) noexcept {
+std::byte* logger::claim_staged_slow(detail::staging_queue& queue, std::size_t max_size) noexcept {
+  // try_claim found no room before the end or as far as it knew: wrap, or look again.
+  if (std::byte* at = queue.claim(max_size)) return at;
   for (;;) {
     lock_.lock();
     drain_staged();

@@ -188,6 +188,26 @@ TEST(Format, IsAsciiSeesAHighByteAnywhere) {
   }
 }
 
+// copy_small_ascii copies like copy_small and tells whether every byte was ASCII.
+TEST(Format, CopySmallAsciiCopiesAndSeesAHighByteAnywhere) {
+  std::string source(80, 'a');
+  for (std::size_t i = 0; i < source.size(); ++i) source[i] = static_cast<char>('!' + i % 90);
+  for (std::size_t size = 0; size <= 70; ++size) {
+    std::string to(80, '#');
+    EXPECT_TRUE(ouroboros::format_sink::copy_small_ascii(to.data() + 1, source.data() + 1, size));
+    EXPECT_EQ(to.substr(1, size), source.substr(1, size)) << size;
+    EXPECT_EQ(to[0], '#');
+    EXPECT_EQ(to[1 + size], '#') << size;
+    for (std::size_t at = 0; at < size; ++at) {
+      std::string high = source;
+      high[1 + at] = '\xC3';
+      EXPECT_FALSE(ouroboros::format_sink::copy_small_ascii(to.data() + 1, high.data() + 1, size))
+          << size << " at " << at;
+      EXPECT_EQ(to.substr(1, size), high.substr(1, size)) << size << " at " << at;
+    }
+  }
+}
+
 // The log call's format argument holds the text, not its parsed pieces: it fits two registers.
 static_assert(sizeof(ouroboros::log_format<int, std::string, double>) <= 16);
 static_assert(std::is_trivially_copyable_v<ouroboros::log_format<int, std::string>>);

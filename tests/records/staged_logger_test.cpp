@@ -69,6 +69,54 @@ void expect_each_thread_in_order(const std::vector<log_entry>& entries, int thre
   for (const auto& [t, count] : next) EXPECT_EQ(count, per_thread) << "thread " << t;
 }
 
+// The queue itself, one thread on each side in turn: records of every size claimed with
+// try_claim (one comparison) or, when it finds no room, claim (which wraps and looks at the
+// consumer again), over many laps; the consumer sees each record whole, once, in order.
+TEST(StagingQueue, RecordsOfEverySizeCrossTheEndInOrder) {
+  detail::staging_queue queue(4096);
+  std::uint64_t produced = 0;
+  std::uint64_t consumed = 0;
+  std::uint64_t wraps_seen = 0;
+  const auto size_of = [](std::uint64_t n) {
+    return static_cast<std::size_t>(1 + (n * 37) % 1000);
+  };
+  const auto drain = [&] {
+    queue.snapshot();
+    std::uint64_t key = 0;
+    const std::byte* record = nullptr;
+    std::size_t size = 0;
+    while (queue.front(key, record, size)) {
+      ASSERT_EQ(key, consumed);
+      ASSERT_EQ(size, size_of(consumed));
+      for (std::size_t i = 0; i < size; ++i)
+        ASSERT_EQ(record[i], static_cast<std::byte>(consumed + i)) << consumed << " byte " << i;
+      queue.pop(size);
+      ++consumed;
+    }
+    queue.release();
+  };
+  std::uintptr_t last = 0;
+  while (produced < 20000) {
+    const std::size_t size = size_of(produced);
+    std::byte* at = queue.try_claim(size);
+    if (at == nullptr) at = queue.claim(size);
+    if (at == nullptr) {
+      drain();
+      at = queue.claim(size);
+      ASSERT_NE(at, nullptr) << "an empty queue has room for any record";
+    }
+    if (reinterpret_cast<std::uintptr_t>(at) < last) ++wraps_seen;
+    last = reinterpret_cast<std::uintptr_t>(at);
+    for (std::size_t i = 0; i < size; ++i) at[i] = static_cast<std::byte>(produced + i);
+    queue.commit(at, produced, size);
+    ++produced;
+    if (produced % 7 == 0) drain();  // the consumer runs behind, by a varying distance
+  }
+  drain();
+  EXPECT_EQ(consumed, produced);
+  EXPECT_GT(wraps_seen, 100U);
+}
+
 TEST(StagedLogger, NothingReachesTheRingBeforeADrainThenEverythingInStampOrder) {
   for (const bool deferred : {false, true}) {
     const std::string name = unique_name("order");

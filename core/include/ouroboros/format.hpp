@@ -29,6 +29,8 @@
 
 namespace ouroboros {
 
+inline bool is_ascii(const char* data, std::size_t size) noexcept;
+
 // A bounded output buffer: writes past the end are counted, not performed.
 // Thread-safety: not thread-safe; a sink lives on one call's stack.
 class format_sink {
@@ -68,6 +70,53 @@ class format_sink {
       to[size / 2] = from[size / 2];
       to[size - 1] = from[size - 1];
     }
+  }
+  // copy_small that also tells whether every byte was ASCII, from the same loads (a record's
+  // strings must be UTF-8; almost all are ASCII).
+#if defined(__GNUC__)
+  [[gnu::always_inline]]
+#endif
+  static bool
+  copy_small_ascii(char* to, const char* from, std::size_t size) noexcept {
+    std::uint64_t any = 0;
+    if (size >= 8) {
+      if (size > 32) {
+        std::memcpy(to, from, size);
+        return is_ascii(from, size);
+      }
+      std::uint64_t w[4];
+      const std::size_t half = size > 16 ? 16 : 8;
+      std::memcpy(&w[0], from, 8);
+      std::memcpy(&w[2], from + size - 8, 8);
+      if (half == 16) {
+        std::memcpy(&w[1], from + 8, 8);
+        std::memcpy(&w[3], from + size - 16, 8);
+        std::memcpy(to + 8, &w[1], 8);
+        std::memcpy(to + size - 16, &w[3], 8);
+        any = w[1] | w[3];
+      }
+      std::memcpy(to, &w[0], 8);
+      std::memcpy(to + size - 8, &w[2], 8);
+      any |= w[0] | w[2];
+    } else if (size >= 4) {
+      std::uint32_t head;
+      std::uint32_t tail;
+      std::memcpy(&head, from, 4);
+      std::memcpy(&tail, from + size - 4, 4);
+      std::memcpy(to, &head, 4);
+      std::memcpy(to + size - 4, &tail, 4);
+      any = head | tail;
+    } else if (size > 0) {
+      const char first = from[0];
+      const char middle = from[size / 2];
+      const char last = from[size - 1];
+      to[0] = first;
+      to[size / 2] = middle;
+      to[size - 1] = last;
+      any = static_cast<unsigned char>(first) | static_cast<unsigned char>(middle) |
+            static_cast<unsigned char>(last);
+    }
+    return (any & 0x8080808080808080ULL) == 0;
   }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop

@@ -246,9 +246,9 @@ inline std::byte* put_deferred(std::byte* p, const T& value) noexcept {
     p[0] = std::byte{static_cast<std::uint8_t>(arg_type::string)};
     store_le(p + 1, text.size(), 4);
     // Log arguments are short: inline moves instead of a memcpy call.
-    format_sink::copy_small(reinterpret_cast<char*>(p + 5), text.data(), text.size());
     // Records always decode: bytes that are not UTF-8 become '?', as in text records.
-    if (!is_ascii(text.data(), text.size())) [[unlikely]]
+    if (!format_sink::copy_small_ascii(reinterpret_cast<char*>(p + 5), text.data(), text.size()))
+        [[unlikely]]
       replace_invalid_utf8(reinterpret_cast<char*>(p + 5), text.size());
     return p + 5 + text.size();
   } else {
@@ -528,7 +528,7 @@ class logger {
     if (at == nullptr) [[unlikely]]
       return false;
     put_deferred_record(at, severity, timestamp, tag, static_cast<std::uint32_t>(id), args...);
-    queue.commit(timestamp, size);
+    queue.commit(at, timestamp, size);
     return true;
   }
 
@@ -630,8 +630,8 @@ class logger {
     p[17] = std::byte{0};
     detail::store_le(p + 18, id, 4);
     std::byte* at = p + rl::deferred_fixed_size;
-    format_sink::copy_small(reinterpret_cast<char*>(at), tag.data(), tag.size());
-    if (!is_ascii(tag.data(), tag.size())) [[unlikely]]
+    if (!format_sink::copy_small_ascii(reinterpret_cast<char*>(at), tag.data(), tag.size()))
+        [[unlikely]]
       replace_invalid_utf8(reinterpret_cast<char*>(at), tag.size());
     at += tag.size();
     ((at = detail::put_deferred(at, args)), ...);
@@ -683,9 +683,9 @@ class logger {
       detail::staging_queue* queue =
           detail::staging_owner == id_ ? detail::staging_of_thread : attach_thread();
       if (queue != nullptr) [[likely]] {
-        std::byte* at = queue->claim(max_size);
+        std::byte* at = queue->try_claim(max_size);
         if (at == nullptr) [[unlikely]]
-          at = claim_after_drain(*queue, max_size);
+          at = claim_staged_slow(*queue, max_size);
         return {at, queue};
       }
     }
@@ -696,14 +696,16 @@ class logger {
                   std::size_t size) noexcept {
     if (room.queue != nullptr) {
       // Records are merged by the logger's clock; a caller's unix time (write_at) is not on it.
-      room.queue->commit(flags == tick_flag_ ? timestamp : clock_.now(), size);
+      room.queue->commit(room.at, flags == tick_flag_ ? timestamp : clock_.now(), size);
       return;
     }
     writer_.ring().publish(size);
     if (threading_ != producers::single) lock_.unlock();
   }
   detail::staging_queue* attach_thread() noexcept;
-  std::byte* claim_after_drain(detail::staging_queue& queue, std::size_t max_size) noexcept;
+  // After try_claim found no room: wraps to the queue's start, looks for the consumer's progress,
+  // and drains all queues itself when this one is full.
+  std::byte* claim_staged_slow(detail::staging_queue& queue, std::size_t max_size) noexcept;
   // Under lock_: moves what the queues hold into the ring; returns the number of records.
   std::uint64_t drain_staged() noexcept;
   std::uint64_t drain_unmerged() noexcept;

@@ -18,6 +18,7 @@
 // the producer thread when it exits.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -50,7 +51,6 @@ class staging_queue {
   }
 
   // Producer: room for a record of up to `max_size` bytes, or nullptr when the queue is too full.
-  OUROBOROS_STAGING_INLINE
   std::byte* claim(std::size_t max_size) noexcept {
     const std::size_t need = header_size + padded(max_size);
     const std::size_t at = write_ & mask_;
@@ -60,34 +60,33 @@ class staging_queue {
       if (write_ + skip + need - read_cache_ > capacity_) return nullptr;
     }
     if (skip != 0) [[unlikely]] {
+      // Published with the record that follows (the consumer sees neither before the commit).
       std::memcpy(buffer_.get() + at, &wrap_marker, sizeof wrap_marker);
-      pending_ = write_ + skip;
-    } else {
-      pending_ = write_;
+      write_ += skip;
     }
-    return buffer_.get() + (pending_ & mask_) + header_size;
+    // try_claim's bound: the end of this lap, or where the consumer's space ends.
+    limit_ = std::min((write_ | mask_) + 1, read_cache_ + capacity_);
+    return buffer_.get() + (write_ & mask_) + header_size;
   }
 
-  // Producer: room for a record of up to `max_size` bytes before the queue's end, or nullptr
-  // (no room as far as the producer last saw, or the record would wrap): then claim().
+  // Producer: claim() for the common case in one comparison: nullptr when the record would
+  // reach past the end of the queue or into space the consumer has not handed back as last seen
+  // (then claim(), which wraps and looks again).
   OUROBOROS_STAGING_INLINE
   std::byte* try_claim(std::size_t max_size) noexcept {
-    const std::size_t need = header_size + padded(max_size);
-    const std::size_t at = write_ & mask_;
-    if (at + need > capacity_ || write_ + need - read_cache_ > capacity_) [[unlikely]]
+    if (write_ + header_size + padded(max_size) > limit_) [[unlikely]]
       return nullptr;
-    pending_ = write_;
-    return buffer_.get() + at + header_size;
+    return buffer_.get() + (write_ & mask_) + header_size;
   }
 
-  // Producer: publishes the claimed record at its real size (<= the claimed size).
+  // Producer: publishes the record claimed at `record`, at its real size (<= the claimed size).
   OUROBOROS_STAGING_INLINE
-  void commit(std::uint64_t key, std::size_t size) noexcept {
-    std::byte* header = buffer_.get() + (pending_ & mask_);
+  void commit(std::byte* record, std::uint64_t key, std::size_t size) noexcept {
+    std::byte* header = record - header_size;
     const auto size32 = static_cast<std::uint32_t>(size);
     std::memcpy(header, &size32, sizeof size32);
     std::memcpy(header + 8, &key, sizeof key);
-    write_ = pending_ + header_size + padded(size);
+    write_ += header_size + padded(size);
     committed_.store(write_, std::memory_order_release);
   }
 
@@ -137,7 +136,7 @@ class staging_queue {
   std::size_t mask_;
   // Producer's line.
   alignas(64) std::size_t write_ = 0;  // end of the last committed record
-  std::size_t pending_ = 0;            // start of the claimed record
+  std::size_t limit_ = 0;              // try_claim's bound (0: claim() first)
   std::size_t read_cache_ = 0;         // the consumer's position, as last seen
   // Shared: written by one side each.
   alignas(64) std::atomic<std::size_t> committed_{0};
