@@ -748,30 +748,44 @@ batch_result ring_reader::read_batch(std::size_t max_entries, std::size_t max_by
   const std::size_t stop = stop_;
   if (start < stop && scratch_size_ < max_bytes) grow_scratch(max_bytes);
   std::byte* const copy = scratch_.get();  // buffer byte p lands at copy + (p - start)
+  // The walk works on locals: its stores into views_ (and the copy calls) could otherwise alias
+  // the members it reads, which the compiler would then re-load at every entry.
+  const std::byte* const base = base_;
+  const std::size_t size = size_;
+  const std::uint64_t first_sequence = sequence_ + 1;
+  batch_entry* const views = views_.data();
+  // The limits hold for the headers too: a run never loads a byte past start + max_bytes (a
+  // caller can keep a run inside one page, see shm_reader::read_batch). Headers start below
+  // walk_limit (step a's stop, and room for a header within max_bytes); entries end at or
+  // before end_limit (the buffer's end, and max_bytes).
+  const std::size_t walk_limit =
+      max_bytes < lay::entry_header_size
+          ? start
+          : std::min(stop, start + std::min(max_bytes - lay::entry_header_size, size) + 1);
+  const std::size_t end_limit = start + std::min(max_bytes, size - start);
   std::size_t position = start;
   std::size_t end = start;     // one past the run's last payload byte
   std::size_t copied = start;  // bytes [start, copied) are copied
   std::size_t n = 0;
-  // The limits hold for the headers too: a run never loads a byte past start + max_bytes (a
-  // caller can keep a run inside one page, see shm_reader::read_batch).
-  while (n < max_entries && position < stop &&
-         position + lay::entry_header_size - start <= max_bytes) {
+  while (n < max_entries && position < walk_limit) {
     // Each header's address depends on the previous header: without a prefetch the walk waits
     // a full cache miss per entry (three times the cost of the copy of a 64-byte entry).
     // A prefetch is a hint, not a load: it may run past the buffer's end harmlessly.
-    __builtin_prefetch(base_ + position + walk_prefetch_distance);
+    __builtin_prefetch(base + position + walk_prefetch_distance);
     // (b) one acquire load per header; everything about the entry is judged against it.
-    const auto header = load_shared<std::uint32_t>(base_, position);
+    const auto header = load_shared<std::uint32_t>(base, position);
     if (header < (lay::entry_committed_bit | lay::length_min_entry)) break;
     const std::uint32_t length = header & lay::entry_length_mask;
-    if (length > size_ - position || position + length - start > max_bytes) break;
-    views_[n].sequence = sequence_ + n + 1;
-    views_[n].payload = std::span<const std::byte>(
+    if (position + length > end_limit) break;
+    views[n].sequence = first_sequence + n;
+    views[n].payload = std::span<const std::byte>(
         copy + (position - start) + lay::entry_header_size, length - lay::entry_header_size);
     ++n;
     end = position + length;
-    const std::size_t next = lay::align_up(end, lay::entry_alignment);
-    position = next < size_ ? next : size_;
+    // Past `size` only when the buffer's size is not a multiple of 4 and this entry ends it:
+    // then position >= walk_limit, the walk stops, and position is clamped after it. Kept off
+    // the chain from one header load to the next, which sets the walk's pace.
+    position = lay::align_up(end, lay::entry_alignment);
     // (f) the copy, a piece at a time behind the walk: each piece only after the headers of its
     // entries were loaded, and the copy's independent loads overlap the walk's dependent ones.
     // The first entry is copied at once: a reader that keeps up finds one entry per call, and
@@ -779,10 +793,11 @@ batch_result ring_reader::read_batch(std::size_t max_entries, std::size_t max_by
     // line before the copy could start, one cross-core transfer after another (docs/
     // performance.md, issue 12: 75 ns per call).
     if (n == 1 || end - copied >= copy_piece) {
-      detail::copy_from_shared(copy + (copied - start), base_ + copied, end - copied);
+      detail::copy_from_shared(copy + (copied - start), base + copied, end - copied);
       copied = end;
     }
   }
+  position = std::min(position, size);
   if (n > 0) {
     // (d) after every header load of the run: a committed next row that starts at one of the
     // run's entries ends the run there (step() meets it). A row start anywhere else matches no

@@ -896,6 +896,29 @@ TEST(ReadBatch, HostileBuffersGiveTheSameResultsAsReadNext) {
   }
 }
 
+// A buffer whose size is not a multiple of 4, with entries that end at its very last byte or
+// short of it: the run stops where read_next stops, and the next call meets the implicit wrap
+// (the run's walk rounds an entry's end up past the buffer's end and clamps it after the walk).
+TEST(ReadBatch, AnUnalignedBufferEndGivesTheSameResultsAsReadNext) {
+  for (const std::size_t span : {61U, 62U, 63U}) {
+    for (std::size_t last_end = span - 3; last_end <= span; ++last_end) {
+      hand_buffer b(1, 64);
+      put_row(b.span(), 0, 32, 0);
+      put_entry(b.span(), 32, "ab");                                 // 32..38
+      put_entry(b.span(), 40, std::string(last_end - 40 - 4, 'z'));  // 40..last_end
+      ring_reader one;
+      ring_reader many;
+      ASSERT_EQ(one.attach(b.bytes.span().first(span)).status, read_status::ok);
+      ASSERT_EQ(many.attach(b.bytes.span().first(span)).status, read_status::ok);
+      const auto expected = batch::drain_next(one, nullptr);
+      EXPECT_EQ(batch::drain_batches(many, 1024, 64 * 1024, nullptr), expected)
+          << "span " << span << ", last entry ends at " << last_end;
+      EXPECT_EQ(many.position(), one.position()) << span << " " << last_end;
+      EXPECT_EQ(many.position_sequence(), one.position_sequence());
+    }
+  }
+}
+
 // Limits, consecutive sequence numbers, and views that stay valid until the next call.
 TEST(ReadBatch, LimitsAndViews) {
   aligned_buffer buffer(required_buffer_size(config_of(2, 64 * 1024)));
