@@ -483,52 +483,68 @@ class logger {
       if (fields.empty() && interned_ != nullptr) [[likely]] {
         if (threading_ == producers::staged) {
           if (detail::staging_owner == id_ &&
-              emit_staged_deferred(severity, tag, format.text(), args...)) [[likely]]
+              emit_deferred_inline<true>(severity, tag, format.text(), args...)) [[likely]]
             return;
-        } else if (emit_locked_deferred(severity, tag, format.text(), args...)) [[likely]] {
+        } else if (emit_deferred_inline<false>(severity, tag, format.text(), args...)) [[likely]] {
           return;
         }
       }
     }
     emit_any(severity, tag, fields, format, args...);
   }
+  // The inline paths' common part: the format's id (already interned) and the record's size;
+  // size 0 when the call must take emit_any (format not interned yet or never, tag or record
+  // too long).
+  struct deferred_plan {
+    std::uint32_t id;
+    std::size_t size;
+  };
   template <class... Args>
-  bool emit_locked_deferred(level severity, std::string_view tag, std::string_view text,
-                            const Args&... args) noexcept {
-    namespace rl = record_layout;
-    const std::uint64_t timestamp = clock_.now();
+#if defined(__GNUC__)
+  [[gnu::always_inline]]
+#endif
+  deferred_plan
+  plan_deferred(std::string_view tag, std::string_view text, const Args&... args) const noexcept {
     const std::uint64_t id = interned_->find(text.data());
-    if (id >= detail::intern_table::none || tag.size() > rl::max_tag_size) [[unlikely]]
-      return false;
-    const std::size_t size =
-        rl::deferred_fixed_size + tag.size() + (std::size_t{0} + ... + detail::deferred_size(args));
-    if (size > max_record_) [[unlikely]]
-      return false;
-    if (threading_ != producers::single) lock_.lock();
-    std::byte* at = writer_.ring().claim(size);
-    put_deferred_record(at, severity, timestamp, tag, static_cast<std::uint32_t>(id), args...);
-    writer_.ring().publish();
-    if (threading_ != producers::single) lock_.unlock();
-    return true;
+    if (id >= detail::intern_table::none) [[unlikely]]
+      return {0, 0};
+    return {static_cast<std::uint32_t>(id), deferred_record_size(tag, args...)};
   }
+  // The size of the deferred record of this call, or 0 when the tag or the record is too long
+  // for one (the call then writes a text record).
   template <class... Args>
-  bool emit_staged_deferred(level severity, std::string_view tag, std::string_view text,
-                            const Args&... args) noexcept {
+  std::size_t deferred_record_size(std::string_view tag, const Args&... args) const noexcept {
     namespace rl = record_layout;
-    const std::uint64_t timestamp = clock_.now();
-    const std::uint64_t id = interned_->find(text.data());
-    if (id >= detail::intern_table::none || tag.size() > rl::max_tag_size) [[unlikely]]
-      return false;
+    if (tag.size() > rl::max_tag_size) [[unlikely]]
+      return 0;
     const std::size_t size =
         rl::deferred_fixed_size + tag.size() + (std::size_t{0} + ... + detail::deferred_size(args));
-    if (size > max_record_) [[unlikely]]
+    return size > max_record_ ? 0 : size;
+  }
+
+  // Staged: into the thread's queue (false when try_claim finds no room); else the ring under
+  // the lock.
+  template <bool Staged, class... Args>
+  bool emit_deferred_inline(level severity, std::string_view tag, std::string_view text,
+                            const Args&... args) noexcept {
+    const std::uint64_t timestamp = clock_.now();
+    const deferred_plan plan = plan_deferred(tag, text, args...);
+    if (plan.size == 0) [[unlikely]]
       return false;
-    detail::staging_queue& queue = *detail::staging_of_thread;
-    std::byte* at = queue.try_claim(size);
-    if (at == nullptr) [[unlikely]]
-      return false;
-    put_deferred_record(at, severity, timestamp, tag, static_cast<std::uint32_t>(id), args...);
-    queue.commit(at, timestamp, size);
+    if constexpr (Staged) {
+      detail::staging_queue& queue = *detail::staging_of_thread;
+      std::byte* at = queue.try_claim(plan.size);
+      if (at == nullptr) [[unlikely]]
+        return false;
+      put_deferred_record(at, severity, timestamp, tag, plan.id, args...);
+      queue.commit(at, timestamp, plan.size);
+    } else {
+      if (threading_ != producers::single) lock_.lock();
+      std::byte* at = writer_.ring().claim(plan.size);
+      put_deferred_record(at, severity, timestamp, tag, plan.id, args...);
+      writer_.ring().publish();
+      if (threading_ != producers::single) lock_.unlock();
+    }
     return true;
   }
 
@@ -597,15 +613,11 @@ class logger {
   bool
   emit_deferred(level severity, std::uint64_t timestamp, std::string_view tag,
                 std::string_view text, const Args&... args) noexcept {
-    namespace rl = record_layout;
     std::uint64_t id = interned_->find(text.data());
     if (id > detail::intern_table::none) [[unlikely]]
       id = intern(text);
-    if (id == detail::intern_table::none || tag.size() > rl::max_tag_size) [[unlikely]]
-      return false;
-    const std::size_t size =
-        rl::deferred_fixed_size + tag.size() + (std::size_t{0} + ... + detail::deferred_size(args));
-    if (size > max_record_) [[unlikely]]
+    const std::size_t size = deferred_record_size(tag, args...);
+    if (id == detail::intern_table::none || size == 0) [[unlikely]]
       return false;
     const record_room room = begin_record(size);
     put_deferred_record(room.at, severity, timestamp, tag, static_cast<std::uint32_t>(id), args...);
