@@ -4,6 +4,8 @@
 #include <bit>
 #include <cstring>
 
+#include "piece_vector.hpp"
+
 namespace ouroboros {
 
 namespace fd = format_detail;
@@ -11,23 +13,6 @@ namespace fd = format_detail;
 namespace {
 constexpr std::size_t max_arguments = 256;  // a field's index is at most 255
 constexpr std::size_t max_pieces = 2 * max_arguments + 8;
-
-struct piece_list {
-  std::vector<fd::piece>& pieces;
-  bool add_literal(std::size_t begin, std::size_t end) {
-    if (pieces.size() == max_pieces) return false;
-    fd::piece p;
-    p.literal_begin = static_cast<std::uint16_t>(begin);
-    p.literal_size = static_cast<std::uint16_t>(end - begin);
-    pieces.push_back(p);
-    return true;
-  }
-  void set_arg(std::size_t index, const fd::spec& s) {
-    pieces.back().arg = static_cast<std::uint8_t>(index);
-    pieces.back().plain = s.empty();
-    pieces.back().format = s;
-  }
-};
 
 // Trivial on purpose: render_deferred keeps 256 of them on the stack uninitialised and fills
 // only as many as the record has.
@@ -52,32 +37,6 @@ std::uint64_t load_le(const std::byte* p) noexcept {
     v = swapped;
   }
   return v;
-}
-
-// is_ascii for the short strings of log arguments: whole words, the last one overlapping, and no
-// byte loop.
-inline bool ascii(const char* text, std::size_t size) noexcept {
-  constexpr std::uint64_t high = 0x8080808080808080ULL;
-  if (size >= 8) {
-    std::uint64_t any = 0;
-    std::uint64_t word;
-    for (std::size_t i = 0; i + 8 <= size; i += 8) {
-      std::memcpy(&word, text + i, 8);
-      any |= word;
-    }
-    std::memcpy(&word, text + size - 8, 8);
-    return ((any | word) & high) == 0;
-  }
-  if (size >= 4) {
-    std::uint32_t first;
-    std::uint32_t last;
-    std::memcpy(&first, text, 4);
-    std::memcpy(&last, text + size - 4, 4);
-    return ((first | last) & static_cast<std::uint32_t>(high)) == 0;
-  }
-  unsigned any = 0;
-  for (std::size_t i = 0; i < size; ++i) any |= static_cast<unsigned char>(text[i]);
-  return (any & 0x80U) == 0;
 }
 
 fd::arg_kind kind_of(arg_type type) noexcept {
@@ -132,7 +91,7 @@ inline decode_status decode_one(const std::byte*& at, const std::byte* end, argu
       a.text = reinterpret_cast<const char*>(at);
       at += static_cast<std::size_t>(a.bits);
       // Most strings are ASCII: the inline test spares the validator's call.
-      if (!ascii(a.text, a.bits) && !is_valid_utf8(a.view())) return decode_status::invalid_utf8;
+      if (!is_ascii(a.text, a.bits) && !is_valid_utf8(a.view())) return decode_status::invalid_utf8;
       return decode_status::ok;
   }
   return decode_status::bad_arguments;
@@ -237,7 +196,7 @@ deferred_format parse_deferred_format(std::string_view text) {
     kinds.fill(fd::arg_kind::any);
     return kinds;
   }();
-  piece_list list{format.pieces};
+  fd::piece_vector list{format.pieces, max_pieces};
   if (const char* error = fd::parse_format(format.text, any_kinds.data(), max_arguments, list)) {
     format.status = decode_status::bad_format;
     format.error = error;
@@ -313,7 +272,7 @@ bool render_in_order(const deferred_format& format, std::span<const std::byte> a
         if (left - 4 < size) [[unlikely]]
           break;
         const char* chars = reinterpret_cast<const char*>(at + 5);
-        if (!ascii(chars, size) && !is_valid_utf8({chars, size})) [[unlikely]]
+        if (!is_ascii(chars, size) && !is_valid_utf8({chars, size})) [[unlikely]]
           break;
         // Not marked unchecked: see write().
         if (p.plain) [[likely]]

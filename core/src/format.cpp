@@ -10,27 +10,13 @@
 #include <system_error>
 #include <vector>
 
+#include "piece_vector.hpp"
+
 namespace ouroboros::format_detail {
 
 piece_slot piece_cache[piece_cache_slots];
 
 namespace {
-// A sink that keeps the pieces of one parse, however many (the caller's bound is checked).
-struct piece_vector {
-  std::vector<piece> pieces;
-  bool add_literal(std::size_t begin, std::size_t end) {
-    piece p;
-    p.literal_begin = static_cast<std::uint16_t>(begin);
-    p.literal_size = static_cast<std::uint16_t>(end - begin);
-    pieces.push_back(p);
-    return true;
-  }
-  void set_arg(std::size_t index, const spec& s) {
-    pieces.back().arg = static_cast<std::uint8_t>(index);
-    pieces.back().plain = s.empty();
-    pieces.back().format = s;
-  }
-};
 std::mutex piece_cache_mutex;  // serialises insertions
 }  // namespace
 
@@ -52,20 +38,19 @@ piece_list cache_pieces(std::string_view text, const arg_kind* kinds, std::size_
                 slot.count.load(std::memory_order_relaxed)};
     }
     if (free_slot == nullptr) return {};
-    piece_vector parsed;
+    std::vector<piece> parsed;
+    piece_vector sink{parsed, max_pieces};
     // The call site compiled, so this parse succeeds; a text it would refuse is not cached.
-    if (parse_format(text, kinds, arg_count, parsed) != nullptr || parsed.pieces.empty() ||
-        parsed.pieces.size() > max_pieces)
-      return {};
-    auto pieces = std::make_unique<piece[]>(parsed.pieces.size());
-    std::copy(parsed.pieces.begin(), parsed.pieces.end(), pieces.get());
+    if (parse_format(text, kinds, arg_count, sink) != nullptr || parsed.empty()) return {};
+    auto pieces = std::make_unique<piece[]>(parsed.size());
+    std::copy(parsed.begin(), parsed.end(), pieces.get());
     // Kept for the life of the process, as the literals they describe.
     const piece* kept = pieces.release();
     free_slot->size.store(text.size(), std::memory_order_relaxed);
     free_slot->pieces.store(kept, std::memory_order_relaxed);
-    free_slot->count.store(parsed.pieces.size(), std::memory_order_relaxed);
+    free_slot->count.store(parsed.size(), std::memory_order_relaxed);
     free_slot->text.store(text.data(), std::memory_order_release);
-    return {kept, parsed.pieces.size()};
+    return {kept, parsed.size()};
   } catch (...) {  // out of memory: the caller parses on its own
     return {};
   }

@@ -555,22 +555,32 @@ struct piece_counter {
   constexpr void set_arg(std::size_t, const spec&) { any_arg = true; }
 };
 
-// A parse_format sink that keeps the pieces.
+// What every sink that keeps pieces records: the literal [begin, end) of a new piece, and the
+// argument (with its spec) written after the last one.
+constexpr piece literal_piece(std::size_t begin, std::size_t end) noexcept {
+  piece p;
+  p.literal_begin = static_cast<std::uint16_t>(begin);
+  p.literal_size = static_cast<std::uint16_t>(end - begin);
+  return p;
+}
+constexpr void attach_argument(piece& p, std::size_t index, const spec& s) noexcept {
+  p.arg = static_cast<std::uint8_t>(index);
+  p.plain = s.empty();
+  p.format = s;
+}
+
+// A parse_format sink that keeps the pieces in place (no allocation).
 template <std::size_t Max>
 struct piece_array {
   std::array<piece, Max> pieces{};
   std::size_t count = 0;
   constexpr bool add_literal(std::size_t begin, std::size_t end) {
     if (count == Max) return false;
-    pieces[count].literal_begin = static_cast<std::uint16_t>(begin);
-    pieces[count].literal_size = static_cast<std::uint16_t>(end - begin);
-    ++count;
+    pieces[count++] = literal_piece(begin, end);
     return true;
   }
   constexpr void set_arg(std::size_t index, const spec& s) {
-    pieces[count - 1].arg = static_cast<std::uint8_t>(index);
-    pieces[count - 1].plain = s.empty();
-    pieces[count - 1].format = s;
+    attach_argument(pieces[count - 1], index, s);
   }
 };
 

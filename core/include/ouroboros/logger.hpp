@@ -539,11 +539,10 @@ class logger {
       put_deferred_record(at, severity, timestamp, tag, plan.id, args...);
       queue.commit(at, timestamp, plan.size);
     } else {
-      if (threading_ != producers::single) lock_.lock();
-      std::byte* at = writer_.ring().claim(plan.size);
+      std::byte* at = claim_locked(plan.size);
       put_deferred_record(at, severity, timestamp, tag, plan.id, args...);
-      writer_.ring().publish();
-      if (threading_ != producers::single) lock_.unlock();
+      writer_.ring().publish();  // claimed at its exact size
+      unlock_producers();
     }
     return true;
   }
@@ -701,8 +700,16 @@ class logger {
         return {at, queue};
       }
     }
+    return {claim_locked(max_size), nullptr};
+  }
+  // The ring under the producer lock (none with producers::single): claim_locked, publish,
+  // unlock_producers.
+  std::byte* claim_locked(std::size_t max_size) noexcept {
     if (threading_ != producers::single) lock_.lock();
-    return {writer_.ring().claim(max_size), nullptr};
+    return writer_.ring().claim(max_size);
+  }
+  void unlock_producers() noexcept {
+    if (threading_ != producers::single) lock_.unlock();
   }
   void end_record(record_room room, std::uint8_t flags, std::uint64_t timestamp,
                   std::size_t size) noexcept {
@@ -712,7 +719,7 @@ class logger {
       return;
     }
     writer_.ring().publish(size);
-    if (threading_ != producers::single) lock_.unlock();
+    unlock_producers();
   }
   detail::staging_queue* attach_thread() noexcept;
   // After try_claim found no room: wraps to the queue's start, looks for the consumer's progress,
