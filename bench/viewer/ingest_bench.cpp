@@ -381,5 +381,11 @@ int run_ingest_bench(int argc, char** argv) {
         static_cast<double>(refilter.nsecsElapsed()) / 1e6,
         static_cast<unsigned long long>(retained), p.what, session.model()->rowCount());
   }
+  session.tick();
+  std::printf(
+      "  formatted text kept %12.1f bytes per retained entry (for the passes after the first)\n",
+      retained
+          ? static_cast<double>(session.stats().formatted_bytes) / static_cast<double>(retained)
+          : 0.0);
   return 0;
 }

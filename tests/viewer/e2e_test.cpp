@@ -17,6 +17,7 @@
 #include "data/exporter.hpp"
 #include "data/format.hpp"
 #include "data/highlight.hpp"
+#include "data/message_pass.hpp"
 #include "data/segment_session.hpp"
 #include "ouroboros/logger.hpp"
 #include "viewer_test_support.hpp"
@@ -539,6 +540,144 @@ TEST_F(E2E, DeferredRecordsArriveFormattedWhileATextFilterIsSet) {
     EXPECT_FALSE(model.entry_at(r).deferred());
     EXPECT_EQ(model.entry_at(r).stored_message(), std::to_string(2 * r + 1) + " is odd");
   }
+}
+
+namespace {
+// A session over `count` deferred records, all read, and helpers to filter it and to say what a
+// filter must find (from the rows themselves, formatted one by one).
+struct deferred_history {
+  explicit deferred_history(int count) : name(unique_name("deferred-passes")) {
+    session = std::make_unique<segment_session>(options_for(name));
+    session->poller().start();
+    log = std::make_unique<logger>(name, deferred_logger());
+    for (int i = 0; i < count; ++i) {
+      log->info("jobs", "job {} took {} ms on {}", i, i % 97, i % 3 != 0 ? "eu" : "us");
+    }
+    ok = run_until(*session, [&] { return session->model()->rowCount() == count; });
+  }
+  void filter(const QString& text, bool regex) {
+    auto spec = std::make_shared<filter_spec>();
+    spec->text = text;
+    spec->regex = regex;
+    session->set_filter(spec);
+    session->model()->wait_for_refilter();
+  }
+  std::vector<std::uint64_t> shown() const {
+    std::vector<std::uint64_t> out;
+    for (int r = 0; r < session->model()->rowCount(); ++r)
+      out.push_back(session->model()->serial_at(r));
+    return out;
+  }
+  std::vector<std::uint64_t> expected(const QString& text, bool regex) const {
+    auto spec = std::make_shared<filter_spec>();
+    spec->text = text;
+    spec->regex = regex;
+    filter_engine engine(spec, session->model()->tags().get());
+    std::vector<std::uint64_t> out;
+    const store_view& view = session->store().view();
+    for (std::uint64_t s = view.first; s < view.end; ++s) {
+      if (engine.accepts(view.at(s))) out.push_back(s);
+    }
+    return out;
+  }
+  std::string name;
+  std::unique_ptr<segment_session> session;
+  std::unique_ptr<logger> log;
+  bool ok = false;
+};
+}  // namespace
+
+// A filter pass formats the deferred rows of each full page once and leaves the text with the
+// page: the next pass (a filter, a search) reads it instead of formatting again, and finds the
+// same rows as formatting each row would.
+TEST_F(E2E, AFilterPassKeepsDeferredTextForTheNextPass) {
+  const int count = 2 * static_cast<int>(page_capacity) + 100;
+  deferred_history h(count);
+  ASSERT_TRUE(h.ok);
+  const entry_store& store = h.session->store();
+  EXPECT_EQ(store.formatted_bytes(), 0U) << "nothing is formatted before a pass reads messages";
+
+  h.filter(QStringLiteral("took 5 ms"), false);
+  ASSERT_FALSE(h.shown().empty());
+  EXPECT_EQ(h.shown(), h.expected(QStringLiteral("took 5 ms"), false));
+  const store_view& view = store.view();
+  ASSERT_EQ(view.pages.size(), 3U);
+  for (const auto& p : view.pages) {
+    const auto kept = p->formatted();
+    if (!view.full(*p)) {
+      EXPECT_EQ(kept, nullptr) << "a page still filling is formatted row by row";
+      continue;
+    }
+    ASSERT_NE(kept, nullptr);
+    for (std::uint32_t i = 0; i < page_capacity; ++i) {
+      ASSERT_EQ(kept->message(i), message_of(p->rows[i])) << p->first_serial + i;
+    }
+  }
+  h.session->tick();
+  const session_stats& stats = h.session->stats();
+  EXPECT_GT(stats.formatted_bytes, 2U * page_capacity * 20) << "two pages of about 24 characters";
+  EXPECT_EQ(stats.formatted_bytes, store.formatted_bytes());
+  EXPECT_EQ(stats.retained_bytes, store.retained_bytes() + stats.formatted_bytes);
+
+  const auto first_page = view.pages.front()->formatted();
+  const QString pattern = QStringLiteral("^job \\d*7 took 1\\d ms on us$");
+  h.filter(pattern, true);
+  ASSERT_FALSE(h.shown().empty());
+  EXPECT_EQ(h.shown(), h.expected(pattern, true));
+  EXPECT_EQ(view.pages.front()->formatted(), first_page) << "read, not made again";
+  h.filter(QString(), false);
+  ASSERT_EQ(h.session->model()->rowCount(), count);
+  EXPECT_EQ(h.session->model()->find_text(0, true, QStringLiteral("JOB 8190 took"), false), 8190);
+  EXPECT_EQ(h.session->model()->find_text(8190, false, QStringLiteral("job 8291 took"), true),
+            8291);
+}
+
+// Kept text only ever takes the byte budget the rows leave free: a pass without room keeps
+// nothing, a smaller budget or new rows drop kept text before any row is evicted.
+TEST_F(E2E, KeptFormattedTextOnlyTakesTheHistorysSpareBytes) {
+  const int count = 2 * static_cast<int>(page_capacity) + 100;
+  deferred_history h(count);
+  ASSERT_TRUE(h.ok);
+  segment_session& session = *h.session;
+  const entry_store& store = session.store();
+  const std::uint64_t rows = store.retained_bytes();
+  history_limits limits;
+  limits.max_bytes = rows + 1000;
+  session.set_limits(limits);
+  h.filter(QStringLiteral("took 5 ms"), false);
+  EXPECT_EQ(h.shown(), h.expected(QStringLiteral("took 5 ms"), false));
+  EXPECT_EQ(store.formatted_bytes(), 0U) << "no room: formatted row by row, nothing kept";
+
+  limits.max_bytes = rows * 10;
+  session.set_limits(limits);
+  h.filter(QStringLiteral("took 6 ms"), false);
+  EXPECT_EQ(h.shown(), h.expected(QStringLiteral("took 6 ms"), false));
+  const std::uint64_t kept = store.formatted_bytes();
+  ASSERT_GT(kept, 0U);
+  const std::uint64_t evicted = store.evicted();
+
+  limits.max_bytes = rows + kept / 2;
+  session.set_limits(limits);
+  session.tick();
+  EXPECT_LT(store.formatted_bytes(), kept);
+  EXPECT_LE(store.retained_bytes() + store.formatted_bytes(), limits.max_bytes);
+  EXPECT_EQ(store.evicted(), evicted) << "the text went, no row";
+  EXPECT_EQ(store.retained(), static_cast<std::uint64_t>(count));
+
+  limits.max_bytes = rows * 10;
+  session.set_limits(limits);
+  h.filter(QStringLiteral("took 7 ms"), false);
+  const std::uint64_t kept_again = store.formatted_bytes();
+  ASSERT_GT(kept_again, kept / 2);
+  // New rows that need the room take it from the kept text, not from the oldest rows.
+  limits.max_bytes = store.retained_bytes() + kept_again + 2000;
+  session.set_limits(limits);
+  for (int i = 0; i < 200; ++i) h.log->info("jobs", "late job {} took {} ms", i, 7);
+  ASSERT_TRUE(run_until(session, [&] { return store.retained() >= count + 200U; }));
+  session.tick();
+  EXPECT_EQ(store.evicted(), evicted);
+  EXPECT_LT(store.formatted_bytes(), kept_again);
+  EXPECT_LE(store.retained_bytes() + store.formatted_bytes(), limits.max_bytes);
 }
 
 // Rows keep their formats after the writer is gone and a new writer reuses the dictionary ids

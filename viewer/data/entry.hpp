@@ -5,8 +5,9 @@
 // a page is handed to the GUI thread a range at a time and is never written below the handed-out
 // count again, so any thread may read the published part while the poller appends after it.
 //
-// Thread-safety: entry/text_block/page follow the publish rule above; tag_table allows one
-// interning thread and any number of concurrent readers.
+// Thread-safety: entry/text_block/page follow the publish rule above (a page's formatted-message
+// cache is behind its own mutex); tag_table allows one interning thread and any number of
+// concurrent readers.
 #pragma once
 
 #include <array>
@@ -16,6 +17,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -99,6 +101,23 @@ struct text_block {
 
 inline constexpr std::uint32_t page_capacity = 4096;
 
+// The formatted messages of one full page's deferred rows, made by a pass over the history that
+// read them (a filter, a search) so that the next pass does not format them again. Immutable.
+struct formatted_messages {
+  std::vector<std::uint32_t>
+      ends;  // per row: end of its message in `text` (its start: the previous end)
+  std::string text;
+
+  std::string_view message(std::uint32_t index) const noexcept {
+    const std::uint32_t begin = index == 0 ? 0 : ends[index - 1];
+    return std::string_view(text).substr(begin, ends[index] - begin);
+  }
+  // What it costs the history's byte budget.
+  std::uint64_t bytes() const noexcept {
+    return sizeof(formatted_messages) + ends.capacity() * sizeof(std::uint32_t) + text.capacity();
+  }
+};
+
 struct page {
   explicit page(std::uint64_t first) : first_serial(first), rows(new entry[page_capacity]) {}
   std::uint64_t first_serial;  // serial of rows[0]; serials number rows of one poller from 1
@@ -111,6 +130,37 @@ struct page {
   // The parsed formats this page's deferred rows point to (they outlive the segment and its
   // reader). Touched by the poller thread only.
   std::vector<std::shared_ptr<const deferred_format>> formats;
+
+  // The page's formatted deferred messages, once a pass made them (full pages only); dropped by
+  // the store when the history's byte budget needs the room. Any thread, under the mutex: a
+  // pass takes the pointer once per page, not per row.
+  std::shared_ptr<const formatted_messages> formatted() const {
+    std::lock_guard lock(formatted_mutex_);
+    return formatted_;
+  }
+  // Keeps `made` unless another pass was first; returns what the page keeps now.
+  std::shared_ptr<const formatted_messages> keep_formatted(
+      std::shared_ptr<const formatted_messages> made) const {
+    std::lock_guard lock(formatted_mutex_);
+    if (!formatted_) formatted_ = std::move(made);
+    return formatted_;
+  }
+  // Returns the bytes it released from the budget.
+  std::uint64_t drop_formatted() const {
+    std::lock_guard lock(formatted_mutex_);
+    const std::uint64_t bytes = formatted_ ? formatted_->bytes() : 0;
+    formatted_.reset();
+    return bytes;
+  }
+  std::uint64_t formatted_bytes() const {
+    std::lock_guard lock(formatted_mutex_);
+    return formatted_ ? formatted_->bytes() : 0;
+  }
+
+ private:
+  // A cache, not the page's content: rows stay immutable once published.
+  mutable std::mutex formatted_mutex_;
+  mutable std::shared_ptr<const formatted_messages> formatted_;
 };
 
 // Interned tag strings (id 0 = empty). Append-only so readers never lock.

@@ -1,6 +1,13 @@
 #include "data/entry_store.hpp"
 
+#include <limits>
+
 namespace ouroboros::viewer {
+
+void entry_store::set_limits(const history_limits& limits) {
+  limits_ = limits;
+  fit_formatted();
+}
 
 void entry_store::append(const row_span& span) {
   if (span.end <= span.begin) return;
@@ -21,6 +28,28 @@ void entry_store::append(const row_span& span) {
   }
   view_.end = span.end_serial();
   appended_ += span.end - span.begin;
+  fit_formatted();
+}
+
+std::uint64_t entry_store::formatted_bytes() const {
+  std::uint64_t total = 0;
+  for (const auto& p : view_.pages) total += p->formatted_bytes();
+  return total;
+}
+
+std::uint64_t entry_store::formatted_allowance() const {
+  if (limits_.max_bytes == 0) return std::numeric_limits<std::uint64_t>::max();
+  const std::uint64_t used = bytes_ + formatted_bytes();
+  return used >= limits_.max_bytes ? 0 : limits_.max_bytes - used;
+}
+
+void entry_store::fit_formatted() {
+  if (limits_.max_bytes == 0) return;
+  std::uint64_t cached = formatted_bytes();
+  for (auto it = view_.pages.begin();
+       it != view_.pages.end() && bytes_ + cached > limits_.max_bytes; ++it) {
+    cached -= (*it)->drop_formatted();
+  }
 }
 
 void entry_store::evict_front(std::uint64_t count) {
@@ -33,10 +62,16 @@ void entry_store::evict_front(std::uint64_t count) {
   view_.first += count;
   evicted_ += count;
   while (!gaps_.empty() && gaps_.front() < view_.first) gaps_.pop_front();
+  // A page leaves the budget with its last row; its cache goes with it even while a paused view
+  // still reads the page.
   while (!view_.pages.empty() && view_.pages.front()->first_serial + page_capacity <= view_.first) {
+    view_.pages.front()->drop_formatted();
     view_.pages.pop_front();
   }
-  if (view_.first == view_.end) view_.pages.clear();
+  if (view_.first == view_.end) {
+    for (const auto& p : view_.pages) p->drop_formatted();
+    view_.pages.clear();
+  }
 }
 
 std::uint64_t entry_store::evict_to_limits() {

@@ -31,11 +31,18 @@ struct store_view {
     const std::uint64_t offset = serial - pages.front()->first_serial;
     return pages[offset / page_capacity]->rows[offset % page_capacity];
   }
+  const page& page_of(std::uint64_t serial) const noexcept {
+    return *pages[(serial - pages.front()->first_serial) / page_capacity];
+  }
+  // Every row of `p` is published (only the newest page of a view can be filling).
+  bool full(const page& p) const noexcept { return end - p.first_serial >= page_capacity; }
 };
 
 struct history_limits {
   std::uint64_t max_entries = 1'000'000;
-  std::uint64_t max_bytes = 512ULL << 20;  // rows + their text + index
+  // Rows + their text + index, and the pages' formatted-message caches, which only ever take
+  // what the rows leave free: they are dropped before any row is evicted.
+  std::uint64_t max_bytes = 512ULL << 20;
 };
 
 // Bytes a retained row costs the store: its struct, its text and one index slot in the model.
@@ -45,7 +52,7 @@ inline std::uint64_t row_cost(const entry& row) noexcept {
 
 class entry_store {
  public:
-  void set_limits(const history_limits& limits) noexcept { limits_ = limits; }
+  void set_limits(const history_limits& limits);
   const history_limits& limits() const noexcept { return limits_; }
 
   // Appends published rows. Spans follow on from each other; if rows were dropped before they
@@ -63,6 +70,11 @@ class entry_store {
   const store_view& view() const noexcept { return view_; }
   std::uint64_t retained() const noexcept { return view_.size(); }
   std::uint64_t retained_bytes() const noexcept { return bytes_; }
+  // Bytes held by the retained pages' formatted-message caches (a walk over the pages).
+  std::uint64_t formatted_bytes() const;
+  // Bytes of new formatted-message caches the byte budget has room for now (all, without a
+  // byte limit).
+  std::uint64_t formatted_allowance() const;
   std::uint64_t evicted() const noexcept { return evicted_; }
   std::uint64_t appended() const noexcept { return appended_; }
   const std::array<std::uint64_t, level_slots>& level_totals() const noexcept { return levels_; }
@@ -71,6 +83,8 @@ class entry_store {
 
  private:
   void evict_front(std::uint64_t count);
+  // Drops formatted-message caches, oldest page first, while rows and caches exceed max_bytes.
+  void fit_formatted();
 
   history_limits limits_;
   store_view view_;

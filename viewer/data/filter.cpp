@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "data/message_pass.hpp"
+
 namespace ouroboros::viewer {
 
 bool filter_spec::passes_everything() const {
@@ -153,23 +155,36 @@ bool filter_engine::text_matches(std::string_view message) {
   return true;
 }
 
-bool filter_engine::accepts(const entry& row) {
+filter_engine::verdict filter_engine::field_verdict(const entry& row) {
   const filter_spec& s = *spec_;
   if (s.hidden_sources != 0 && row.source < 64 && ((s.hidden_sources >> row.source) & 1U) != 0) {
-    return false;
+    return verdict::reject;
   }
   if (row.time_ns != no_time && ((s.time_from != no_time && row.time_ns < s.time_from) ||
                                  (s.time_to != no_time && row.time_ns > s.time_to))) {
-    return false;
+    return verdict::reject;
   }
-  if (row.always_visible()) return !(s.hide_gaps && row.kind() == row_kind::gap);
-  if ((s.level_mask & (1U << row.level_slot())) == 0) return false;
+  if (row.always_visible()) {
+    return s.hide_gaps && row.kind() == row_kind::gap ? verdict::reject : verdict::accept;
+  }
+  if ((s.level_mask & (1U << row.level_slot())) == 0) return verdict::reject;
   if (!s.threads.empty() && !std::binary_search(s.threads.begin(), s.threads.end(), row.thread)) {
-    return false;
+    return verdict::reject;
   }
-  if (tag_filtering_ && !tag_passes(row.tag)) return false;
-  if (mode_ == text_mode::none) return true;
+  if (tag_filtering_ && !tag_passes(row.tag)) return verdict::reject;
+  return mode_ == text_mode::none ? verdict::accept : verdict::by_text;
+}
+
+bool filter_engine::accepts(const entry& row) {
+  const verdict v = field_verdict(row);
+  if (v != verdict::by_text) return v == verdict::accept;
   return text_matches(message_text(row, message_));
+}
+
+bool filter_engine::accepts(const entry& row, std::uint64_t serial, message_pass& messages) {
+  const verdict v = field_verdict(row);
+  if (v != verdict::by_text) return v == verdict::accept;
+  return text_matches(messages.message(serial));
 }
 
 }  // namespace ouroboros::viewer

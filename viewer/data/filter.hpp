@@ -22,6 +22,8 @@
 
 namespace ouroboros::viewer {
 
+class message_pass;
+
 // Backtracking steps a message regex may take on one message before it counts as no match
 // (PCRE2's match limit; see filter.cpp).
 inline constexpr int max_regex_steps = 100'000;
@@ -62,12 +64,18 @@ class filter_engine {
   const filter_spec& spec() const noexcept { return *spec_; }
 
   bool accepts(const entry& row);
+  // The same verdict for row `serial` of a pass over the history, reading its message (when the
+  // verdict needs it) through the pass, which keeps deferred rows' text for the next pass.
+  bool accepts(const entry& row, std::uint64_t serial, message_pass& messages);
   bool text_matches(std::string_view message);
   // Whether accepts() reads the message of (some) record rows: a text filter is set.
   bool reads_messages() const noexcept { return mode_ != text_mode::none; }
 
  private:
   enum class text_mode { none, exact, ascii_fold, regex };
+  enum class verdict { reject, accept, by_text };
+  // Everything but the message.
+  verdict field_verdict(const entry& row);
   bool tag_passes(std::uint16_t tag);
 
   std::shared_ptr<const filter_spec> spec_;

@@ -7,6 +7,7 @@
 
 #include "data/exporter.hpp"
 #include "data/format.hpp"
+#include "data/message_pass.hpp"
 
 namespace ouroboros::viewer {
 
@@ -22,6 +23,7 @@ struct refilter_job {
   std::atomic<std::uint64_t> done{0};
   std::uint64_t from = 0;
   std::uint64_t to = 0;
+  std::uint64_t allowance = 0;  // bytes of formatted-message caches the pass may leave
   std::vector<std::uint64_t> result;
   std::mutex mutex;
   std::condition_variable finished_cv;
@@ -31,6 +33,7 @@ struct refilter_job {
   void run(store_view view, std::shared_ptr<const filter_spec> spec,
            std::shared_ptr<const tag_table> tags, const std::shared_ptr<refilter_job>& self) {
     filter_engine engine(std::move(spec), tags.get());
+    message_pass messages(view, allowance);
     const std::uint64_t begin = std::max(from, view.first);
     const std::uint64_t end = std::min(to, view.end);
     for (std::uint64_t s = begin; s < end; ++s) {
@@ -38,7 +41,7 @@ struct refilter_job {
         if (cancel.load(std::memory_order_relaxed)) break;
         done.store(s - begin, std::memory_order_relaxed);
       }
-      if (engine.accepts(view.at(s))) result.push_back(s);
+      if (engine.accepts(view.at(s), s, messages)) result.push_back(s);
     }
     done.store(to - from, std::memory_order_relaxed);
     std::lock_guard lock(mutex);
@@ -320,8 +323,9 @@ void log_model::start_job(std::uint64_t from, std::uint64_t to) {
     job->from = from;
     job->to = to;
     filter_engine engine(spec_, tags_.get());
+    message_pass messages(view_, formatted_allowance());
     for (std::uint64_t s = std::max(from, view_.first); s < std::min(to, view_.end); ++s) {
-      if (engine.accepts(view_.at(s))) job->result.push_back(s);
+      if (engine.accepts(view_.at(s), s, messages)) job->result.push_back(s);
     }
     job_ = job;
     apply_job();
@@ -330,12 +334,18 @@ void log_model::start_job(std::uint64_t from, std::uint64_t to) {
   auto job = std::make_shared<refilter_job>();
   job->from = from;
   job->to = to;
+  job->allowance = formatted_allowance();
   job->receiver = this;
   job_ = job;
   emit refilterStarted();
   QThreadPool::globalInstance()->start([job, view = view_, spec = spec_, tags = tags_]() mutable {
     job->run(std::move(view), std::move(spec), std::move(tags), job);
   });
+}
+
+std::uint64_t log_model::formatted_allowance() const {
+  // Paused, the model's pages may have left the store, whose budget no longer counts them.
+  return paused_ ? 0 : store_->formatted_allowance();
 }
 
 void log_model::apply_job() {
@@ -475,11 +485,11 @@ int log_model::find_text(int from_row, bool forward, const QString& text,
   spec->text = text;
   spec->case_sensitive = case_sensitive;
   filter_engine engine(spec, tags_.get());
-  std::string scratch;
+  message_pass messages(view_, formatted_allowance());
   for (int step = 1; step <= n; ++step) {
     int r = forward ? from_row + step : from_row - step;
     r = ((r % n) + n) % n;
-    if (engine.text_matches(message_text(entry_at(r), scratch))) return r;
+    if (engine.text_matches(messages.message(serial_at(r)))) return r;
   }
   return -1;
 }

@@ -159,6 +159,8 @@ class log_model : public QAbstractTableModel {
   friend struct refilter_job;
   void start_job(std::uint64_t from, std::uint64_t to);
   void apply_job();
+  // Bytes of formatted-message caches a pass over the history may leave with the pages.
+  std::uint64_t formatted_allowance() const;
   void remove_front(std::uint64_t first_kept);
   void drop_old_bookmarks(std::uint64_t first_kept);
   void count_row(const entry& row, int sign);

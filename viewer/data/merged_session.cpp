@@ -193,7 +193,8 @@ void merged_session::tick_at(std::int64_t now_ns) {
   if (ticks_.size() > tick_history) ticks_.pop_front();
   ++stats_.ticks;
   stats_.retained = merged_.retained();
-  stats_.retained_bytes = merged_.retained_bytes();
+  stats_.formatted_bytes = merged_.formatted_bytes();
+  stats_.retained_bytes = merged_.retained_bytes() + stats_.formatted_bytes;
   stats_.evicted = merged_.evicted();
   poll_status total;
   total.state = sources_.empty() ? segment_state::waiting : sources_.front()->stats.poller.state;

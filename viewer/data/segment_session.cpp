@@ -92,7 +92,8 @@ void segment_session::tick() {
   if (ticks_.size() > tick_history) ticks_.pop_front();
   stats_.poller = harvest.status;
   stats_.retained = store_.retained();
-  stats_.retained_bytes = store_.retained_bytes();
+  stats_.formatted_bytes = store_.formatted_bytes();
+  stats_.retained_bytes = store_.retained_bytes() + stats_.formatted_bytes;
   stats_.evicted = store_.evicted();
   ++stats_.ticks;
   update_rates();

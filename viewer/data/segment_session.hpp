@@ -37,7 +37,8 @@ struct session_options {
 struct session_stats {
   poll_status poller;
   std::uint64_t retained = 0;
-  std::uint64_t retained_bytes = 0;
+  std::uint64_t retained_bytes = 0;   // rows and formatted-message caches
+  std::uint64_t formatted_bytes = 0;  // of which the caches (entry_store::formatted_bytes)
   std::uint64_t evicted = 0;  // evicted from the history (plus rows dropped before the store)
   double ingest_per_second = 0;
   double lost_per_second = 0;

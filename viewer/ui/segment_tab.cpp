@@ -493,10 +493,15 @@ void segment_tab::update_status() {
   if (model.paused()) {
     pieces.push_back({dot + tr("showing %1 (paused)").arg(number(model.view().size())), {}, false});
   } else {
-    pieces.push_back(
-        {dot + tr("kept %1 (%2)").arg(number(st.retained), human_bytes(st.retained_bytes)),
-         {},
-         false});
+    // Formatted text a filter pass kept for deferred rows is part of the memory, said apart
+    // because it is dropped first when the history needs the room.
+    const QString kept =
+        st.formatted_bytes == 0
+            ? tr("kept %1 (%2)").arg(number(st.retained), human_bytes(st.retained_bytes))
+            : tr("kept %1 (%2, %3 of it formatted text)")
+                  .arg(number(st.retained), human_bytes(st.retained_bytes),
+                       human_bytes(st.formatted_bytes));
+    pieces.push_back({dot + kept, {}, false});
   }
   if (hide_gaps_) pieces.push_back({dot + tr("gap rows hidden"), muted, false});
   pieces.push_back({dot + tr("tick p99 %1 ms").arg(st.tick_p99_ms, 0, 'f', 1), muted, false});
