@@ -581,6 +581,7 @@ __attribute__((noinline, cold)) bool ring_reader::another_pass(std::uint64_t pas
 
 read_result ring_reader::step(bool copy_payload) {
   read_result result;
+  if (position_ > size_) position_ = size_;  // the fast path leaves the clamp to here
   // Each pass either returns or moves the reader (into the next chunk, to chunk 0, or to a
   // resync point). A well-formed buffer needs a handful of moves per entry; a hostile one could
   // chain moves forever, so the passes are bounded (2N + 16), and a loop is cut short: a pass

@@ -919,6 +919,27 @@ TEST(ReadBatch, AnUnalignedBufferEndGivesTheSameResultsAsReadNext) {
   }
 }
 
+// read_next's fast path leaves the clamp of a position rounded up past the buffer's end to the
+// next call: the position a caller sees never passes the end, and the next call meets the wrap.
+TEST(ReadNext, APositionRoundedPastAnUnalignedEndIsClampedForCallers) {
+  for (const std::size_t span : {61U, 62U, 63U}) {
+    hand_buffer b(1, 64);
+    put_row(b.span(), 0, 32, 0);
+    put_entry(b.span(), 32, "ab");                             // 32..38
+    put_entry(b.span(), 40, std::string(span - 40 - 4, 'z'));  // 40..span, the very last byte
+    ring_reader reader;
+    ASSERT_EQ(reader.attach(b.bytes.span().first(span)).status, read_status::ok);
+    ASSERT_EQ(reader.read_next().status, read_status::ok);
+    const read_result last = reader.read_next();
+    ASSERT_EQ(last.status, read_status::ok);
+    EXPECT_EQ(last.payload.size(), span - 44);
+    EXPECT_EQ(reader.position(), span) << "span " << span;
+    EXPECT_EQ(reader.read_next().status, read_status::no_data);
+    EXPECT_EQ(reader.position(), span) << "span " << span;
+    EXPECT_EQ(reader.entries_delivered(), 2U);
+  }
+}
+
 // Limits, consecutive sequence numbers, and views that stay valid until the next call.
 TEST(ReadBatch, LimitsAndViews) {
   aligned_buffer buffer(required_buffer_size(config_of(2, 64 * 1024)));

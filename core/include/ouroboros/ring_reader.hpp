@@ -123,7 +123,7 @@ class ring_reader {
   std::uint64_t choice_rows_loaded() const noexcept { return rows_scanned_; }
   std::uint32_t chunk_count() const noexcept { return chunk_count_; }
   // Byte offset of the next entry to read (meaningful while attached).
-  std::size_t position() const noexcept { return position_; }
+  std::size_t position() const noexcept { return position_ < size_ ? position_ : size_; }
   std::span<const std::byte> buffer() const noexcept { return {base_, size_}; }
 
   // The number of entries the writer has committed as far as the chunk table tells (the largest
@@ -178,8 +178,11 @@ class ring_reader {
     }
     ++sequence_;
     ++delivered_;
-    const std::size_t next = layout::align_up(position + length, layout::entry_alignment);
-    position_ = next < size_ ? next : size_;
+    // Not clamped to size_ here: the clamp would sit on the chain from this header load to the
+    // next (the next call's header address is this store). An entry ending in the last bytes of
+    // a buffer whose size is not a multiple of 4 leaves the position up to 3 past size_, which
+    // is past stop_ too, so the next call goes to step(), which clamps it first.
+    position_ = layout::align_up(position + length, layout::entry_alignment);
     result.status = read_status::ok;
     result.sequence = sequence_;
     result.payload = std::span<const std::byte>(scratch_.get(), payload_size);
