@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <functional>
 
 #include "ouroboros/ring_reader.hpp"
@@ -266,6 +267,54 @@ TEST_F(RingInterleaving, WriterLapsBetweenTheCopyAndTheRecheck) {
   ASSERT_EQ(next.status, read_status::ok);
   EXPECT_EQ(next.sequence, 256u);
   EXPECT_TRUE(content_matches(next.payload, 256));
+}
+
+// The fast path's re-check fails and the resync finds no row to go on from: the writer is
+// restarting the reader's row (its committed bit cleared) between the copy of an entry in the
+// middle of a chunk and the re-check. The entry is not delivered, so the reader stays at it:
+// position() names the entry's start, not the position after it, until the writer goes on.
+TEST_F(RingInterleaving, FailedRecheckWithNowhereToGoLeavesThePositionAtTheEntry) {
+  mapped_pages memory(4);
+  writer_config config;
+  config.chunk_count = 256;       // rows 0..254 in page 0, row 255 (the next row) in page 1
+  config.chunk_target_size = 40;  // three 16-byte entries per chunk
+  ring_writer writer(memory.span(), config);
+  for (std::uint64_t seq = 1; seq <= 765; ++seq) write_seq(writer, seq, 12);
+  const raw_row row = get_row(memory.span(), 254);
+  ASSERT_TRUE(row.committed);
+  ASSERT_EQ(row.token, 762U);
+  const std::size_t second = static_cast<std::size_t>(row.offset) + 16;  // entry 764
+  ASSERT_GE(second, 3 * page) << "entry 764 must lie outside page 0";
+  ring_reader reader;
+  ASSERT_EQ(reader.attach(memory.span()).status, read_status::ok);
+  for (std::uint64_t seq = 1; seq <= 763; ++seq) ASSERT_EQ(reader.read_next().sequence, seq);
+  ASSERT_EQ(reader.position(), second);
+
+  fault_trap trap;
+  std::byte* const row_word = memory.data + layout::row_position(254);
+  std::function<void()> writer_restarts_the_row = [&] {
+    std::uint64_t word = 0;
+    std::memcpy(&word, row_word, sizeof word);
+    word &= ~layout::row_committed_bit;
+    std::memcpy(row_word, &word, sizeof word);
+  };
+  trap.arm(memory.data, writer_restarts_the_row);
+  const read_result r = reader.read_next();
+  ASSERT_EQ(trap.fired, 1) << "the reader never re-loaded its row";
+  EXPECT_EQ(r.status, read_status::no_data) << to_string(r.status);
+  EXPECT_EQ(reader.position(), second);
+  EXPECT_EQ(reader.entries_delivered(), 763U);
+
+  // The writer goes on: chunk 255 opens with entry 766; 764 and 765 are counted lost.
+  write_seq(writer, 766, 12);
+  const read_result lapped = reader.read_next();
+  ASSERT_EQ(lapped.status, read_status::lapped) << to_string(lapped.status);
+  EXPECT_EQ(lapped.lost, 2U);
+  const read_result next = reader.read_next();
+  ASSERT_EQ(next.status, read_status::ok);
+  EXPECT_EQ(next.sequence, 766U);
+  EXPECT_TRUE(content_matches(next.payload, 766));
+  EXPECT_EQ(reader.entries_delivered() + reader.entries_lost(), 766U);
 }
 
 // Deferred step c and a failed length validation: the writer laps the reader just before its

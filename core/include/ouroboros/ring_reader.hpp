@@ -168,21 +168,24 @@ class ring_reader {
     if (payload_size > scratch_size_ || sequence_ == std::numeric_limits<std::uint64_t>::max()) {
       return false;
     }
+    // The next position is stored before the copy and taken back if the re-check fails. The
+    // chain from this header load to the next call's (whose address is this store) then holds
+    // no value kept across the copy call (such values are spilled to the stack and re-loaded).
+    // Not clamped to size_ either, for the same chain: an entry ending in the last bytes of a
+    // buffer whose size is not a multiple of 4 leaves the position up to 3 past size_, which is
+    // past stop_ too, so the next call goes to step(), which clamps it first.
+    position_ = layout::align_up(position + length, layout::entry_alignment);
     // (f) copy, fence, re-check the whole row (offset word, token, offset word).
     detail::copy_from_shared(scratch_.get(), base_ + position + layout::entry_header_size,
                              payload_size);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (!row_unchanged()) {
+      position_ = position;
       schedule_resync(sequence_);  // the copy may be torn: discard it; step() reports the loss
       return false;
     }
     ++sequence_;
     ++delivered_;
-    // Not clamped to size_ here: the clamp would sit on the chain from this header load to the
-    // next (the next call's header address is this store). An entry ending in the last bytes of
-    // a buffer whose size is not a multiple of 4 leaves the position up to 3 past size_, which
-    // is past stop_ too, so the next call goes to step(), which clamps it first.
-    position_ = layout::align_up(position + length, layout::entry_alignment);
     result.status = read_status::ok;
     result.sequence = sequence_;
     result.payload = std::span<const std::byte>(scratch_.get(), payload_size);
