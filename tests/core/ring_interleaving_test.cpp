@@ -94,6 +94,19 @@ void write_seq(ring_writer& writer, std::uint64_t seq, std::size_t size) {
   ASSERT_EQ(writer.write(payload), write_status::ok);
 }
 
+// `lapped` reports exactly `lost` entries lost, the next read is entry `seq` intact, and every
+// entry up to it was delivered or counted lost.
+void expect_lapped_then_next(ring_reader& reader, const read_result& lapped, std::uint64_t lost,
+                             std::uint64_t seq) {
+  ASSERT_EQ(lapped.status, read_status::lapped) << to_string(lapped.status);
+  EXPECT_EQ(lapped.lost, lost);
+  const read_result next = reader.read_next();
+  ASSERT_EQ(next.status, read_status::ok) << to_string(next.status);
+  EXPECT_EQ(next.sequence, seq);
+  EXPECT_TRUE(content_matches(next.payload, seq));
+  EXPECT_EQ(reader.entries_delivered() + reader.entries_lost(), seq);
+}
+
 class RingInterleaving : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -229,13 +242,7 @@ TEST_F(RingInterleaving, WriterLapsBetweenTheHeaderLoadAndTheCopy) {
   trap.arm(memory.data + page, writer_laps);
   const read_result r = reader.read_next();
   ASSERT_EQ(trap.fired, 1) << "the copy never touched the second page";
-  ASSERT_EQ(r.status, read_status::lapped) << to_string(r.status);
-  EXPECT_EQ(r.lost, 1u);
-  const read_result third = reader.read_next();
-  ASSERT_EQ(third.status, read_status::ok);
-  EXPECT_EQ(third.sequence, 3u);
-  EXPECT_TRUE(content_matches(third.payload, 3));
-  EXPECT_EQ(reader.entries_delivered() + reader.entries_lost(), 3u);
+  expect_lapped_then_next(reader, r, 1, 3);
 }
 
 // Deferred step c, second half: header, next row and copy all lie in page 1; the first load of
@@ -307,14 +314,7 @@ TEST_F(RingInterleaving, FailedRecheckWithNowhereToGoLeavesThePositionAtTheEntry
 
   // The writer goes on: chunk 255 opens with entry 766; 764 and 765 are counted lost.
   write_seq(writer, 766, 12);
-  const read_result lapped = reader.read_next();
-  ASSERT_EQ(lapped.status, read_status::lapped) << to_string(lapped.status);
-  EXPECT_EQ(lapped.lost, 2U);
-  const read_result next = reader.read_next();
-  ASSERT_EQ(next.status, read_status::ok);
-  EXPECT_EQ(next.sequence, 766U);
-  EXPECT_TRUE(content_matches(next.payload, 766));
-  EXPECT_EQ(reader.entries_delivered() + reader.entries_lost(), 766U);
+  expect_lapped_then_next(reader, reader.read_next(), 2, 766);
 }
 
 // Deferred step c and a failed length validation: the writer laps the reader just before its
