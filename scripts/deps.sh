@@ -56,10 +56,13 @@ if [ "${#missing[@]}" -eq 0 ] && [ "${#missing_windows[@]}" -eq 0 ]; then
   echo "deps: all Debian packages present"
 fi
 
-# Go for the Go reader: go/go.mod asks for 1.19, Debian 12's golang-go (the machine image may
-# have a newer one in /usr/local/go, which is used then).
+# Go for the Go reader: go/go.mod asks for 1.19, Debian 12's golang-go. A machine may have a
+# newer Go in /usr/local/go; the tests run with both, and the Windows build of the Go reader is
+# made with Debian's: newer Go runtimes load bcryptprimitives.dll, which Debian's Wine 8 lacks.
 if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then export PATH="$PATH:/usr/local/go/bin"; fi
-if ! command -v go >/dev/null 2>&1; then
+if ! command -v go >/dev/null 2>&1 ||
+  { [ "${1:-}" != "--no-windows" ] && [ ! -x /usr/lib/go-1.19/bin/go ]; }; then
   echo "deps: installing Go from Debian"
+  if [ "${#missing[@]}" -eq 0 ] && [ "${#missing_windows[@]}" -eq 0 ]; then $SUDO apt-get update -qq; fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends golang-go
 fi
