@@ -27,6 +27,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include "ouroboros/detail/attributes.hpp"
+
 namespace ouroboros {
 
 inline bool is_ascii(const char* data, std::size_t size) noexcept;
@@ -47,11 +49,8 @@ class format_sink {
 #endif
   // Forced inline: a call costs as much as the copy, and callers on hot paths grow past the
   // inliner's budget.
-#if defined(__GNUC__)
-  [[gnu::always_inline]]
-#endif
-  static void
-  copy_small(char* to, const char* from, std::size_t size) noexcept {
+  OUROBOROS_ALWAYS_INLINE
+  static void copy_small(char* to, const char* from, std::size_t size) noexcept {
     if (size >= 8) {
       if (size > 32) {
         std::memcpy(to, from, size);
@@ -73,11 +72,8 @@ class format_sink {
   }
   // copy_small that also tells whether every byte was ASCII, from the same loads (a record's
   // strings must be UTF-8; almost all are ASCII).
-#if defined(__GNUC__)
-  [[gnu::always_inline]]
-#endif
-  static bool
-  copy_small_ascii(char* to, const char* from, std::size_t size) noexcept {
+  OUROBOROS_ALWAYS_INLINE
+  static bool copy_small_ascii(char* to, const char* from, std::size_t size) noexcept {
     std::uint64_t any = 0;
     if (size >= 8) {
       if (size > 32) {

@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "ouroboros/clock.hpp"
+#include "ouroboros/detail/attributes.hpp"
 #include "ouroboros/detail/staging_queue.hpp"
 #include "ouroboros/format.hpp"
 #include "ouroboros/record.hpp"
@@ -473,12 +474,10 @@ class logger {
   // format string already interned, room before the queue's end) takes no function call; every
   // other case goes to emit_any, out of line.
   template <class... Args>
-#if defined(__GNUC__)
-  [[gnu::always_inline]]
-#endif
-  void
-  emit_record(level severity, std::string_view tag, std::span<const field> fields,
-              const basic_log_format<Args...>& format, const Args&... args) noexcept {
+  OUROBOROS_ALWAYS_INLINE void emit_record(level severity, std::string_view tag,
+                                           std::span<const field> fields,
+                                           const basic_log_format<Args...>& format,
+                                           const Args&... args) noexcept {
     if constexpr ((detail::deferrable_v<Args> && ...)) {
       if (fields.empty() && interned_ != nullptr) [[likely]] {
         if (threading_ == producers::staged) {
@@ -500,11 +499,8 @@ class logger {
     std::size_t size;
   };
   template <class... Args>
-#if defined(__GNUC__)
-  [[gnu::always_inline]]
-#endif
-  deferred_plan
-  plan_deferred(std::string_view tag, std::string_view text, const Args&... args) const noexcept {
+  OUROBOROS_ALWAYS_INLINE deferred_plan plan_deferred(std::string_view tag, std::string_view text,
+                                                      const Args&... args) const noexcept {
     const std::uint64_t id = interned_->find(text.data());
     if (id >= detail::intern_table::none) [[unlikely]]
       return {0, 0};
@@ -548,12 +544,10 @@ class logger {
   }
 
   template <class... Args>
-#if defined(__GNUC__)
-  [[gnu::noinline]]
-#endif
-  void
-  emit_any(level severity, std::string_view tag, std::span<const field> fields,
-           const basic_log_format<Args...>& format, const Args&... args) noexcept {
+  OUROBOROS_NOINLINE void emit_any(level severity, std::string_view tag,
+                                   std::span<const field> fields,
+                                   const basic_log_format<Args...>& format,
+                                   const Args&... args) noexcept {
     const std::uint64_t timestamp = clock_.now();
     if constexpr ((detail::deferrable_v<Args> && ...)) {
       if (interned_ != nullptr && fields.empty()) [[likely]] {
@@ -573,13 +567,11 @@ class logger {
   // format_in_ring = false: formats on the stack outside the lock. Out of line, so that its
   // 2 KiB frame is not set up by every call that never comes here.
   template <class... Args>
-#if defined(__GNUC__)
-  [[gnu::noinline]]
-#endif
-  void
-  emit_on_stack(level severity, std::uint64_t timestamp, std::uint32_t thread, std::string_view tag,
-                std::span<const field> fields, const basic_log_format<Args...>& format,
-                const Args&... args) noexcept {
+  OUROBOROS_NOINLINE void emit_on_stack(level severity, std::uint64_t timestamp,
+                                        std::uint32_t thread, std::string_view tag,
+                                        std::span<const field> fields,
+                                        const basic_log_format<Args...>& format,
+                                        const Args&... args) noexcept {
     auto step = [&](format_sink& out) noexcept { format_to(out, format, args...); };
     alignas(8) std::byte staging[stack_record_size];
     detail::record_builder builder(staging, stack_capacity_);
@@ -606,12 +598,9 @@ class logger {
   // Returns false when the text record must be written instead (dictionary full, a tag longer
   // than a record allows, arguments larger than the record limit).
   template <class... Args>
-#if defined(__GNUC__)
-  [[gnu::always_inline]]
-#endif
-  bool
-  emit_deferred(level severity, std::uint64_t timestamp, std::string_view tag,
-                std::string_view text, const Args&... args) noexcept {
+  OUROBOROS_ALWAYS_INLINE bool emit_deferred(level severity, std::uint64_t timestamp,
+                                             std::string_view tag, std::string_view text,
+                                             const Args&... args) noexcept {
     std::uint64_t id = interned_->find(text.data());
     if (id > detail::intern_table::none) [[unlikely]]
       id = intern(text);
@@ -624,12 +613,9 @@ class logger {
     return true;
   }
   template <class... Args>
-#if defined(__GNUC__)
-  [[gnu::always_inline]]
-#endif
-  void
-  put_deferred_record(std::byte* p, level severity, std::uint64_t timestamp, std::string_view tag,
-                      std::uint32_t id, const Args&... args) noexcept {
+  OUROBOROS_ALWAYS_INLINE void put_deferred_record(std::byte* p, level severity,
+                                                   std::uint64_t timestamp, std::string_view tag,
+                                                   std::uint32_t id, const Args&... args) noexcept {
     namespace rl = record_layout;
     p[0] = std::byte{rl::marker};
     p[1] = std::byte{rl::deferred_version};
@@ -685,11 +671,8 @@ class logger {
   };
   // Inlined into every call site: the staged path is a few instructions, and out of line it
   // measured as a call of its own.
-#if defined(__GNUC__)
-  [[gnu::always_inline]]
-#endif
-  record_room
-  begin_record(std::size_t max_size) noexcept {
+  OUROBOROS_ALWAYS_INLINE
+  record_room begin_record(std::size_t max_size) noexcept {
     if (threading_ == producers::staged) {
       detail::staging_queue* queue =
           detail::staging_owner == id_ ? detail::staging_of_thread : attach_thread();

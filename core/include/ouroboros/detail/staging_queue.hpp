@@ -25,12 +25,7 @@
 #include <cstring>
 #include <memory>
 
-// The producer's two calls are inlined into every log call: out of line they cost a call each.
-#if defined(__GNUC__)
-#define OUROBOROS_STAGING_INLINE [[gnu::always_inline]]
-#else
-#define OUROBOROS_STAGING_INLINE
-#endif
+#include "ouroboros/detail/attributes.hpp"
 
 namespace ouroboros::detail {
 
@@ -72,7 +67,8 @@ class staging_queue {
   // Producer: claim() for the common case in one comparison: nullptr when the record would
   // reach past the end of the queue or into space the consumer has not handed back as last seen
   // (then claim(), which wraps and looks again).
-  OUROBOROS_STAGING_INLINE
+  // Inlined into every log call, as is publish(): out of line each would cost a call.
+  OUROBOROS_ALWAYS_INLINE
   std::byte* try_claim(std::size_t max_size) noexcept {
     if (write_ + header_size + padded(max_size) > limit_) [[unlikely]]
       return nullptr;
@@ -80,7 +76,7 @@ class staging_queue {
   }
 
   // Producer: publishes the record claimed at `record`, at its real size (<= the claimed size).
-  OUROBOROS_STAGING_INLINE
+  OUROBOROS_ALWAYS_INLINE
   void commit(std::byte* record, std::uint64_t key, std::size_t size) noexcept {
     std::byte* header = record - header_size;
     const auto size32 = static_cast<std::uint32_t>(size);
