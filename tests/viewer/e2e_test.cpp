@@ -17,7 +17,6 @@
 #include "data/exporter.hpp"
 #include "data/format.hpp"
 #include "data/highlight.hpp"
-#include "data/message_pass.hpp"
 #include "data/segment_session.hpp"
 #include "ouroboros/logger.hpp"
 #include "viewer_test_support.hpp"

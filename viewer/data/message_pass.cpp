@@ -29,17 +29,16 @@ void message_pass::enter(const page& p) {
     return;
   }
   allowance_ -= bytes;
-  const formatted_messages* mine = made.get();
   formatted_ = p.keep_formatted(std::move(made));
-  if (formatted_.get() == mine) kept_ += bytes;
 }
 
 std::string_view message_pass::message(std::uint64_t serial) {
-  const entry& row = view_.at(serial);
-  if (!row.deferred()) return row.stored_message();
   const page& p = view_.page_of(serial);
+  const auto index = static_cast<std::uint32_t>(serial - p.first_serial);
+  const entry& row = p.rows[index];
+  if (!row.deferred()) return row.stored_message();
   if (&p != page_) enter(p);
-  if (formatted_) return formatted_->message(static_cast<std::uint32_t>(serial - p.first_serial));
+  if (formatted_) return formatted_->message(index);
   return message_text(row, scratch_);
 }
 

@@ -25,15 +25,12 @@ class message_pass {
 
   // The message of a contained row; valid until the next call.
   std::string_view message(std::uint64_t serial);
-  // Bytes of page caches this pass made and left with their pages.
-  std::uint64_t kept_bytes() const noexcept { return kept_; }
 
  private:
   void enter(const page& p);
 
   const store_view& view_;
   std::uint64_t allowance_;
-  std::uint64_t kept_ = 0;
   const page* page_ = nullptr;
   std::shared_ptr<const formatted_messages> formatted_;
   std::string scratch_;
