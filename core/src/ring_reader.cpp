@@ -829,7 +829,7 @@ batch_result ring_reader::read_batch(std::size_t max_entries, std::size_t max_by
     if (end > copied)
       detail::copy_from_shared(copy + (copied - start), base_ + copied, end - copied);
     std::atomic_thread_fence(std::memory_order_acquire);
-    if (row_unchanged()) {
+    if (row_unchanged(base_ + row_word_)) {
       sequence_ += n;
       delivered_ += n;
       position_ = position;

@@ -138,7 +138,8 @@ class shm_reader {
   // entries per call, each run inside one 4 KiB page so that a shrink is attributed as by
   // read_next). The views stay valid until the next read_next or read_batch call on this
   // reader (or a re-attach by check_replaced), never longer than the reader.
-  batch_result read_batch(std::size_t max_entries = 1024, std::size_t max_bytes = 16 * 1024);
+  batch_result read_batch(std::size_t max_entries = batch_max_entries,
+                          std::size_t max_bytes = batch_max_bytes);
 
   // Re-checks the name now; returns true (and re-attaches) if it refers to a new segment.
   bool check_replaced();
