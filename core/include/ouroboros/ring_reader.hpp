@@ -57,7 +57,8 @@ struct read_result {
 
 // read_batch's default limits per call. 8 KiB of entries keeps the run's copy, its views and the
 // source lines in the 32 KiB L1 data cache together: 16 KiB runs cost 5.3 ns per 64-byte entry
-// and 31 ns per 1 KiB entry against 4.4 and 25 ns (docs/performance.md, "read_batch's run size").
+// and 31 ns per 1 KiB entry against 4.4 and 25 ns (docs/performance.md, "Reader speed, fourth
+// pass").
 inline constexpr std::size_t batch_max_entries = 1024;
 inline constexpr std::size_t batch_max_bytes = 8 * 1024;
 
